@@ -1,0 +1,86 @@
+"""Stage ``evaluate``: colorize the held-out test split and score it against the originals.
+
+Writes ``metrics/eval.json`` (means over the test images, for the model and for the zero-chroma baseline,
+which shows the grayscale input as is) and ``metrics/eval_images.csv`` (one row per test image), and logs
+the means into the training's MLflow run.
+"""
+
+import csv
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from stages import params as P
+from stages import tracking
+from stages.atomic import write_json, write_text
+from stages.color import gray_lab
+from stages.inference import load, predict_lab
+from stages.quality import image_scores
+from stages.shards import LabSplit, read_manifest
+
+SECTION = "evaluate"
+PREPARED = Path("data/prepared")
+MODEL = Path("models/colorizer.keras")
+REPORT = Path("metrics/eval.json")
+TABLE = Path("metrics/eval_images.csv")
+METRICS = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_truth")
+
+
+def check_params(p: dict) -> dict:
+    return {"batch_size": P.integer(p, SECTION, "batch_size", minimum=1)}
+
+
+def evaluate(model, test: LabSplit, sources: list[str], batch_size: int) -> tuple[dict, list[dict]]:
+    """Scores of the model and of the zero-chroma baseline: (means, one row per image)."""
+    rows = []
+    for start in range(0, len(test), batch_size):
+        truth = test.take(np.arange(start, min(start + batch_size, len(test))))
+        predicted = predict_lab(model, truth, batch_size)
+        for i, (t, p) in enumerate(zip(truth, predicted)):
+            model_scores = image_scores(t, p)
+            baseline = image_scores(t, gray_lab(t[..., :1]))
+            row = {"image": sources[start + i]}
+            row.update({k: round(v, 5) for k, v in model_scores.items()})
+            row.update({f"baseline_{k}": round(baseline[k], 5) for k in METRICS if k != "colorfulness_truth"})
+            rows.append(row)
+    means = {"images": len(rows)}
+    for key in rows[0]:
+        if key != "image":
+            means[key] = round(float(np.mean([r[key] for r in rows])), 4)
+    return means, rows
+
+
+def table_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def main() -> None:
+    try:
+        cfg = check_params(P.load(SECTION))
+        test = LabSplit(PREPARED, "test")
+        sources = [r["source"] for r in read_manifest(PREPARED, "test")]
+        model = load(MODEL)
+    except (ValueError, FileNotFoundError) as error:
+        sys.exit(f"evaluate: {error}")
+    means, rows = evaluate(model, test, sources, cfg["batch_size"])
+    write_json(REPORT, means)
+    write_text(TABLE, table_csv(rows))
+    try:
+        import mlflow
+
+        with tracking.reopen_training_run():
+            mlflow.log_metrics({f"test_{k}": v for k, v in means.items()})
+            mlflow.log_artifact(str(TABLE), "evaluation")
+    except Exception as error:
+        print(f"evaluate: warning: metrics not logged to MLflow: {error}", file=sys.stderr)
+    print("evaluate: " + ", ".join(f"{k} {v}" for k, v in means.items()))
+
+
+if __name__ == "__main__":
+    main()

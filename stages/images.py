@@ -1,0 +1,73 @@
+"""Finding and reading photographs: every format Pillow reads, upright (EXIF orientation), as RGB."""
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+
+
+class UnreadableImage(Exception):
+    """A file that cannot be used as a photograph; the message says why."""
+
+
+def find_images(folder) -> list[Path]:
+    """Image files under ``folder`` (recursively, hidden folders skipped), as sorted relative paths."""
+    folder = Path(folder)
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if name.lower().endswith(EXTENSIONS) and not name.startswith("."):
+                found.append((Path(root) / name).relative_to(folder))
+    return sorted(found, key=lambda p: p.as_posix())
+
+
+def open_upright(path) -> Image.Image:
+    """Open an image with EXIF orientation applied; any failure is an `UnreadableImage` saying why.
+
+    Pillow's decompression-bomb warning is treated as an error: an image that large is skipped, not
+    decoded into gigabytes of memory.
+    """
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise UnreadableImage("empty file")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            image.load()
+            return ImageOps.exif_transpose(image)
+    except UnreadableImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise UnreadableImage(f"too large (decompression-bomb limit): {error}") from None
+    except Image.UnidentifiedImageError:
+        raise UnreadableImage("not an image Pillow can identify") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise UnreadableImage(f"cannot decode: {error}") from None
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any mode (grayscale, palette, 16-bit, RGBA, CMYK) as 8-bit RGB; transparency composited on white."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit grayscale: scale to 8 bits rather than clipping at 255.
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if array.max() > 255 else 255.0
+        return Image.fromarray((array / peak * 255.0 + 0.5).astype(np.uint8)).convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
+    return image.convert("RGB")
+
+
+def read_rgb(path) -> Image.Image:
+    """The photograph at ``path``, upright and RGB."""
+    return to_rgb(open_upright(path))

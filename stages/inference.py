@@ -1,0 +1,19 @@
+"""Running a trained colorizer: L in, Lab out, in batches."""
+
+import numpy as np
+
+from stages.color import merge_lab
+
+
+def load(path):
+    """A saved colorizer (``.keras`` file)."""
+    import keras
+
+    return keras.saving.load_model(path, compile=False)
+
+
+def predict_lab(model, lab_or_l: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """Colorize images of equal size: [n, H, W, 1 or 3] (only L is used) -> predicted Lab [n, H, W, 3]."""
+    lightness = np.ascontiguousarray(lab_or_l[..., :1], dtype=np.float32)
+    ab = model.predict(lightness, batch_size=batch_size, verbose=0)
+    return merge_lab(lightness, np.asarray(ab, np.float32))

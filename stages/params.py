@@ -1,0 +1,103 @@
+"""Read a stage's section of ``params.yaml`` and check it before any work is done.
+
+Every check raises `ParamError` with the key, the value found and what is allowed, so a wrong parameter
+stops the stage at once with a message a user can act on.
+"""
+
+from pathlib import Path
+
+import yaml
+
+PARAMS_FILE = "params.yaml"
+
+
+class ParamError(ValueError):
+    """A parameter in params.yaml has a value the stage cannot use."""
+
+
+def load(section: str, path=PARAMS_FILE) -> dict:
+    """The ``section`` mapping of params.yaml; a missing file or section is a `ParamError`."""
+    path = Path(path)
+    if not path.exists():
+        raise ParamError(f"{path} not found (run the stage from the repository root)")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data.get(section), dict):
+        raise ParamError(f"{path} has no '{section}' section")
+    return data[section]
+
+
+def get(params: dict, section: str, key: str):
+    if key not in params:
+        raise ParamError(f"{section}.{key} is missing from params.yaml")
+    return params[key]
+
+
+def integer(params, section, key, minimum=None, maximum=None) -> int:
+    value = get(params, section, key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParamError(f"{section}.{key} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ParamError(f"{section}.{key} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ParamError(f"{section}.{key} must be at most {maximum}, got {value}")
+    return value
+
+
+def number(params, section, key, minimum=None, maximum=None, exclusive_minimum=False) -> float:
+    value = get(params, section, key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParamError(f"{section}.{key} must be a number, got {value!r}")
+    if minimum is not None and (value <= minimum if exclusive_minimum else value < minimum):
+        bound = "greater than" if exclusive_minimum else "at least"
+        raise ParamError(f"{section}.{key} must be {bound} {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ParamError(f"{section}.{key} must be at most {maximum}, got {value}")
+    return float(value)
+
+
+def choice(params, section, key, allowed) -> str:
+    value = get(params, section, key)
+    if value not in allowed:
+        raise ParamError(f"{section}.{key} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+    return value
+
+
+def boolean(params, section, key) -> bool:
+    value = get(params, section, key)
+    if not isinstance(value, bool):
+        raise ParamError(f"{section}.{key} must be true or false, got {value!r}")
+    return value
+
+
+def size(params, section, key, multiple_of: int) -> tuple[int, int]:
+    """A [height, width] pair of positive integers, each a multiple of ``multiple_of``."""
+    value = get(params, section, key)
+    ok = (isinstance(value, (list, tuple)) and len(value) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value))
+    if not ok:
+        raise ParamError(f"{section}.{key} must be [height, width], two positive integers; got {value!r}")
+    if any(v % multiple_of for v in value):
+        raise ParamError(f"{section}.{key} must be multiples of {multiple_of} (the networks halve the image "
+                         f"three times); got {list(value)}")
+    return int(value[0]), int(value[1])
+
+
+def existing_dir(params, section, key) -> Path:
+    value = get(params, section, key)
+    path = Path(str(value)).expanduser()
+    if not path.is_dir():
+        raise ParamError(f"{section}.{key}: folder {str(path)!r} does not exist")
+    return path
+
+
+def fractions(params, section, key, names=("train", "val", "test")) -> dict:
+    """A mapping of split name to fraction, each in [0, 1], adding up to 1."""
+    value = get(params, section, key)
+    if not isinstance(value, dict) or set(value) != set(names):
+        raise ParamError(f"{section}.{key} must map exactly {', '.join(names)} to fractions; got {value!r}")
+    for name in names:
+        number(value, f"{section}.{key}", name, minimum=0.0, maximum=1.0)
+    total = sum(float(value[n]) for n in names)
+    if abs(total - 1.0) > 1e-6:
+        raise ParamError(f"{section}.{key} fractions must add up to 1, they add up to {total:g}")
+    return {n: float(value[n]) for n in names}
