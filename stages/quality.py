@@ -10,8 +10,13 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from stages.color import lab_to_rgb, to_uint8
 
 
+PSNR_CAP = 100.0  # dB: identical images (a grey photo and the zero-chroma baseline) score this, not infinity
+
+
 def psnr(truth_rgb8: np.ndarray, predicted_rgb8: np.ndarray) -> float:
-    return float(peak_signal_noise_ratio(truth_rgb8, predicted_rgb8, data_range=255))
+    if np.array_equal(truth_rgb8, predicted_rgb8):
+        return PSNR_CAP
+    return min(PSNR_CAP, float(peak_signal_noise_ratio(truth_rgb8, predicted_rgb8, data_range=255)))
 
 
 def ssim(truth_rgb8: np.ndarray, predicted_rgb8: np.ndarray) -> float:

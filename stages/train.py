@@ -118,6 +118,7 @@ def history_csv(rows: list[dict]) -> str:
 def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extra_callbacks=()):
     """Train (resuming from ``checkpoints`` when it holds a matching interrupted run); returns the model
     and the per-epoch history rows. The checkpoint folder is left for the caller to remove."""
+    Path(checkpoints).mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg["seed"])
     model = compile_model(cfg)
     batches = LabBatches(train, cfg["batch_size"], shuffle=True, flip=cfg["flip"], seed=cfg["seed"])
@@ -153,7 +154,8 @@ def log_to_mlflow(model, cfg, report, val: LabSplit) -> None:
     example = val.take(np.arange(min(2, len(val))))[..., :1]
     signature = infer_signature(example, np.asarray(model.predict(example, verbose=0)))
     mlflow.keras.log_model(model, name="model", signature=signature)
-    mlflow.log_metrics({k: v for k, v in report.items() if isinstance(v, (int, float))})
+    # loss and val_loss are already there epoch by epoch; the rest of the report once.
+    mlflow.log_metrics({k: v for k, v in report.items() if k not in ("loss", "val_loss")})
     count = min(cfg["samples_logged"], len(val))
     if count:
         truth = val.take(np.arange(count))

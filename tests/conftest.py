@@ -1,0 +1,63 @@
+"""Shared test helpers: small generated photographs whose colour follows from their lightness."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+
+from stages.color import lab_to_rgb, to_uint8
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def lightness_coded_rgb(height: int, width: int, seed: int) -> np.ndarray:
+    """A smooth random scene whose colour is a function of lightness: dark is blue, bright is orange."""
+    rng = np.random.default_rng(seed)
+    field = gaussian_filter(rng.normal(size=(height, width)), sigma=max(height, width) / 10)
+    field = (field - field.min()) / (np.ptp(field) + 1e-9)
+    lightness = 15 + 75 * field
+    a = 0.9 * (lightness - 50)
+    b = 1.2 * (lightness - 50)
+    return to_uint8(lab_to_rgb(np.stack([lightness, a, b], axis=-1)))
+
+
+def write_photos(folder, count: int, size=(48, 64), start_seed: int = 0, ext: str = "png") -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"photo_{start_seed + i:03d}.{ext}"
+        Image.fromarray(lightness_coded_rgb(*size, seed=start_seed + i)).save(path)
+        paths.append(path)
+    return paths
+
+
+def venv_env(**extra) -> dict:
+    """The environment for subprocesses: this interpreter's bin folder first, so `python` and `dvc` are ours."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("DVC_ROOT", None)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.update(extra)
+    return env
+
+
+def run(cmd, cwd, env=None, check=True) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, env=env or venv_env(), capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
+                             f"{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture
+def photos(tmp_path):
+    write_photos(tmp_path / "photos", 12)
+    return tmp_path / "photos"

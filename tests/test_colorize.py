@@ -1,0 +1,297 @@
+"""The ``colorize`` command, end to end through ``main()``, with a tiny model trained here.
+
+The model learns a colour that follows lightness (bright -> a, b > 0, warm; dark -> a, b < 0, cool), so a
+test can tell learned colour from noise without a real training run.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import color as skcolor
+
+from stages import colorize as C
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def target_ab(lightness):
+    """The colour the tiny model is taught: ab / 128 = 0.5 (L / 50 - 1), for a and b alike."""
+    return np.repeat(0.5 * (lightness / 50.0 - 1.0), 2, axis=-1)
+
+
+def smooth_lightness(rng, count, height, width):
+    """Photograph-like L in [5, 95]: a few random low-frequency waves."""
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    images = []
+    for _ in range(count):
+        field = sum(np.sin(2 * np.pi * (rng.uniform(0.3, 2) * x * np.cos(t) + rng.uniform(0.3, 2) * y * np.sin(t))
+                           + rng.uniform(0, 2 * np.pi)) for t in rng.uniform(0, np.pi, 3))
+        images.append(50 + 45 * field / 3)
+    return np.stack(images)[..., None].astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory):
+    import keras
+
+    from stages.model import build
+
+    keras.utils.set_random_seed(0)
+    lightness = smooth_lightness(np.random.default_rng(0), 96, 32, 32)
+    model = build("seed")
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    model.fit(lightness, target_ab(lightness), batch_size=16, epochs=25, verbose=0)
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    model.save(path)
+    return path
+
+
+def gray_photo(height, width, seed=0):
+    """uint8 grayscale, photograph-like: L from 10 (left) to 90 (right) under random low waves."""
+    waves = smooth_lightness(np.random.default_rng(seed), 1, height, width)[0, ..., 0] - 50
+    lightness = np.clip(np.linspace(10, 90, width)[None, :] + 0.2 * waves, 0, 100)
+    rgb = skcolor.lab2rgb(np.stack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)], -1))
+    return (rgb[..., 0] * 255 + 0.5).astype(np.uint8)
+
+
+def lab_of(path):
+    return skcolor.rgb2lab(np.asarray(Image.open(path).convert("RGB")))
+
+
+def lightness_of(pixels):
+    pixels = np.asarray(pixels)
+    rgb = np.repeat(pixels[..., None], 3, -1) if pixels.ndim == 2 else pixels[..., :3]
+    return skcolor.rgb2lab(rgb)[..., 0]
+
+
+def run(model_path, *args):
+    return C.main([*map(str, args), "--model", str(model_path), "--quiet"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The conversions: exact to scikit-image
+
+
+def test_lightness_matches_skimage():
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    gray16 = rng.integers(0, 65536, (64, 80), dtype=np.uint16)
+    assert np.abs(C.lightness(rgb) - skcolor.rgb2lab(rgb)[..., 0]).max() < 1e-3
+    reference = skcolor.rgb2lab(np.repeat(gray16[..., None], 3, -1) / 65535.0)[..., 0]
+    assert np.abs(C.lightness(gray16) - reference).max() < 1e-3
+
+
+def test_lab_to_srgb8_matches_skimage_in_gamut():
+    rgb = np.random.default_rng(2).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    lab = skcolor.rgb2lab(rgb).astype(np.float32)
+    out = C.lab_to_srgb8(lab[..., 0], lab[..., 1], lab[..., 2])
+    assert np.abs(out.astype(int) - rgb).max() <= 1
+    assert np.mean(out == rgb) > 0.999
+
+
+def test_out_of_gamut_colour_keeps_lightness():
+    rng = np.random.default_rng(3)
+    lightness = rng.uniform(0, 100, (64, 80)).astype(np.float32)
+    a, b = rng.uniform(-128, 127, (2, 64, 80)).astype(np.float32)
+    out = C.lab_to_srgb8(lightness, a, b)
+    back = skcolor.rgb2lab(out)
+    assert np.abs(back[..., 0] - lightness).max() < 0.5  # 8-bit rounding only; clipping would move it by 10s
+    assert np.hypot(back[..., 1], back[..., 2]).mean() > 20  # still coloured, not greyed out
+
+
+@pytest.mark.parametrize("height, width, size, expected", [
+    (3000, 4000, 256, (192, 256)), (667, 1001, 256, (168, 256)), (1001, 667, 512, (512, 344)),
+    (23, 37, 256, (24, 40)), (3, 5, 256, (8, 8)),
+])
+def test_working_size(height, width, size, expected):
+    assert C.working_size(height, width, size) == expected
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The command
+
+
+@pytest.mark.parametrize("height, width", [(667, 1001), (1001, 667), (23, 37)])
+def test_gray_photo_gets_colour_at_its_own_size_and_lightness(model_path, tmp_path, height, width):
+    gray = gray_photo(height, width)
+    Image.fromarray(gray).save(tmp_path / "old.png")
+    assert run(model_path, tmp_path / "old.png", "-o", tmp_path / "out") == 0
+    out = Image.open(tmp_path / "out" / "old.png")
+    assert (out.mode, out.size) == ("RGB", (width, height))
+    lab = skcolor.rgb2lab(np.asarray(out))
+    assert np.abs(lab[..., 0] - lightness_of(gray)).max() < 0.5
+    # The learned colour: warm where bright, cool where dark, and clearly not grey.
+    bright, dark = lab[..., 0] > 70, lab[..., 0] < 30
+    assert lab[..., 1][bright].mean() > 5 and lab[..., 2][bright].mean() > 5
+    assert lab[..., 1][dark].mean() < -5 and lab[..., 2][dark].mean() < -5
+
+
+def test_rgb_photo_colour_is_dropped_first(model_path, tmp_path):
+    gray = gray_photo(120, 160)
+    lightness = lightness_of(gray)
+    # The same lightness, painted the opposite of what the model predicts (cool where bright).
+    painted = skcolor.lab2rgb(np.stack([lightness, -30 * np.ones_like(lightness), -30 * np.ones_like(lightness)], -1))
+    painted = (np.clip(painted, 0, 1) * 255 + 0.5).astype(np.uint8)
+    Image.fromarray(painted).save(tmp_path / "painted.png")
+    assert run(model_path, tmp_path / "painted.png", "-o", tmp_path / "out") == 0
+    lab = lab_of(tmp_path / "out" / "painted.png")
+    assert np.abs(lab[..., 0] - lightness_of(painted)).max() < 0.5
+    bright = lab[..., 0] > 70
+    assert lab[..., 1][bright].mean() > 5 and lab[..., 2][bright].mean() > 5
+
+
+def test_rgba_keeps_its_alpha(model_path, tmp_path):
+    gray = gray_photo(61, 83)
+    alpha = np.random.default_rng(4).integers(0, 256, gray.shape, dtype=np.uint8)
+    Image.fromarray(np.dstack([gray, gray, gray, alpha]), "RGBA").save(tmp_path / "cut-out.png")
+    assert run(model_path, tmp_path / "cut-out.png", "-o", tmp_path / "out") == 0
+    out = np.asarray(Image.open(tmp_path / "out" / "cut-out.png"))
+    assert out.shape == (61, 83, 4)
+    assert np.array_equal(out[..., 3], alpha)
+    assert np.abs(lightness_of(out) - lightness_of(gray)).max() < 0.5
+
+
+def test_exif_rotated_photo_comes_out_upright(model_path, tmp_path):
+    upright = np.zeros((90, 60), np.uint8)
+    upright[:30] = 40  # dark band at the top of the upright photograph, bright below
+    upright[30:] = 220
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view": stored lying on its side
+    stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)
+    assert stored.size == (90, 60)
+    stored.save(tmp_path / "phone.jpg", exif=exif, quality=98)
+    assert run(model_path, tmp_path / "phone.jpg", "-o", tmp_path / "out") == 0
+    out = Image.open(tmp_path / "out" / "phone.jpg")
+    assert out.size == (60, 90)
+    assert out.getexif().get(0x0112, 1) == 1  # no viewer will rotate it again
+    lightness = skcolor.rgb2lab(np.asarray(out))[..., 0]
+    assert lightness[:25].mean() < 25 and lightness[35:].mean() > 80
+
+
+def test_16_bit_and_palette_photos(model_path, tmp_path):
+    noise = np.random.default_rng(5).integers(-128, 129, (45, 71))
+    gray16 = np.clip(gray_photo(45, 71).astype(np.int64) * 257 + noise, 0, 65535).astype(np.uint16)
+    Image.fromarray(gray16).save(tmp_path / "scan16.png")
+    assert Image.open(tmp_path / "scan16.png").mode == "I;16"
+    Image.fromarray(gray_photo(45, 71, seed=1)).convert("P").save(tmp_path / "palette.png")
+    assert run(model_path, tmp_path, "-o", tmp_path / "out") == 0
+    out16 = np.asarray(Image.open(tmp_path / "out" / "scan16.png"))
+    reference = skcolor.rgb2lab(np.repeat(gray16[..., None], 3, -1) / 65535.0)[..., 0]
+    assert out16.shape == (45, 71, 3) and np.abs(lightness_of(out16) - reference).max() < 0.6
+    palette_in = np.asarray(Image.open(tmp_path / "palette.png").convert("RGB"))
+    palette_out = np.asarray(Image.open(tmp_path / "out" / "palette.png"))
+    assert palette_out.shape == (45, 71, 3)
+    assert np.abs(lightness_of(palette_out) - lightness_of(palette_in)).max() < 0.5
+
+
+def test_saturation(model_path, tmp_path):
+    Image.fromarray(gray_photo(80, 100)).save(tmp_path / "old.png")
+    chroma = {}
+    for saturation in (0, 1, 2):
+        out = tmp_path / f"x{saturation}"
+        assert run(model_path, tmp_path / "old.png", "-o", out, "--saturation", saturation) == 0
+        lab = lab_of(out / "old.png")
+        chroma[saturation] = np.hypot(lab[..., 1], lab[..., 2]).mean()
+    assert chroma[0] < 1.0
+    assert chroma[1] > 10 and chroma[2] > 1.5 * chroma[1]
+
+
+def test_batches_give_the_same_colours_as_single_photos(model_path, tmp_path):
+    from stages.inference import load
+
+    model = load(model_path)
+    sources = []
+    for i, size in enumerate([(40, 56), (40, 56), (40, 56), (56, 40), (40, 56)]):
+        sources.append(tmp_path / f"{i}.png")
+        Image.fromarray(gray_photo(*size, seed=i)).save(sources[-1])
+    for batch_size in (1, 3):
+        pairs = [(s, tmp_path / f"b{batch_size}" / s.name) for s in sources]
+        assert C.colorize_files(model, pairs, batch_size=batch_size, progress=False) == []
+    for s in sources:
+        one, three = (np.asarray(Image.open(tmp_path / f"b{n}" / s.name), int) for n in (1, 3))
+        assert np.abs(one - three).max() <= 1
+
+
+def test_folders_are_mirrored_and_a_broken_file_is_skipped(model_path, tmp_path, capsys):
+    photos = tmp_path / "photos"
+    (photos / "1950s" / "summer").mkdir(parents=True)
+    Image.fromarray(gray_photo(33, 47)).save(photos / "first.jpg")
+    Image.fromarray(gray_photo(47, 33, seed=2)).save(photos / "1950s" / "summer" / "beach.bmp")
+    (photos / "1950s" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
+    (photos / "empty.png").write_bytes(b"")
+    assert run(model_path, photos, tmp_path / "missing.png", "-o", tmp_path / "out") == 1
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*"))
+    assert written == ["1950s", "1950s/summer", "1950s/summer/beach.png", "first.jpg"]
+    assert Image.open(tmp_path / "out" / "first.jpg").size == (47, 33)
+    err = capsys.readouterr().err
+    assert "broken.jpg" in err and "empty.png" in err and "missing.png" in err
+    assert "2 of 4 photographs" in err
+
+
+def test_never_overwrites_an_input(model_path, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(gray_photo(20, 30)).save(photos / "old.png")
+    before = (photos / "old.png").read_bytes()
+    assert run(model_path, photos, "-o", photos) == 2
+    assert run(model_path, photos / "old.png", "-o", photos) == 2
+    assert (photos / "old.png").read_bytes() == before
+    # An output folder inside the input folder is fine, and its contents are not taken as inputs.
+    assert run(model_path, photos, "-o", photos / "coloured") == 0
+    assert run(model_path, photos, "-o", photos / "coloured") == 0
+    assert sorted(p.name for p in (photos / "coloured").rglob("*")) == ["old.png"]
+    assert (photos / "old.png").read_bytes() == before
+
+
+def test_an_interrupted_write_leaves_no_half_written_file(model_path, tmp_path, monkeypatch):
+    Image.fromarray(gray_photo(20, 30)).save(tmp_path / "old.png")
+    out = tmp_path / "out"
+    assert run(model_path, tmp_path / "old.png", "-o", out) == 0
+    whole = (out / "old.png").read_bytes()
+
+    def save_half(image, fp, *args, **kwargs):
+        Path(fp).write_bytes(whole[: len(whole) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Image.Image, "save", save_half)
+    with pytest.raises(KeyboardInterrupt):
+        run(model_path, tmp_path / "old.png", "-o", out, "--saturation", 2)
+    assert [p.name for p in out.iterdir()] == ["old.png"]  # no temporary file left beside it
+    assert (out / "old.png").read_bytes() == whole
+
+
+def test_mlflow_model_uri(model_path, tmp_path, monkeypatch):
+    import mlflow
+    from mlflow.tracking._tracking_service import utils as tracking_state
+
+    from stages.inference import load
+
+    # A store of this test's own; MLflow's global URI and the environment are restored afterwards.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tracking_state, "_tracking_uri", None)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("test", artifact_location=(tmp_path / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=experiment) as logged:
+        mlflow.keras.log_model(load(model_path), name="model")
+    Image.fromarray(gray_photo(40, 50)).save(tmp_path / "old.png")
+    uri = f"runs:/{logged.info.run_id}/model"
+    assert C.main([str(tmp_path / "old.png"), "-o", str(tmp_path / "out"), "--model", uri, "-q"]) == 0
+    from_file = tmp_path / "from-file"
+    assert run(model_path, tmp_path / "old.png", "-o", from_file) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "old.png")),
+                          np.asarray(Image.open(from_file / "old.png")))
+
+
+def test_python_m_exit_status(model_path, tmp_path):
+    Image.fromarray(gray_photo(20, 30)).save(tmp_path / "good.png")
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    result = subprocess.run([sys.executable, "-m", "stages.colorize", str(tmp_path / "good.png"),
+                             str(tmp_path / "bad.png"), "-o", str(tmp_path / "out"), "--model", str(model_path)],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert "bad.png" in result.stderr
+    assert (tmp_path / "out" / "good.png").is_file() and not (tmp_path / "out" / "bad.png").exists()

@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+from stages.model import build
+
+
+@pytest.mark.parametrize("arch", ["seed", "unet"])
+def test_networks_map_raw_lightness_to_ab_in_unit_range(arch):
+    model = build(arch, width=4)
+    lightness = np.random.default_rng(0).uniform(0, 100, size=(2, 40, 56, 1)).astype(np.float32)
+    ab = np.asarray(model.predict(lightness, verbose=0))
+    assert ab.shape == (2, 40, 56, 2)
+    assert np.abs(ab).max() <= 1.0
+    assert model.layers[-1].activation.__name__ == "tanh"
+
+
+def test_seed_network_is_the_articles():
+    model = build("seed")
+    convs = [l for l in model.layers if l.__class__.__name__ == "Conv2D"]
+    assert [c.filters for c in convs] == [8, 8, 16, 16, 32, 32, 32, 16, 2]
+    assert [c.strides for c in convs] == [(2, 2), (1, 1), (1, 1), (2, 2), (1, 1), (2, 2), (1, 1), (1, 1), (1, 1)]
+    assert all(c.kernel_size == (3, 3) and c.padding == "same" for c in convs)
+    assert sum(l.__class__.__name__ == "UpSampling2D" for l in model.layers) == 3
+
+
+def test_unet_has_skip_connections():
+    model = build("unet", width=8)
+    assert sum(l.__class__.__name__ == "Concatenate" for l in model.layers) == 3
+
+
+def test_unknown_arch_is_refused():
+    with pytest.raises(ValueError, match="unknown arch 'resnet'"):
+        build("resnet")

@@ -1,0 +1,123 @@
+"""End to end: the real `dvc repro` in a temporary copy of the project, on small generated photographs."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from conftest import REPO, run, venv_env, write_photos
+
+STAGES = {"samples", "prepare", "train", "evaluate", "render"}
+
+
+def ran(result) -> set[str]:
+    return set(re.findall(r"Running stage '(\w+)'", result.stdout))
+
+
+def set_params(project, **changes):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split(".")
+        params[section][key] = value
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the project (as git sees it) with small params, committed, after one `dvc repro`."""
+    root = tmp_path_factory.mktemp("e2e") / "project"
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (REPO / name).is_file() and not name.startswith(("metrics/", "tests/")) and name != "dvc.lock":
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, root / name)
+    write_photos(root / "photos", 14, size=(40, 48))
+    set_params(root, **{"prepare.images": "photos", "prepare.size": [32, 32], "prepare.test_size": [32, 32],
+                        "prepare.crops_per_image": 2, "train.epochs": 2, "train.width": 4,
+                        "train.batch_size": 8, "train.samples_logged": 2, "render.count": 3})
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    run(["git", "init", "-q"], root)
+    run(["git", "add", "-A"], root)
+    run(git + ["commit", "-qm", "copy"], root)
+    first = run(["dvc", "repro"], root)
+    return root, first
+
+
+def test_repro_runs_every_stage_and_writes_every_output(project):
+    root, first = project
+    assert ran(first) == STAGES
+    assert len(list((root / "data/samples").glob("*.png"))) == 8
+    assert (root / "data/prepared/manifest.csv").exists()
+    assert (root / "models/colorizer.keras").stat().st_size > 0
+    prepare = json.loads((root / "metrics/prepare.json").read_text())
+    assert prepare["used"] == 14 and prepare["skipped"] == 0
+    train = json.loads((root / "metrics/train.json").read_text())
+    assert train["epochs"] == 2 and train["val_loss"] > 0
+    history = (root / "metrics/history.csv").read_text().splitlines()
+    assert history[0] == "epoch,loss,val_loss" and len(history) == 3
+    evaluation = json.loads((root / "metrics/eval.json").read_text())
+    for key in ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_truth", "baseline_psnr",
+                "baseline_ssim", "baseline_ab_mse", "baseline_colorfulness"):
+        assert isinstance(evaluation[key], float), key
+    assert evaluation["images"] == prepare["test_images"]
+    rows = (root / "metrics/eval_images.csv").read_text().splitlines()
+    assert len(rows) == 1 + prepare["test_images"] and rows[0].startswith("image,psnr,ssim,ab_mse")
+    gallery = root / "gallery"
+    panels = sorted(p.name for p in gallery.glob("0*.png"))
+    assert len(panels) == min(3, prepare["test_images"])
+    assert (gallery / "contact_sheet.png").exists()
+    page = (gallery / "index.html").read_text()
+    assert all(name in page for name in panels) and "http" not in page
+    assert not list(root.glob("**/*.tmp")), "a temporary file was left behind"
+    assert not (root / "checkpoints" / "train").exists(), "a finished training leaves no checkpoint"
+
+
+def test_the_training_is_one_mlflow_run_with_params_metrics_model_and_gallery(project):
+    root, _ = project
+    run_id = json.loads((root / "models/mlflow-run.json").read_text())["run_id"]
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    found = client.get_run(run_id)
+    assert found.data.params["arch"] == "unet" and found.data.params["epochs"] == "2"
+    assert found.data.tags["mlflow.source.git.commit"]
+    assert len(client.get_metric_history(run_id, "val_loss")) == 2
+    for key in ("val_loss", "test_psnr", "test_ab_mse", "test_colorfulness", "test_baseline_psnr"):
+        assert key in found.data.metrics, key
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert {"gallery", "samples", "evaluation"} <= artifacts
+    assert client.list_artifacts(run_id, "gallery")
+    models = client.search_logged_models(experiment_ids=[found.info.experiment_id])
+    assert any(m.source_run_id == run_id for m in models)
+
+
+def test_only_what_a_change_touches_reruns(project):
+    root, _ = project
+    status = run(["dvc", "status"], root)
+    assert "up to date" in status.stdout
+    assert ran(run(["dvc", "repro"], root)) == set()
+
+    set_params(root, **{"render.count": 2})
+    assert ran(run(["dvc", "repro"], root)) == {"render"}
+    assert len(list((root / "gallery").glob("0*.png"))) == 2
+
+    set_params(root, **{"train.epochs": 3})
+    assert ran(run(["dvc", "repro"], root)) == {"train", "evaluate", "render"}
+    assert json.loads((root / "metrics/train.json").read_text())["epochs"] == 3
+
+
+def test_dvc_metrics_plots_and_experiments_work(project):
+    root, _ = project
+    metrics = json.loads(run(["dvc", "metrics", "show", "--json"], root).stdout)
+    assert "metrics/eval.json" in json.dumps(metrics)
+    run(["dvc", "plots", "show", "-o", "plots_out"], root)
+    assert (root / "plots_out/index.html").exists()
+    run(["dvc", "exp", "run", "-S", "train.epochs=1"], root)
+    shown = run(["dvc", "exp", "show", "--json"], root).stdout
+    assert '"train.epochs": 1' in shown.replace("\n", "") or re.search(r'"epochs":\s*1\b', shown)
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("colorization").experiment_id])
+    assert any(r.data.tags.get("dvc.experiment") for r in runs), "the experiment's run is not named after it"

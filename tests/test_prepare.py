@@ -1,0 +1,97 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import write_photos
+from stages.prepare import prepare
+from stages.shards import LabSplit, read_manifest
+from stages.splits import assign
+
+
+def config(folder, **overrides):
+    cfg = {"images": folder, "size": (16, 24), "test_size": (32, 32), "crops_per_image": 3,
+           "crop_scale": 0.5, "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "split_seed": 0,
+           "shard_size": 5, "seed": 0, "workers": 2}
+    cfg.update(overrides)
+    return cfg
+
+
+def test_prepare_writes_shards_by_split_with_manifest(tmp_path):
+    write_photos(tmp_path / "photos" / "nested" / "deeper", 10, ext="jpg")
+    write_photos(tmp_path / "photos", 10, start_seed=10, ext="png")
+    out = tmp_path / "prepared"
+    report = prepare(config(tmp_path / "photos"), out)
+    assert report["found"] == report["used"] == 20 and report["skipped"] == 0
+    rows = read_manifest(out)
+    for row in rows:
+        assert row["split"] == assign(row["source"], config(None)["splits"], 0)
+    assert {r["source"] for r in rows if r["source"].startswith("nested/deeper/")}
+    train, val, test = (LabSplit(out, s) for s in ("train", "val", "test"))
+    assert len(train) == 3 * report["train_images"] and report["train_samples"] == len(train)
+    assert len(val) == report["val_images"] and len(test) == report["test_images"]
+    assert train.image_shape == (16, 24, 3) and test.image_shape == (32, 32, 3)
+    assert all(len(s) <= 5 for s in train.shards)
+    lab = train.take(np.arange(len(train)))
+    assert 0 <= lab[..., 0].min() and lab[..., 0].max() <= 100 and np.abs(lab[..., 1:]).max() > 5
+
+
+def test_prepare_reads_every_format_and_applies_exif_orientation(tmp_path):
+    folder = tmp_path / "photos"
+    for i, ext in enumerate(["jpg", "jpeg", "png", "tif", "bmp", "webp"]):
+        write_photos(folder, 1, start_seed=i, ext=ext)
+    # A landscape JPEG whose EXIF says "rotate 90": it is a portrait photograph.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (60, 20), (200, 30, 30)).save(folder / "rotated.jpg", exif=exif)
+    out = tmp_path / "prepared"
+    cfg = config(folder, size=(16, 16), test_size=(16, 16), splits={"train": 1.0, "val": 0.0, "test": 0.0})
+    with pytest.raises(ValueError, match="split val, test got no image"):
+        prepare(cfg, out)
+    assert not out.exists(), "a failed prepare must leave no output behind"
+
+    from stages.images import read_rgb
+    assert read_rgb(folder / "rotated.jpg").size == (20, 60)
+    report = prepare(config(folder, splits={"train": 0.34, "val": 0.33, "test": 0.33}, split_seed=0), out)
+    assert report["used"] == 7 and report["skipped"] == 0
+
+
+def test_unreadable_files_are_skipped_and_listed(tmp_path):
+    folder = tmp_path / "photos"
+    write_photos(folder, 9)
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "notes.jpg").write_text("not a picture")
+    good = (folder / "photo_000.png").read_bytes()
+    (folder / "truncated.png").write_bytes(good[: len(good) // 2])
+    Image.new("1", (20000, 20000)).save(folder / "bomb.png")
+    report = prepare(config(folder, splits={"train": 0.5, "val": 0.25, "test": 0.25}), tmp_path / "out")
+    reasons = {s["file"]: s["reason"] for s in report["skipped_files"]}
+    assert set(reasons) == {"empty.png", "notes.jpg", "truncated.png", "bomb.png"}
+    assert reasons["empty.png"] == "empty file"
+    assert "decompression-bomb" in reasons["bomb.png"]
+    assert report["used"] == 9 and report["skipped"] == 4
+    json.dumps(report)
+
+
+def test_a_folder_without_usable_images_is_an_error_naming_it(tmp_path):
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    (folder / "a.jpg").write_text("nope")
+    with pytest.raises(ValueError, match="no usable image in folder .*junk"):
+        prepare(config(folder), tmp_path / "out")
+    (folder / "a.jpg").unlink()
+    with pytest.raises(ValueError, match="no image files .* found in folder .*junk"):
+        prepare(config(folder), tmp_path / "out")
+
+
+def test_adding_images_keeps_existing_images_in_their_split(tmp_path):
+    folder = tmp_path / "photos"
+    write_photos(folder, 10)
+    prepare(config(folder), tmp_path / "a")
+    before = {r["source"]: r["split"] for r in read_manifest(tmp_path / "a")}
+    write_photos(folder, 10, start_seed=50)
+    prepare(config(folder), tmp_path / "b")
+    after = {r["source"]: r["split"] for r in read_manifest(tmp_path / "b")}
+    assert all(after[name] == split for name, split in before.items())
+    assert len(after) == 20

@@ -1,0 +1,77 @@
+"""Training learns colour from lightness, and an interrupted training resumes where it stopped."""
+
+import keras
+import pytest
+
+from conftest import write_photos
+from stages.prepare import prepare
+from stages.shards import LabSplit
+from stages.train import fit, prepare_checkpoints, zero_chroma_loss
+
+CFG = {"arch": "unet", "width": 8, "epochs": 6, "batch_size": 8, "optimizer": "adam",
+       "learning_rate": 0.003, "loss": "mse", "flip": True, "seed": 1, "samples_logged": 0}
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    root = tmp_path_factory.mktemp("learning")
+    write_photos(root / "photos", 24, size=(40, 40))
+    prepare({"images": root / "photos", "size": (32, 32), "test_size": (32, 32), "crops_per_image": 4,
+             "crop_scale": 0.6, "splits": {"train": 0.65, "val": 0.25, "test": 0.1}, "split_seed": 0,
+             "shard_size": 16, "seed": 0, "workers": 2}, root / "prepared")
+    return root / "prepared"
+
+
+def test_short_training_beats_the_zero_chroma_baseline(prepared, tmp_path):
+    train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
+    baseline = zero_chroma_loss(val, "mse")
+    model, history = fit(CFG, train, val, checkpoints=tmp_path / "ckpt")
+    assert [int(r["epoch"]) for r in history] == list(range(CFG["epochs"]))
+    best = min(float(r["val_loss"]) for r in history)
+    assert best < 0.3 * baseline, f"val loss {best:.5f} is not clearly below zero chroma {baseline:.5f}"
+
+
+class StopAfter(keras.callbacks.Callback):
+    """Simulates Ctrl-C once ``epochs`` epochs have finished."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise KeyboardInterrupt
+
+
+class CountEpochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.ran = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.ran.append(epoch)
+
+
+def test_interrupted_training_resumes_from_its_last_finished_epoch(prepared, tmp_path):
+    cfg = dict(CFG, epochs=4, width=4)
+    train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
+    checkpoints = tmp_path / "ckpt"
+    assert prepare_checkpoints(cfg, checkpoints, prepared) is None
+    (checkpoints / "mlflow_run_id").write_text("run-123")
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, train, val, checkpoints=checkpoints, extra_callbacks=[StopAfter(2)])
+
+    assert prepare_checkpoints(cfg, checkpoints, prepared) == "run-123"
+    counter = CountEpochs()
+    _, history = fit(cfg, train, val, checkpoints=checkpoints, extra_callbacks=[counter])
+    assert counter.ran == [2, 3], "the resumed training must start after the last finished epoch"
+    assert [int(r["epoch"]) for r in history] == [0, 1, 2, 3]
+
+
+def test_a_checkpoint_from_other_params_is_discarded(prepared, tmp_path):
+    checkpoints = tmp_path / "ckpt"
+    prepare_checkpoints(CFG, checkpoints, prepared)
+    (checkpoints / "mlflow_run_id").write_text("old-run")
+    (checkpoints / "backup").mkdir()
+    assert prepare_checkpoints(dict(CFG, epochs=9), checkpoints, prepared) is None
+    assert not (checkpoints / "backup").exists()
