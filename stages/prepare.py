@@ -1,10 +1,12 @@
 """Stage ``prepare``: photographs folder -> Lab shards for train, val and test, plus a manifest.
 
-Each image goes to a split by a hash of its relative path; train images give ``crops_per_image`` samples
+Each image goes to a split by a hash of its relative path (or, with ``test_subfolder``, the photographs in
+that subfolder are the test split and the rest are shared between train and val by hash); train images give ``crops_per_image`` samples
 (the whole image and random crops), val images one, test images one at ``test_size`` (the evaluation
 protocol's 256x256). Files that cannot be read are skipped and listed in ``metrics/prepare.json``.
 """
 
+import json
 import os
 import sys
 from multiprocessing import Pool
@@ -17,7 +19,7 @@ from stages import params as P
 from stages.atomic import replacing, write_json
 from stages.color import rgb_to_lab
 from stages.images import UnreadableImage, find_images, read_rgb
-from stages.shards import ShardWriter, write_manifest
+from stages.shards import SETTINGS, ShardWriter, write_manifest
 from stages.splits import SPLITS, assign, unit_hash
 
 SECTION = "prepare"
@@ -34,11 +36,35 @@ def check_params(p: dict) -> dict:
         "crops_per_image": P.integer(p, SECTION, "crops_per_image", minimum=1),
         "crop_scale": P.number(p, SECTION, "crop_scale", minimum=0.0, maximum=1.0, exclusive_minimum=True),
         "splits": P.fractions(p, SECTION, "splits"),
+        "test_subfolder": check_test_subfolder(p),
         "split_seed": P.integer(p, SECTION, "split_seed", minimum=0),
         "shard_size": P.integer(p, SECTION, "shard_size", minimum=1),
         "seed": P.integer(p, SECTION, "seed", minimum=0),
         "workers": P.integer(p, SECTION, "workers", minimum=0),
     }
+
+
+def check_test_subfolder(p: dict) -> str | None:
+    """``test_subfolder``: None, or a folder inside ``images`` whose photographs are the test split."""
+    value = P.get(p, SECTION, "test_subfolder")
+    if value in (None, ""):
+        return None
+    folder = Path(str(p["images"])) / str(value)
+    if not folder.is_dir():
+        raise P.ParamError(f"{SECTION}.test_subfolder: folder {str(folder)!r} does not exist")
+    return Path(str(value)).as_posix().strip("/")
+
+
+def split_of(name: str, cfg: dict) -> str:
+    """The split of the image ``name`` (relative to the images folder): by ``test_subfolder`` when set,
+    then by hash (with the test fraction shared out to train and val when a test folder is given)."""
+    fractions = cfg["splits"]
+    if cfg["test_subfolder"]:
+        if name.startswith(cfg["test_subfolder"] + "/"):
+            return "test"
+        rest = fractions["train"] + fractions["val"]
+        fractions = {"train": fractions["train"] / rest, "val": fractions["val"] / rest, "test": 0.0}
+    return assign(name, fractions, cfg["split_seed"])
 
 
 def resize(image: Image.Image, size) -> np.ndarray:
@@ -87,7 +113,7 @@ def prepare(cfg: dict, output=OUTPUT) -> dict:
     names = [p.as_posix() for p in find_images(folder)]
     if not names:
         raise ValueError(f"no image files (.jpg .png .tif .bmp .webp) found in folder {str(folder)!r}")
-    jobs = [(folder / n, n, assign(n, cfg["splits"], cfg["split_seed"]), cfg) for n in names]
+    jobs = [(folder / n, n, split_of(n, cfg), cfg) for n in names]
     workers = cfg["workers"] or os.cpu_count() or 1
     skipped, used = [], {s: 0 for s in SPLITS}
     with replacing(output) as tmp:
@@ -114,6 +140,8 @@ def prepare(cfg: dict, output=OUTPUT) -> dict:
             writer.flush()
             rows += writer.rows
         write_manifest(tmp, rows)
+        (tmp / SETTINGS).write_text(json.dumps({k: str(v) if isinstance(v, Path) else v
+                                                for k, v in cfg.items()}, indent=2) + "\n")
     return {
         "found": len(names),
         "used": sum(used.values()),

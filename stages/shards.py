@@ -3,6 +3,7 @@
 Layout under the prepared folder::
 
     manifest.csv            split, shard, row, source, crop: which source image each row came from
+    settings.json           the prepare parameters that made them
     train/shard-00000.npy   float32 [n, H, W, 3] in Lab units (L in [0, 100], ab unscaled)
     val/...  test/...
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 MANIFEST = "manifest.csv"
+SETTINGS = "settings.json"  # the prepare parameters the shards were made with
 MANIFEST_FIELDS = ("split", "shard", "row", "source", "crop")
 
 

@@ -24,7 +24,7 @@ from stages.batches import LabBatches
 from stages.gallery import panel
 from stages.inference import predict_lab
 from stages.model import ARCHS, DOWNSAMPLING, build
-from stages.shards import MANIFEST, LabSplit
+from stages.shards import MANIFEST, SETTINGS, LabSplit
 
 SECTION = "train"
 PREPARED = Path("data/prepared")
@@ -61,6 +61,14 @@ def open_data(prepared=PREPARED) -> tuple[LabSplit, LabSplit]:
             raise P.ParamError(f"prepare.size: {name} images are {height}x{width}; the networks need "
                                f"multiples of {DOWNSAMPLING}")
     return train, val
+
+
+def data_params(prepared=PREPARED) -> dict:
+    """The parameters the shards were prepared with, as ``prepare.<key>``, for the MLflow run."""
+    path = Path(prepared) / SETTINGS
+    if not path.exists():
+        return {}
+    return {f"prepare.{k}": v for k, v in json.loads(path.read_text()).items()}
 
 
 def fingerprint(cfg: dict, prepared=PREPARED) -> str:
@@ -179,8 +187,7 @@ def main() -> None:
     with tracking.start_training_run(experiment_id, resume_run) as run:
         (CHECKPOINTS / "mlflow_run_id").write_text(run.info.run_id)
         if not resume_run:
-            mlflow.log_params({**cfg, "train_samples": len(train), "val_samples": len(val),
-                               "image_size": "x".join(map(str, train.image_shape[:2])),
+            mlflow.log_params({**cfg, **data_params(), "train_samples": len(train), "val_samples": len(val),
                                "backend": keras.backend.backend(), "devices": ", ".join(devices())})
         model, history = fit(cfg, train, val, extra_callbacks=[mlflow.keras.MlflowCallback()])
         last = history[-1]

@@ -12,8 +12,8 @@ from stages.splits import assign
 
 def config(folder, **overrides):
     cfg = {"images": folder, "size": (16, 24), "test_size": (32, 32), "crops_per_image": 3,
-           "crop_scale": 0.5, "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "split_seed": 0,
-           "shard_size": 5, "seed": 0, "workers": 2}
+           "crop_scale": 0.5, "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": None,
+           "split_seed": 0, "shard_size": 5, "seed": 0, "workers": 2}
     cfg.update(overrides)
     return cfg
 
@@ -95,3 +95,30 @@ def test_adding_images_keeps_existing_images_in_their_split(tmp_path):
     after = {r["source"]: r["split"] for r in read_manifest(tmp_path / "b")}
     assert all(after[name] == split for name, split in before.items())
     assert len(after) == 20
+
+
+def test_a_test_subfolder_is_the_test_split_and_the_rest_is_train_and_val(tmp_path):
+    folder = tmp_path / "photos"
+    write_photos(folder / "mine", 12)
+    write_photos(folder / "heldout", 3, start_seed=40)
+    out = tmp_path / "prepared"
+    report = prepare(config(folder, test_subfolder="heldout", splits={"train": 0.5, "val": 0.3, "test": 0.2}), out)
+    rows = read_manifest(out)
+    assert {r["source"] for r in rows if r["split"] == "test"} == {f"heldout/photo_{i:03d}.png" for i in (40, 41, 42)}
+    assert all(r["source"].startswith("mine/") for r in rows if r["split"] != "test")
+    assert report["train_images"] + report["val_images"] == 12 and report["val_images"] > 0
+    assert json.loads((out / "settings.json").read_text())["test_subfolder"] == "heldout"
+
+
+def test_a_missing_test_subfolder_is_named(tmp_path):
+    from stages.params import ParamError
+    from stages.prepare import check_params
+
+    write_photos(tmp_path / "photos", 1)
+    params = {"images": str(tmp_path / "photos"), "size": [16, 16], "test_size": [16, 16], "crops_per_image": 1,
+              "crop_scale": 0.5, "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": "cbsd68",
+              "split_seed": 0, "shard_size": 4, "seed": 0, "workers": 0}
+    with pytest.raises(ParamError, match="prepare.test_subfolder: folder .*cbsd68' does not exist"):
+        check_params(params)
+    params["test_subfolder"] = None
+    assert check_params(params)["test_subfolder"] is None

@@ -17,7 +17,8 @@ def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("learning")
     write_photos(root / "photos", 24, size=(40, 40))
     prepare({"images": root / "photos", "size": (32, 32), "test_size": (32, 32), "crops_per_image": 4,
-             "crop_scale": 0.6, "splits": {"train": 0.65, "val": 0.25, "test": 0.1}, "split_seed": 0,
+             "crop_scale": 0.6, "splits": {"train": 0.65, "val": 0.25, "test": 0.1}, "test_subfolder": None,
+             "split_seed": 0,
              "shard_size": 16, "seed": 0, "workers": 2}, root / "prepared")
     return root / "prepared"
 
