@@ -41,7 +41,8 @@ def test_bad_train_params_are_named(key, value, message):
     ("crop_scale", 0, "prepare.crop_scale must be greater than 0"),
 ])
 def test_bad_prepare_params_are_named(key, value, message, tmp_path, monkeypatch):
-    monkeypatch.chdir(REPO)
+    (tmp_path / PARAMS["prepare"]["images"]).mkdir(parents=True)  # the default folder exists
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(P.ParamError) as caught:
         check_prepare(with_change("prepare", key, value))
     assert message in str(caught.value)
