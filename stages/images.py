@@ -15,10 +15,16 @@ class UnreadableImage(Exception):
 
 
 def find_images(folder) -> list[Path]:
-    """Image files under ``folder`` (recursively, hidden folders skipped), as sorted relative paths."""
+    """Image files under ``folder`` (recursively, following folder links once each, hidden folders
+    skipped), as sorted relative paths."""
     folder = Path(folder)
-    found = []
-    for root, dirs, files in os.walk(folder):
+    found, visited = [], set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in visited:  # a link back up the tree
+            dirs[:] = []
+            continue
+        visited.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
             if name.lower().endswith(EXTENSIONS) and not name.startswith("."):

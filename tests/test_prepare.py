@@ -122,3 +122,15 @@ def test_a_missing_test_subfolder_is_named(tmp_path):
         check_params(params)
     params["test_subfolder"] = None
     assert check_params(params)["test_subfolder"] is None
+
+
+def test_linked_folders_are_followed_once(tmp_path):
+    from stages.images import find_images
+
+    write_photos(tmp_path / "elsewhere", 2)
+    folder = tmp_path / "photos"
+    write_photos(folder, 1)
+    (folder / "linked").symlink_to(tmp_path / "elsewhere")
+    (folder / "loop").symlink_to(folder)
+    assert [p.as_posix() for p in find_images(folder)] == [
+        "linked/photo_000.png", "linked/photo_001.png", "photo_000.png"]
