@@ -49,7 +49,9 @@ def build_unet(width: int = 16) -> keras.Model:
         x = layers.MaxPooling2D()(x)
     x = _conv(_conv(x, width * 8), width * 8)
     for level in reversed(range(3)):
-        x = layers.UpSampling2D(interpolation="bilinear")(x)
+        # Nearest, not bilinear: TensorFlow's bilinear resize cannot take the unknown height and width
+        # of a predict function that Keras has relaxed after a second image size.
+        x = layers.UpSampling2D()(x)
         x = layers.Concatenate()([x, skips[level]])
         x = _conv(_conv(x, width * 2**level), width * 2**level)
     ab = layers.Conv2D(2, 1, activation="tanh", name="ab")(x)

@@ -31,3 +31,11 @@ def test_unet_has_skip_connections():
 def test_unknown_arch_is_refused():
     with pytest.raises(ValueError, match="unknown arch 'resnet'"):
         build("resnet")
+
+
+@pytest.mark.parametrize("arch", ["seed", "unet"])
+def test_one_model_predicts_one_size_after_another(arch):
+    model = build(arch, width=4)
+    for height, width in [(16, 24), (40, 32), (8, 64)]:
+        ab = np.asarray(model.predict(np.full((1, height, width, 1), 50.0, np.float32), verbose=0))
+        assert ab.shape == (1, height, width, 2)
