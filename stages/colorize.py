@@ -15,13 +15,12 @@ Folders are walked recursively and mirrored under the output folder. A file that
 and skipped; the exit status is 0 when every photograph was coloured, 1 when any failed, 2 for bad
 arguments (including an output that would overwrite an input). Outputs are written atomically.
 
-The conversions here are sRGB (D65) <-> CIE Lab exactly as scikit-image does them, but in float32, in strips
-of rows and through lookup tables: scikit-image's float64 ``rgb2lab`` alone takes 4.5 s and 1 GB on a
-12-megapixel photograph.
+The conversions (`stages.color.lightness_of` and `stages.color.lab_to_srgb8`) are sRGB (D65) <-> CIE Lab
+exactly as scikit-image does them, but in float32, in strips of rows and through lookup tables:
+scikit-image's float64 ``rgb2lab`` alone takes 4.5 s and 1 GB on a 12-megapixel photograph.
 """
 
 import argparse
-import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from stages.atomic import replacing
-from stages.color import AB_SCALE
+from stages.color import AB_SCALE, lab_to_srgb8, lightness_of
 from stages.images import UnreadableImage, find_images, open_upright
 
 DEFAULT_MODEL = "models/colorizer.keras"
@@ -44,87 +43,6 @@ SAVE_AS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tif
 SAVE_OPTIONS = {"JPEG": {"quality": JPEG_QUALITY}, "WEBP": {"quality": JPEG_QUALITY},
                 "TIFF": {"compression": "tiff_lzw"},
                 "PNG": {"compress_level": 1}}  # zlib level 1: 2.5x faster than 6 on 12 MP, files 13% larger
-
-# sRGB primaries and D65 white, as in skimage.color.
-XYZ_FROM_RGB = np.array([[0.412453, 0.357580, 0.180423],
-                         [0.212671, 0.715160, 0.072169],
-                         [0.019334, 0.119193, 0.950227]])
-RGB_FROM_XYZ = np.linalg.inv(XYZ_FROM_RGB).astype(np.float32)
-LUMINANCE = XYZ_FROM_RGB[1].astype(np.float32)  # Y of linear RGB; the weights add up to 1
-WHITE = (0.95047, 1.0, 1.08883)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Colour conversions: float32, exact to scikit-image within 1e-3
-
-
-def srgb_to_linear(v: np.ndarray) -> np.ndarray:
-    v = np.asarray(v, np.float64)
-    return np.where(v > 0.04045, ((v + 0.055) / 1.055) ** 2.4, v / 12.92)
-
-
-@functools.cache
-def linear_table(levels: int) -> np.ndarray:
-    """Linear light of each code of an 8-bit (levels=256) or 16-bit (65536) sRGB channel."""
-    return srgb_to_linear(np.arange(levels) / (levels - 1)).astype(np.float32)
-
-
-@functools.cache
-def srgb8_table(steps: int = 65536) -> np.ndarray:
-    """The rounded 8-bit sRGB code of linear light i / (steps - 1): encoding without a power per pixel."""
-    v = np.arange(steps) / (steps - 1)
-    srgb = np.where(v > 0.0031308, 1.055 * v ** (1 / 2.4) - 0.055, 12.92 * v)
-    return (np.clip(srgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
-def lightness_of(pixels: np.ndarray) -> np.ndarray:
-    """CIE L (0..100, float32) of integer sRGB pixels: (H, W) grayscale or (H, W, 3), uint8 or uint16."""
-    table = linear_table(256 if pixels.dtype == np.uint8 else 65536)
-    if pixels.ndim == 2:
-        y = table[pixels]
-    else:
-        y = table[pixels[..., 0]] * LUMINANCE[0]
-        y += table[pixels[..., 1]] * LUMINANCE[1]
-        y += table[pixels[..., 2]] * LUMINANCE[2]
-    return 116.0 * _f(y) - 16.0
-
-
-def _f(t):
-    return np.where(t > 0.008856, np.cbrt(t), 7.787 * t + np.float32(16 / 116))
-
-
-def _f_inverse(t):
-    return np.where(t > 0.2068966, t * t * t, (t - np.float32(16 / 116)) / 7.787)
-
-
-def lab_to_srgb8(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(H, W) L, a, b in Lab units -> (H, W, 3) uint8 sRGB, with the luminance of ``lightness`` kept exactly.
-
-    A colour outside the sRGB gamut is mixed with the grey of the same luminance, in linear light, just
-    enough to fit: that keeps its lightness and hue, where clipping each channel would change both.
-    """
-    fy = (lightness + 16.0) / 116.0
-    y = np.clip(_f_inverse(fy), 0.0, 1.0)  # luminance, and the linear RGB of the grey of that lightness
-    x = _f_inverse(fy + a / 500.0) * np.float32(WHITE[0])
-    z = _f_inverse(fy - b / 200.0) * np.float32(WHITE[2])
-    m = RGB_FROM_XYZ
-    rgb = [m[i, 0] * x + m[i, 1] * y + m[i, 2] * z for i in range(3)]  # planar: 10x faster than (H, W, 3)
-    high, low = np.maximum(np.maximum(*rgb[:2]), rgb[2]), np.minimum(np.minimum(*rgb[:2]), rgb[2])
-    outside = (high > 1.0) | (low < 0.0)
-    if outside.any():
-        y_out, high, low = y[outside], high[outside], low[outside]
-        keep = np.ones_like(y_out)
-        over, under = high > 1.0, low < 0.0
-        keep[over] = (1.0 - y_out[over]) / np.maximum(high[over] - y_out[over], 1e-12)
-        keep[under] = np.minimum(keep[under], y_out[under] / np.maximum(y_out[under] - low[under], 1e-12))
-        for channel in rgb:
-            channel[outside] = y_out + np.clip(keep, 0.0, 1.0) * (channel[outside] - y_out)
-    table = srgb8_table()
-    out = np.empty(lightness.shape + (3,), np.uint8)
-    for i, channel in enumerate(rgb):
-        np.clip(channel, 0.0, 1.0, out=channel)
-        out[..., i] = table[(channel * (len(table) - 1) + 0.5).astype(np.int32)]
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -219,6 +137,8 @@ def load_model(spec: str):
         import mlflow
 
         from stages import tracking
+
+        import stages.model  # noqa: F401  registers the read-out layers the saved model uses
 
         mlflow.set_tracking_uri(tracking.tracking_uri())
         return mlflow.keras.load_model(spec)
@@ -330,6 +250,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              f"{MULTIPLE}; the photograph keeps its own size (default {DEFAULT_SIZE})")
     parser.add_argument("--saturation", type=float, default=1.0,
                         help="colour strength: 1 as predicted, 0 grey, 1.5 half as strong again (default 1)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="distribution-head models: the read-out temperature, 1 safe and greyer, 0.38 "
+                             "vivid (default: the model's own, export.temperature in params.yaml)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
                         help=f"photographs of one working size predicted together (default {DEFAULT_BATCH})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -338,6 +261,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--size must be at least {MULTIPLE}")
     if not (args.saturation >= 0 and np.isfinite(args.saturation)):
         parser.error("--saturation must be a number >= 0")
+    if args.temperature is not None and not (0 < args.temperature <= 10):
+        parser.error("--temperature must be in (0, 10]")
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
     return args
@@ -357,6 +282,10 @@ def main(argv=None) -> int:
         return 1
     try:
         model = load_model(args.model)
+        if args.temperature is not None:
+            from stages.model import set_vividness
+
+            set_vividness(model, temperature=args.temperature)
     except Exception as error:  # a missing file, a bad URI, an unreachable MLflow store: all say why
         print(f"colorize: cannot load the model {args.model}: {error}", file=sys.stderr)
         return 2

@@ -9,6 +9,8 @@ def load(path):
     """A saved colorizer (``.keras`` file)."""
     import keras
 
+    import stages.model  # noqa: F401  registers the read-out layers the saved model uses
+
     return keras.saving.load_model(path, compile=False)
 
 

@@ -1,24 +1,89 @@
 """The colorization networks, built with the Keras 3 functional API.
 
-Every network takes raw L (shape [H, W, 1], values 0..100) and returns ab / 128 in [-1, 1] through tanh.
-The input normalisation is a Rescaling layer inside the model, so callers never normalise. Both networks
-halve the image three times, so H and W must be multiples of `DOWNSAMPLING`.
+Every saved network takes raw L (shape [H, W, 1], values 0..100) and returns ab / 128 in [-1, 1]. The input
+normalisation and the read-out are layers inside the model, so callers never normalise. The networks halve
+the image three times, so H and W must be multiples of `DOWNSAMPLING`.
+
+Two heads:
+- ``regression``: ab through tanh, trained with MSE (or MAE/Huber): the article's approach.
+- ``distribution``: logits over the ab bins of `stages.ab_bins` at 1/4 resolution, trained with rebalanced
+  cross-entropy; the `AnnealedMean` read-out turns them into one colour, then it is enlarged 4x.
+
+Both end in the vividness read-out: `AnnealedMean`'s rebalancing and temperature (distribution head) and
+`Saturation`.
+They are weights of the model, so `set_vividness` changes them without retraining.
 """
 
 import keras
-from keras import layers
+import numpy as np
+from keras import layers, ops
+
+from stages import ab_bins
 
 DOWNSAMPLING = 8
 ARCHS = ("seed", "unet")
+HEADS = ("regression", "distribution")
+# The output layers compute in float32 even under a mixed-precision policy (train.mixed_precision), so every
+# network still returns float32 ab / 128 and its loss (tanh, softmax cross-entropy) is taken in float32.
+OUTPUT_DTYPE = "float32"
 
 
-def _conv(x, filters, strides=1, activation="relu"):
-    return layers.Conv2D(filters, 3, strides=strides, padding="same", activation=activation)(x)
+@keras.saving.register_keras_serializable(package="colorizer")
+class Saturation(layers.Layer):
+    """ab / 128 times a saturation factor (1 = as predicted), kept within [-1, 1]."""
+
+    def build(self, input_shape):
+        self.factor = self.add_weight(shape=(), initializer="ones", trainable=False, name="factor")
+
+    def call(self, ab):
+        return ops.clip(ab * self.factor, -1.0, 1.0)
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
+class AnnealedMean(layers.Layer):
+    """Logits over the ab bins -> ab / 128: the mean of the distribution, rebalanced and sharpened.
+
+    ``rebalance`` divides each colour's probability by its frequency in the training set to that power
+    (``log_weights`` holds the log inverse frequencies, set by training): 0 keeps the network's calibrated
+    distribution, whose mean is safe and greyish; towards 1 rare, saturated colours win. ``temperature`` 1
+    gives the plain mean; lower values move towards the most likely colour (Zhang et al. use 0.38).
+    """
+
+    def build(self, input_shape):
+        self.temperature = self.add_weight(shape=(), initializer="ones", trainable=False, name="temperature")
+        self.rebalance = self.add_weight(shape=(), initializer="zeros", trainable=False, name="rebalance")
+        self.log_weights = self.add_weight(shape=(input_shape[-1],), initializer="zeros", trainable=False,
+                                           name="log_weights")
+        self.centers = ops.convert_to_tensor(ab_bins.centers() / 128.0)
+
+    def call(self, logits):
+        logits = (logits + self.rebalance * self.log_weights) / self.temperature
+        return ops.matmul(ops.softmax(logits, axis=-1), self.centers)
+
+
+def _conv(x, filters, strides=1, activation="relu", dtype=None):
+    return layers.Conv2D(filters, 3, strides=strides, padding="same", activation=activation, dtype=dtype)(x)
 
 
 def _normalised_input():
     lightness = keras.Input(shape=(None, None, 1), name="L")
     return lightness, layers.Rescaling(1.0 / 50.0, offset=-1.0, name="L_to_unit")(lightness)
+
+
+def _bilinear_upsampling(factor: int, channels: int, name: str):
+    """A fixed transposed convolution that enlarges each channel bilinearly by ``factor``.
+
+    (UpSampling2D's bilinear mode fails in TensorFlow graphs of unknown image size; this does not.)
+    """
+    size = 2 * factor - factor % 2
+    centre = factor - 1 if size % 2 == 1 else factor - 0.5
+    ramp = 1 - np.abs(np.arange(size) - centre) / factor
+    kernel = np.zeros((size, size, channels, channels), np.float32)
+    for c in range(channels):
+        kernel[:, :, c, c] = np.outer(ramp, ramp)
+    return layers.Conv2DTranspose(channels, size, strides=factor, padding="same", use_bias=False,
+                                  trainable=False, kernel_initializer=keras.initializers.Constant(kernel),
+                                  name=name, dtype=OUTPUT_DTYPE)
 
 
 def build_seed() -> keras.Model:
@@ -35,12 +100,16 @@ def build_seed() -> keras.Model:
     x = layers.UpSampling2D()(x)
     x = _conv(x, 16)
     x = layers.UpSampling2D()(x)
-    ab = _conv(x, 2, activation="tanh")
-    return keras.Model(lightness, ab, name="seed")
+    ab = _conv(x, 2, activation="tanh", dtype=OUTPUT_DTYPE)
+    return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name="seed")
 
 
-def build_unet(width: int = 16) -> keras.Model:
-    """A small U-Net: ``width``, 2x, 4x, 8x channels, three poolings, skip connections at each scale."""
+def build_unet(width: int = 16, head: str = "regression") -> keras.Model:
+    """A small U-Net: ``width``, 2x, 4x, 8x channels, three poolings, skip connections at each scale.
+
+    The regression head decodes back to full resolution; the distribution head stops at 1/4 resolution,
+    where it predicts logits over the ab bins (the layer named ``logits``, what training fits).
+    """
     lightness, x = _normalised_input()
     skips = []
     for level in range(3):
@@ -48,19 +117,52 @@ def build_unet(width: int = 16) -> keras.Model:
         skips.append(x)
         x = layers.MaxPooling2D()(x)
     x = _conv(_conv(x, width * 8), width * 8)
-    for level in reversed(range(3)):
+    last_level = 0 if head == "regression" else 2
+    for level in reversed(range(last_level, 3)):
         # Nearest, not bilinear: TensorFlow's bilinear resize cannot take the unknown height and width
         # of a predict function that Keras has relaxed after a second image size.
         x = layers.UpSampling2D()(x)
         x = layers.Concatenate()([x, skips[level]])
         x = _conv(_conv(x, width * 2**level), width * 2**level)
-    ab = layers.Conv2D(2, 1, activation="tanh", name="ab")(x)
-    return keras.Model(lightness, ab, name="unet")
+    if head == "regression":
+        ab = layers.Conv2D(2, 1, activation="tanh", name="ab", dtype=OUTPUT_DTYPE)(x)
+    else:
+        logits = layers.Conv2D(len(ab_bins.centers()), 1, name="logits", dtype=OUTPUT_DTYPE)(x)
+        ab = AnnealedMean(name="annealed_mean", dtype=OUTPUT_DTYPE)(logits)
+        ab = _bilinear_upsampling(ab_bins.POOL, 2, name="enlarge")(ab)
+    return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name=f"unet_{head}")
 
 
-def build(arch: str, width: int = 16) -> keras.Model:
+def build(arch: str, width: int = 16, head: str = "regression") -> keras.Model:
+    if arch not in ARCHS:
+        raise ValueError(f"unknown arch {arch!r}; expected one of {', '.join(ARCHS)}")
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; expected one of {', '.join(HEADS)}")
     if arch == "seed":
+        if head != "regression":
+            raise ValueError("the seed network has only the regression head")
         return build_seed()
-    if arch == "unet":
-        return build_unet(width)
-    raise ValueError(f"unknown arch {arch!r}; expected one of {', '.join(ARCHS)}")
+    return build_unet(width, head)
+
+
+def training_model(model: keras.Model) -> keras.Model:
+    """What training fits: the model itself, or for a distribution head the same layers up to the logits."""
+    try:
+        return keras.Model(model.inputs, model.get_layer("logits").output)
+    except ValueError:
+        return model
+
+
+def set_vividness(model: keras.Model, temperature: float | None = None, saturation: float | None = None,
+                  rebalance: float | None = None):
+    """Set the read-out of a built or loaded model: the annealed mean's temperature and rebalancing
+    (distribution head only) and the saturation factor. Returns the model."""
+    for name, value in (("temperature", temperature), ("rebalance", rebalance)):
+        if value is not None:
+            try:
+                getattr(model.get_layer("annealed_mean"), name).assign(value)
+            except ValueError:
+                raise ValueError(f"{name} applies to the distribution head only") from None
+    if saturation is not None:
+        model.get_layer("saturation").factor.assign(saturation)
+    return model

@@ -69,6 +69,14 @@ def boolean(params, section, key) -> bool:
     return value
 
 
+def auto_or_boolean(params, section, key) -> str | bool:
+    """``auto`` (the program decides, say by the hardware), true or false."""
+    value = get(params, section, key)
+    if value != "auto" and not isinstance(value, bool):
+        raise ParamError(f"{section}.{key} must be auto, true or false; got {value!r}")
+    return value
+
+
 def size(params, section, key, multiple_of: int) -> tuple[int, int]:
     """A [height, width] pair of positive integers, each a multiple of ``multiple_of``."""
     value = get(params, section, key)

@@ -6,6 +6,7 @@ that subfolder are the test split and the rest are shared between train and val 
 protocol's 256x256). Files that cannot be read are skipped and listed in ``metrics/prepare.json``.
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from stages import params as P
 from stages.atomic import replacing, write_json
 from stages.color import rgb_to_lab
 from stages.images import UnreadableImage, find_images, read_rgb
-from stages.shards import SETTINGS, ShardWriter, write_manifest
+from stages.shards import SETTINGS, create_shard, drop_rows, shard_name, write_manifest, write_rows
 from stages.splits import SPLITS, assign, unit_hash
 
 SECTION = "prepare"
@@ -86,47 +87,110 @@ def random_crops(image: Image.Image, size, count: int, min_scale: float, rng) ->
     return out
 
 
-def process(job):
-    """Worker: (path, relative name, split, settings) -> (name, split, [Lab arrays]) or (name, None, reason)."""
-    path, name, split, cfg = job
-    try:
-        image = read_rgb(path)
-    except UnreadableImage as error:
-        return name, None, str(error)
+def samples_per_image(split: str, cfg: dict) -> int:
+    return cfg["crops_per_image"] if split == "train" else 1
+
+
+def decode_size(split: str, cfg: dict) -> int:
+    """The smallest side a JPEG may be decoded at (`stages.images.open_upright`) without its smallest crop
+    having to be enlarged to the output size: JPEG decoding at 1/2..1/8 scale for large photographs."""
+    size = cfg["test_size"] if split == "test" else cfg["size"]
+    scale = cfg["crop_scale"] if split == "train" and cfg["crops_per_image"] > 1 else 1.0
+    return int(np.ceil(max(size) / scale))
+
+
+def pictures(image: Image.Image, name: str, split: str, cfg: dict) -> list[np.ndarray]:
+    """The uint8 RGB samples of one image: crops for train, the whole image for val and test."""
     if split == "train":
         rng = np.random.default_rng(int(unit_hash(f"{cfg['seed']}/{name}") * 2**63))
-        pictures = random_crops(image, cfg["size"], cfg["crops_per_image"], cfg["crop_scale"], rng)
-    elif split == "val":
-        pictures = [resize(image, cfg["size"])]
-    else:
-        pictures = [resize(image, cfg["test_size"])]
-    return name, split, [rgb_to_lab(p) for p in pictures]
+        return random_crops(image, cfg["size"], cfg["crops_per_image"], cfg["crop_scale"], rng)
+    return [resize(image, cfg["test_size"] if split == "test" else cfg["size"])]
+
+
+def process(job) -> tuple[str, str | None]:
+    """Worker: read one image and write its Lab samples into their rows of the split's shards.
+
+    ``job`` is (path, relative name, split, the index of its first sample in the split, settings, output);
+    the sample ``i`` of a split is row ``i % shard_size`` of shard ``i // shard_size``. Returns (name, None),
+    or (name, reason) when the image cannot be read.
+    """
+    path, name, split, first, cfg, output = job
+    try:
+        image = read_rgb(path, at_least=decode_size(split, cfg))
+    except UnreadableImage as error:
+        return name, str(error)
+    for index, picture in enumerate(pictures(image, name, split, cfg), start=first):
+        shard, row = divmod(index, cfg["shard_size"])
+        write_rows(output / shard_name(split, shard), row, rgb_to_lab(picture)[None])
+    return name, None
+
+
+def finish_split(root, split: str, names: list[str], failed: dict, per_image: int, shard_size: int):
+    """Yield the manifest rows of ``split``, shard by shard, closing the rows that unreadable images left
+    empty (a shard left with none is removed)."""
+    total = len(names) * per_image
+    for shard in range(-(-total // shard_size)):
+        first = shard * shard_size
+        count = min(shard_size, total - first)
+        kept = []
+        for index in range(first, first + count):
+            image, crop = divmod(index, per_image)
+            if names[image] in failed:
+                continue
+            yield {"split": split, "shard": shard_name(split, shard), "row": len(kept), "source": names[image],
+                   "crop": crop}
+            kept.append(index - first)
+        if len(kept) < count:
+            drop_rows(Path(root) / shard_name(split, shard), kept)
 
 
 def prepare(cfg: dict, output=OUTPUT) -> dict:
     """Write the shards and manifest for ``cfg`` (as `check_params` returns it) into ``output``.
 
-    Returns the report that ``main`` saves as metrics/prepare.json. Raises ``ValueError`` when the
-    folder holds no usable image or a split would be empty.
+    Every shard file is sized first; the workers then read, resize and convert the images and write each
+    sample straight into its row, so only file names and reasons pass between processes, and memory holds
+    one image per worker however large the folder. Returns the report that ``main`` saves as
+    metrics/prepare.json. Raises ``ValueError`` when the folder holds no usable image or a split would be
+    empty.
     """
+    workers = cfg["workers"] or os.cpu_count() or 1
+    # The worker processes start before the file list is made, so that none of them inherits (and holds) it.
+    with Pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        return write_prepared(cfg, output, pool)
+
+
+def write_prepared(cfg: dict, output, pool) -> dict:
+    """`prepare`, with the images converted by ``pool`` (or in this process when it is None)."""
     folder = cfg["images"]
     names = [p.as_posix() for p in find_images(folder)]
     if not names:
         raise ValueError(f"no image files (.jpg .png .tif .bmp .webp) found in folder {str(folder)!r}")
-    jobs = [(folder / n, n, split_of(n, cfg), cfg) for n in names]
-    workers = cfg["workers"] or os.cpu_count() or 1
-    skipped, used = [], {s: 0 for s in SPLITS}
+    members = {s: [] for s in SPLITS}
+    for name in names:
+        members[split_of(name, cfg)].append(name)
     with replacing(output) as tmp:
-        writers = {s: ShardWriter(tmp, s, cfg["shard_size"]) for s in SPLITS}
-        with Pool(min(workers, len(jobs))) as pool:
-            for name, split, result in pool.imap(process, jobs, chunksize=4):
-                if split is None:
-                    skipped.append({"file": name, "reason": result})
-                    print(f"skipped {name}: {result}", file=sys.stderr)
-                    continue
-                used[split] += 1
-                for crop, lab in enumerate(result):
-                    writers[split].add(lab, name, crop)
+        for split in SPLITS:
+            per_image, shard_size = samples_per_image(split, cfg), cfg["shard_size"]
+            shape = (*(cfg["test_size"] if split == "test" else cfg["size"]), 3)
+            total = len(members[split]) * per_image
+            (tmp / split).mkdir(parents=True)
+            for shard in range(-(-total // shard_size)):
+                create_shard(tmp / shard_name(split, shard), min(shard_size, total - shard * shard_size),
+                             shape)
+
+        def jobs():  # in the folder's order, files of one folder together; made as the workers take them
+            done = dict.fromkeys(SPLITS, 0)
+            for name in names:
+                split = split_of(name, cfg)
+                yield folder / name, name, split, done[split] * samples_per_image(split, cfg), cfg, tmp
+                done[split] += 1
+
+        results = pool.imap_unordered(process, jobs(), chunksize=4) if pool else map(process, jobs())
+        failed = dict(r for r in results if r[1] is not None)
+        skipped = [{"file": n, "reason": failed[n]} for n in names if n in failed]
+        for entry in skipped:
+            print(f"skipped {entry['file']}: {entry['reason']}", file=sys.stderr)
+        used = {s: sum(n not in failed for n in members[s]) for s in SPLITS}
         if not any(used.values()):
             raise ValueError(f"no usable image in folder {str(folder)!r}: all {len(names)} files were "
                              f"unreadable (first: {skipped[0]['file']}: {skipped[0]['reason']})")
@@ -135,11 +199,8 @@ def prepare(cfg: dict, output=OUTPUT) -> dict:
             raise ValueError(f"split {', '.join(empty)} got no image from folder {str(folder)!r} "
                              f"({sum(used.values())} usable images, fractions {cfg['splits']}); add images "
                              f"or change prepare.splits / prepare.split_seed")
-        rows = []
-        for writer in writers.values():
-            writer.flush()
-            rows += writer.rows
-        write_manifest(tmp, rows)
+        write_manifest(tmp, (row for split in SPLITS for row in finish_split(
+            tmp, split, members[split], failed, samples_per_image(split, cfg), cfg["shard_size"])))
         (tmp / SETTINGS).write_text(json.dumps({k: str(v) if isinstance(v, Path) else v
                                                 for k, v in cfg.items()}, indent=2) + "\n")
     return {
@@ -147,7 +208,7 @@ def prepare(cfg: dict, output=OUTPUT) -> dict:
         "used": sum(used.values()),
         "skipped": len(skipped),
         **{f"{s}_images": used[s] for s in SPLITS},
-        **{f"{s}_samples": writers[s].count for s in SPLITS},
+        **{f"{s}_samples": used[s] * samples_per_image(s, cfg) for s in SPLITS},
         "skipped_files": skipped,
     }
 

@@ -7,11 +7,12 @@ Layout under the prepared folder::
     train/shard-00000.npy   float32 [n, H, W, 3] in Lab units (L in [0, 100], ab unscaled)
     val/...  test/...
 
-Readers open shards with ``numpy.load(mmap_mode="r")``, so nothing is read whole and memory stays flat
-however large the dataset grows.
+Readers (`LabSplit`) read the rows they need with positioned file reads, so nothing is read whole and
+memory stays flat however large the dataset grows; ``numpy.load`` opens any shard as it is.
 """
 
 import csv
+import os
 from pathlib import Path
 
 import numpy as np
@@ -59,35 +60,134 @@ def read_manifest(root, split: str | None = None) -> list[dict]:
     return [r for r in rows if split is None or r["split"] == split]
 
 
+# Writing shards from many processes at once: `create_shard` sizes a shard file first, then each worker
+# writes its images straight into their rows with `write_rows`, so no image passes between processes or
+# is held twice; `drop_rows` closes the gaps left by images that could not be read.
+
+
+def shard_name(split: str, index: int) -> str:
+    return f"{split}/shard-{index:05d}.npy"
+
+
+def create_shard(path, rows: int, image_shape) -> None:
+    """An ``.npy`` file for ``rows`` float32 images of ``image_shape``: its header, and its data unwritten
+    (a sparse file) until `write_rows` fills them."""
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+              "shape": (int(rows), *map(int, image_shape))}
+    with open(path, "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, header)
+        handle.truncate(handle.tell() + int(rows) * int(np.prod(image_shape)) * 4)
+
+
+def write_rows(path, first: int, images: np.ndarray) -> None:
+    """Write ``images`` [n, H, W, 3] into rows ``first`` to ``first + n - 1`` of the shard at ``path``."""
+    images = np.ascontiguousarray(images, np.float32)
+    with open(path, "r+b") as handle:
+        np.lib.format.read_magic(handle)  # version 1.0, as `create_shard` writes it
+        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        if dtype != np.float32 or shape[1:] != images.shape[1:] or not 0 <= first <= shape[0] - len(images):
+            raise ValueError(f"{path} holds {shape[0]} rows of {shape[1:]} {dtype}: cannot write "
+                             f"{len(images)} images of {images.shape[1:]} at row {first}")
+        offset = handle.tell() + first * images[0].nbytes
+        data = memoryview(images).cast("B")
+        while data:
+            written = os.pwrite(handle.fileno(), data, offset)
+            data, offset = data[written:], offset + written
+
+
+def drop_rows(path, keep) -> None:
+    """Keep only rows ``keep`` (ascending) of the shard at ``path``; remove the file when none is kept."""
+    path = Path(path)
+    if not len(keep):
+        path.unlink()
+        return
+    kept = np.load(path, mmap_mode="r")[np.asarray(keep)]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:  # a file object: np.save would add ".npy" to the name
+        np.save(handle, kept)
+    os.replace(tmp, path)
+
+
 class LabSplit:
-    """The images of one split, memory-mapped; ``split[i]`` or ``split.take(indices)`` reads rows."""
+    """The images of one split; ``split[i]`` or ``split.take(indices)`` reads rows.
+
+    Rows are read with plain positioned file reads straight into the array returned, not through memory
+    maps: the pages of a memory-mapped file count in the process's resident memory once touched, so an
+    epoch over mapped shards grew training's memory by the size of the dataset. Nothing stays open between
+    reads (a split of thousands of shards needs no file descriptor), and the operating system's page cache
+    still keeps the shards that fit in memory.
+    """
 
     def __init__(self, root, split: str):
-        paths = sorted((Path(root) / split).glob("shard-*.npy"))
-        if not paths:
+        self.paths = sorted((Path(root) / split).glob("shard-*.npy"))
+        if not self.paths:
             raise FileNotFoundError(f"no shards for split '{split}' under {root}")
-        self.shards = [np.load(p, mmap_mode="r") for p in paths]
-        sizes = np.array([len(s) for s in self.shards])
-        self.starts = np.concatenate([[0], np.cumsum(sizes)])
-        self.image_shape = tuple(self.shards[0].shape[1:])
+        self.offsets, sizes = [], []
+        for path in self.paths:
+            shape, offset = _shard_header(path)
+            if sizes and shape[1:] != self.image_shape:
+                raise ValueError(f"{path} holds images of {shape[1:]}, the first shard {self.image_shape}")
+            self.image_shape = tuple(shape[1:])
+            self.offsets.append(offset)
+            sizes.append(shape[0])
+        self.sizes = sizes
+        self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    @property
+    def shards(self) -> list[np.ndarray]:
+        """Each shard memory-mapped, to inspect; reading many rows through them grows resident memory."""
+        return [np.load(p, mmap_mode="r") for p in self.paths]
 
     def __len__(self) -> int:
         return int(self.starts[-1])
 
     def __getitem__(self, index: int) -> np.ndarray:
-        shard = int(np.searchsorted(self.starts, index, side="right") - 1)
-        return np.asarray(self.shards[shard][index - self.starts[shard]])
+        index = int(index)
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"row {index} of a split of {len(self)}")
+        return self.take([index % len(self)])[0]
 
     def take(self, indices) -> np.ndarray:
-        """Rows ``indices`` as one array, read shard by shard in ascending order for locality."""
-        indices = np.asarray(indices)
+        """Rows ``indices`` as one array, read in ascending order (shard by shard) for locality."""
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         out = np.empty((len(indices),) + self.image_shape, np.float32)
+        if not len(indices):
+            return out
+        if indices.min() < 0 or indices.max() >= len(self):
+            raise IndexError(f"rows {indices.min()}..{indices.max()} of a split of {len(self)}")
         shard_of = np.searchsorted(self.starts, indices, side="right") - 1
-        for shard in np.unique(shard_of):
-            mask = shard_of == shard
-            rows = indices[mask] - self.starts[shard]
-            order = np.argsort(rows)
-            picked = np.empty(int(mask.sum()), dtype=np.int64)
-            picked[order] = np.arange(len(rows))
-            out[mask] = self.shards[shard][rows[order]][picked]
+        row_bytes = out[0].nbytes
+        handle, current = None, -1
+        try:
+            for position in np.argsort(indices, kind="stable"):
+                shard = int(shard_of[position])
+                if shard != current:
+                    if handle is not None:
+                        os.close(handle)
+                    handle, current = os.open(self.paths[shard], os.O_RDONLY), shard
+                offset = self.offsets[shard] + (int(indices[position]) - int(self.starts[shard])) * row_bytes
+                _read_into(handle, memoryview(out[position]).cast("B"), offset, self.paths[shard])
+        finally:
+            if handle is not None:
+                os.close(handle)
         return out
+
+
+def _shard_header(path) -> tuple[tuple, int]:
+    """The shape of the float32 array in the ``.npy`` file at ``path``, and where its data starts."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read(handle)
+        if dtype != np.float32 or fortran_order or len(shape) != 4:
+            raise ValueError(f"{path} is not a shard of float32 images: {dtype}, shape {shape}, "
+                             f"Fortran order {fortran_order}")
+        return tuple(shape), handle.tell()
+
+
+def _read_into(handle: int, buffer: memoryview, offset: int, path) -> None:
+    while buffer:
+        count = os.preadv(handle, [buffer], offset)
+        if count == 0:
+            raise ValueError(f"{path} is shorter than its header says (truncated?)")
+        buffer, offset = buffer[count:], offset + count

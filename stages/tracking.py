@@ -1,14 +1,24 @@
 """MLflow: where the store is, and the one run per training that train, evaluate and render share.
 
 The default store is ``mlflow.db`` (SQLite) at the repository root, found from ``DVC_ROOT`` when DVC runs
-the stage, with artifacts in ``mlartifacts/`` beside it. ``MLFLOW_TRACKING_URI`` points elsewhere, such
-as a shared ``mlflow server``. Train records its run id in `RUN_FILE`, which evaluate and render read.
+the stage, with artifacts in ``mlartifacts/`` beside it. Queued DVC experiments run in temporary copies
+under ``<root>/.dvc/tmp/exps/``; they still log to the store at ``<root>``, so that every experiment is a run
+in one store. ``MLFLOW_TRACKING_URI`` points elsewhere, such as a shared ``mlflow server``. Train records its
+run id in `RUN_FILE`, which evaluate and render read.
+
+Several experiments may write to the SQLite store at once (``dvc queue start -j 2``): `connect` switches it
+to write-ahead logging, so readers never block a writer and MLflow's busy timeout (20 s) covers writers, and
+it creates the tables and the experiment under a file lock, so two first runs do not race to create them.
 """
 
+import contextlib
+import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import mlflow
@@ -21,11 +31,32 @@ class TrackingUnavailable(RuntimeError):
     """The MLflow tracking server or store cannot be reached."""
 
 
+# Where DVC makes the temporary copy a queued (or ``--temp``) experiment runs in: <root>/.dvc/tmp/exps/<tmp>.
+EXPERIMENT_COPIES = (".dvc", "tmp", "exps")
+# For the reachability check of a tracking server only: fail in seconds, not after MLflow's retries
+# (7 retries with exponential backoff by default, minutes in all).
+PROBE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
+
+def original_repo(path: Path) -> Path:
+    """The repository that a DVC experiment's temporary copy inside ``path`` was made from; else ``path``."""
+    parts = path.parts
+    for i in range(len(parts) - len(EXPERIMENT_COPIES) + 1):
+        if parts[i:i + len(EXPERIMENT_COPIES)] == EXPERIMENT_COPIES:
+            return Path(*parts[:i])
+    return path
+
+
 def repo_root() -> Path:
-    """``DVC_ROOT`` if set, else the nearest folder upwards holding ``.dvc``, else the working directory."""
+    """``DVC_ROOT`` if set, else the nearest folder upwards holding ``.dvc``, else the working directory.
+
+    Either way a path inside an experiment's temporary copy (``<root>/.dvc/tmp/exps/...``) gives ``<root>``.
+    DVC 3 already sets ``DVC_ROOT`` to the original repository in queued experiments; older versions set it
+    to the copy, and a stage run by hand in the copy has no ``DVC_ROOT`` at all.
+    """
     if os.environ.get("DVC_ROOT"):
-        return Path(os.environ["DVC_ROOT"]).resolve()
-    here = Path.cwd().resolve()
+        return original_repo(Path(os.environ["DVC_ROOT"]).resolve())
+    here = original_repo(Path.cwd().resolve())
     for folder in (here, *here.parents):
         if (folder / ".dvc").is_dir():
             return folder
@@ -45,15 +76,83 @@ def connect(experiment: str = EXPERIMENT) -> str:
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     try:
-        found = mlflow.get_experiment_by_name(experiment)
-        if found is not None:
-            return found.experiment_id
-        location = None
-        if uri.startswith("sqlite:"):
-            location = (repo_root() / "mlartifacts").as_uri()
-        return mlflow.create_experiment(experiment, artifact_location=location)
+        with environment(PROBE_ENV), sqlite_setup(uri):
+            found = mlflow.get_experiment_by_name(experiment)
+            if found is not None:
+                return found.experiment_id
+            location = None
+            if uri.startswith("sqlite:"):
+                location = (repo_root() / "mlartifacts").as_uri()
+            try:
+                return mlflow.create_experiment(experiment, artifact_location=location)
+            except mlflow.exceptions.MlflowException:
+                found = mlflow.get_experiment_by_name(experiment)  # another training created it just now
+                if found is None:
+                    raise
+                return found.experiment_id
     except Exception as error:  # MLflow raises many types for a store it cannot reach
-        raise TrackingUnavailable(f"cannot reach the MLflow tracking store at {uri}: {error}") from error
+        raise TrackingUnavailable(f"cannot reach the MLflow tracking store at {uri}: "
+                                  f"{first_line(error)}") from error
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+@contextlib.contextmanager
+def environment(values: dict):
+    """Set environment variables for the duration of a block (MLflow reads its settings at each call)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for other stores and in-memory databases)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///").split("?")[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+@contextlib.contextmanager
+def sqlite_setup(uri: str):
+    """For a SQLite store: hold an exclusive lock (one per database file, in the temporary folder) while
+    the block runs, and switch the database to write-ahead logging first.
+
+    MLflow creates its tables on first use without a lock, so two experiments starting together on a new
+    store would both try, and one would fail ('table already exists'); under this lock the second finds
+    them made. WAL (a setting stored in the database file) lets readers, such as an open ``mlflow ui`` or
+    another experiment's evaluate, go on while one process writes; writers wait for each other on the busy
+    timeout MLflow sets (20 s). While a process has the store open, ``mlflow.db-wal`` and ``mlflow.db-shm``
+    sit beside it.
+    """
+    path = sqlite_file(uri)
+    if path is None or os.name == "nt":
+        yield
+        return
+    import fcntl
+
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    lock = Path(tempfile.gettempdir()) / f"colorizer-mlflow-{os.getuid()}-{digest}.lock"
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            with contextlib.closing(sqlite3.connect(path, timeout=60)) as db:
+                db.execute("PRAGMA journal_mode=WAL")
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def git_commit() -> str | None:
@@ -73,12 +172,56 @@ def run_tags() -> dict:
     return tags
 
 
-def start_training_run(experiment_id: str, run_id: str | None = None):
+def stage_name() -> str:
+    """The running stage, for messages: ``train`` for ``python -m stages.train``."""
+    return Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "stage"
+
+
+def check_reachable() -> None:
+    """Raise within seconds if the tracking store does not answer (say, a server that went away during
+    training), rather than after MLflow's retries, which take minutes for each call."""
+    with environment(PROBE_ENV):
+        mlflow.get_experiment_by_name(EXPERIMENT)
+
+
+def tracking_failed(stage: str, what: str, error: BaseException) -> None:
+    """Warn that something did not reach MLflow, and stop retrying for the rest of this process: MLflow has
+    just spent its retries on the server, so the remaining calls (closing the run) should fail at once."""
+    print(f"{stage}: warning: {what} ({tracking_uri()}): {first_line(error)}", file=sys.stderr)
+    os.environ.update(PROBE_ENV)
+
+
+class ClosingRun:
+    """An MLflow run for ``with``, whose end never raises.
+
+    A stage writes its outputs inside the block; if the tracking server went away meanwhile, closing the
+    run fails, and that must not turn a finished stage into a failed one: it becomes a warning.
+    """
+
+    def __init__(self, run, stage: str):
+        self.run, self.stage = run, stage
+
+    def __enter__(self):
+        return self.run
+
+    def __exit__(self, kind, error, trace):
+        if kind is None:
+            status = "FINISHED"
+        else:
+            status = "KILLED" if issubclass(kind, KeyboardInterrupt) else "FAILED"
+        try:
+            mlflow.end_run(status)
+        except Exception as failure:
+            tracking_failed(self.stage, f"could not close MLflow run {self.run.info.run_id}", failure)
+        return False
+
+
+def start_training_run(experiment_id: str, run_id: str | None = None) -> ClosingRun:
     """Start (or, when resuming an interrupted training, reopen) the run; named after the DVC experiment."""
     if run_id:
-        return mlflow.start_run(run_id=run_id)
-    return mlflow.start_run(experiment_id=experiment_id, run_name=os.environ.get("DVC_EXP_NAME"),
-                            tags=run_tags())
+        return ClosingRun(mlflow.start_run(run_id=run_id), "train")
+    return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=os.environ.get("DVC_EXP_NAME"),
+                                       tags=run_tags()), "train")
 
 
 def write_run_file(run_id: str, path=RUN_FILE) -> None:
@@ -94,8 +237,8 @@ def reopen_training_run(path=RUN_FILE):
     if run_id:
         try:
             mlflow.get_run(run_id)
-            return mlflow.start_run(run_id=run_id)
+            return ClosingRun(mlflow.start_run(run_id=run_id), stage_name())
         except mlflow.exceptions.MlflowException:
             print(f"MLflow run {run_id} is not in {tracking_uri()}; logging to a new run", file=sys.stderr)
-    return mlflow.start_run(experiment_id=experiment_id, run_name=os.environ.get("DVC_EXP_NAME"),
-                            tags=run_tags())
+    return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=os.environ.get("DVC_EXP_NAME"),
+                                       tags=run_tags()), stage_name())

@@ -1,11 +1,12 @@
 """Stage ``train``: fit the colorizer on the prepared shards, logging to MLflow.
 
-Writes ``models/colorizer.keras``, ``models/mlflow-run.json``, ``metrics/train.json`` and the per-epoch
-``metrics/history.csv``. Progress is checkpointed after every epoch under ``checkpoints/train``: an
+Writes ``models/network.keras`` (which the export stage turns into ``models/colorizer.keras``),
+``models/mlflow-run.json``, ``metrics/train.json`` and the per-epoch ``metrics/history.csv``. Progress is checkpointed after every epoch under ``checkpoints/train``: an
 interrupted training (Ctrl-C, a killed process) resumes from its last finished epoch on the next run with
 the same parameters and data, in the same MLflow run.
 """
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -23,17 +24,19 @@ from stages.atomic import replacing, write_json, write_text
 from stages.batches import LabBatches
 from stages.gallery import panel
 from stages.inference import predict_lab
-from stages.model import ARCHS, DOWNSAMPLING, build
+from stages.ab_bins import distribution_loss, rebalancing_weights
+from stages.model import ARCHS, DOWNSAMPLING, HEADS, build, training_model
 from stages.shards import MANIFEST, SETTINGS, LabSplit
 
 SECTION = "train"
 PREPARED = Path("data/prepared")
-MODEL = Path("models/colorizer.keras")
+NETWORK = Path("models/network.keras")  # the export stage sets its read-out and writes models/colorizer.keras
 REPORT = Path("metrics/train.json")
 HISTORY = Path("metrics/history.csv")
 CHECKPOINTS = Path("checkpoints/train")
 OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
 LOSSES = ("mse", "mae", "huber")
+DISTRIBUTE = ("none", "mirrored")
 
 
 def check_params(p: dict) -> dict:
@@ -45,11 +48,86 @@ def check_params(p: dict) -> dict:
         "batch_size": P.integer(p, SECTION, "batch_size", minimum=1),
         "optimizer": P.choice(p, SECTION, "optimizer", tuple(OPTIMIZERS)),
         "learning_rate": P.number(p, SECTION, "learning_rate", minimum=0.0, exclusive_minimum=True),
+        "head": check_head(p),
+        "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
         "loss": P.choice(p, SECTION, "loss", LOSSES),
         "flip": P.boolean(p, SECTION, "flip"),
         "seed": P.integer(p, SECTION, "seed", minimum=0),
         "samples_logged": P.integer(p, SECTION, "samples_logged", minimum=0),
+        "distribute": check_distribute(p),
+        "mixed_precision": P.auto_or_boolean(p, SECTION, "mixed_precision"),
+        "jit_compile": P.auto_or_boolean(p, SECTION, "jit_compile"),
     }
+
+
+def check_head(p: dict) -> str:
+    head = P.choice(p, SECTION, "head", HEADS)
+    if head != "regression" and P.get(p, SECTION, "arch") == "seed":
+        raise P.ParamError(f"train.head: {head} needs arch unet; the seed network is regression only")
+    return head
+
+
+def check_distribute(p: dict) -> str:
+    """``mirrored`` is tf.distribute, so it needs the TensorFlow backend, and each batch must split evenly
+    between the devices (Keras 3 cannot build or validate on an uneven split, keras-team/keras#19246)."""
+    value = P.choice(p, SECTION, "distribute", DISTRIBUTE)
+    if value == "none":
+        return value
+    if keras.backend.backend() != "tensorflow":
+        raise P.ParamError(f"train.distribute: {value} needs the TensorFlow backend (tf.distribute), but "
+                           f"KERAS_BACKEND is {keras.backend.backend()}; use distribute: none")
+    count = len(mirrored_devices())
+    batch_size = P.integer(p, SECTION, "batch_size", minimum=1)
+    if batch_size % count:
+        raise P.ParamError(f"train.batch_size must be a multiple of the {count} devices that distribute: "
+                           f"{value} splits each batch between; got {batch_size}")
+    return value
+
+
+def mirrored_devices() -> list[str]:
+    """Every visible GPU, or every logical CPU when there is no GPU."""
+    import tensorflow as tf
+
+    found = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return [d.name for d in found]
+
+
+def strategy(distribute: str):
+    """The tf.distribute strategy of ``train.distribute``, or None for the default (one device).
+
+    ``mirrored``: a replica of the model on each of `mirrored_devices`; each batch of ``batch_size`` is
+    split between them and their gradients are summed, so it trains like one device on the whole batch.
+    """
+    if distribute == "none":
+        return None
+    import tensorflow as tf
+
+    found = mirrored_devices()
+    print(f"train: mirrored across {len(found)} devices: {', '.join(found)}")
+    return tf.distribute.MirroredStrategy(found)
+
+
+class EvenBatches(LabBatches):
+    """`LabBatches` whose every batch splits evenly between ``replicas`` devices: ``batch_size`` is a
+    multiple of ``replicas`` and the last batch drops its remainder (fewer than ``replicas`` images, other
+    ones each epoch when shuffled). Keras 3 under tf.distribute fails on an uneven batch
+    (keras-team/keras#19246)."""
+
+    def __init__(self, split, batch_size: int, replicas: int, **kwargs):
+        if batch_size % replicas or len(split) < replicas:
+            raise P.ParamError(f"train.distribute: batches of {batch_size} from a split of {len(split)} "
+                               f"images cannot be split evenly between {replicas} devices")
+        self.replicas = replicas
+        super().__init__(split, batch_size, **kwargs)
+
+    def __len__(self) -> int:
+        usable = len(self.split) - len(self.split) % self.replicas
+        return -(-usable // self.batch_size)
+
+    def __getitem__(self, index: int):
+        lightness, ab = super().__getitem__(index)
+        keep = len(lightness) - len(lightness) % self.replicas
+        return lightness[:keep], ab[:keep]
 
 
 def open_data(prepared=PREPARED) -> tuple[LabSplit, LabSplit]:
@@ -78,11 +156,51 @@ def fingerprint(cfg: dict, prepared=PREPARED) -> str:
     return digest.hexdigest()
 
 
-def compile_model(cfg: dict) -> keras.Model:
-    model = build(cfg["arch"], cfg["width"])
-    model.compile(optimizer=OPTIMIZERS[cfg["optimizer"]](learning_rate=cfg["learning_rate"]),
-                  loss=cfg["loss"])
-    return model
+def compile_model(cfg: dict, train: LabSplit | None = None) -> tuple[keras.Model, keras.Model]:
+    """The model to save and the compiled model to fit: the same model for a regression head; for a
+    distribution head, its layers up to the logits, with the rebalanced cross-entropy over ``train``'s
+    colours as the loss."""
+    chosen = strategy(cfg.get("distribute", "none"))
+    with chosen.scope() if chosen else contextlib.nullcontext():  # build and compile under the strategy
+        with dtype_policy(cfg.get("mixed_precision", False)):
+            model = build(cfg["arch"], cfg["width"], cfg["head"])
+        trainee = training_model(model)
+        if cfg["head"] == "regression":
+            loss = cfg["loss"]
+        else:
+            loss = distribution_loss(rebalancing_weights(train, cfg["rebalance"]))
+            # The read-out's rarity table (export.rebalance): log inverse colour frequencies of this data.
+            model.get_layer("annealed_mean").log_weights.assign(np.log(rebalancing_weights(train, 0.999)))
+        trainee.compile(optimizer=OPTIMIZERS[cfg["optimizer"]](learning_rate=cfg["learning_rate"]), loss=loss,
+                        jit_compile=cfg.get("jit_compile", "auto"))  # auto: XLA on a GPU, not on a CPU
+    return model, trainee
+
+
+def gpu_present() -> bool:
+    """Whether the Keras backend sees a GPU."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.default_backend() in ("gpu", "cuda", "rocm")
+    return False
+
+
+@contextlib.contextmanager
+def dtype_policy(mixed):
+    """Layers built inside compute in float16 with float32 weights when ``mixed`` (``auto``: when there is a
+    GPU; on a CPU float16 is slower, not faster); the output layers stay float32 (`stages.model.OUTPUT_DTYPE`).
+    Compiling such a model wraps its optimizer in Keras's loss scaling."""
+    before = keras.config.dtype_policy()
+    if mixed is True or (mixed == "auto" and gpu_present()):
+        keras.config.set_dtype_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
 
 
 def zero_chroma_loss(split: LabSplit, loss: str) -> float:
@@ -128,15 +246,21 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extr
     and the per-epoch history rows. The checkpoint folder is left for the caller to remove."""
     Path(checkpoints).mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg["seed"])
-    model = compile_model(cfg)
-    batches = LabBatches(train, cfg["batch_size"], shuffle=True, flip=cfg["flip"], seed=cfg["seed"])
-    val_batches = LabBatches(val, cfg["batch_size"], shuffle=False)
+    model, trainee = compile_model(cfg, train)
+    if cfg.get("distribute", "none") == "none":
+        batches = LabBatches(train, cfg["batch_size"], shuffle=True, flip=cfg["flip"], seed=cfg["seed"])
+        val_batches = LabBatches(val, cfg["batch_size"], shuffle=False)
+    else:
+        replicas = trainee.distribute_strategy.num_replicas_in_sync
+        batches = EvenBatches(train, cfg["batch_size"], replicas, shuffle=True, flip=cfg["flip"],
+                              seed=cfg["seed"])
+        val_batches = EvenBatches(val, cfg["batch_size"], replicas, shuffle=False)
     callbacks = [
         keras.callbacks.BackupAndRestore(str(checkpoints / "backup")),
         keras.callbacks.CSVLogger(str(checkpoints / "history.csv"), append=True),
         *extra_callbacks,
     ]
-    model.fit(batches, validation_data=val_batches, epochs=cfg["epochs"], callbacks=callbacks, verbose=2)
+    trainee.fit(batches, validation_data=val_batches, epochs=cfg["epochs"], callbacks=callbacks, verbose=2)
     return model, read_history(checkpoints / "history.csv")
 
 
@@ -155,13 +279,9 @@ def prepare_checkpoints(cfg: dict, checkpoints=CHECKPOINTS, prepared=PREPARED) -
 
 
 def log_to_mlflow(model, cfg, report, val: LabSplit) -> None:
-    """The model (with a signature) and a few sample colorizations, into the active run."""
+    """The report and a few sample colorizations into the active run (the export stage logs the model)."""
     import mlflow
-    from mlflow.models import infer_signature
 
-    example = val.take(np.arange(min(2, len(val))))[..., :1]
-    signature = infer_signature(example, np.asarray(model.predict(example, verbose=0)))
-    mlflow.keras.log_model(model, name="model", signature=signature)
     # loss and val_loss are already there epoch by epoch; the rest of the report once.
     mlflow.log_metrics({k: v for k, v in report.items() if k not in ("loss", "val_loss")})
     count = min(cfg["samples_logged"], len(val))
@@ -195,22 +315,26 @@ def main() -> None:
             "loss": float(last["loss"]),
             "val_loss": float(last["val_loss"]),
             "best_val_loss": min(float(r["val_loss"]) for r in history),
-            "zero_chroma_val_loss": zero_chroma_loss(val, cfg["loss"]),
             "epochs": len(history),
             "seconds": round(time.time() - started, 1),
         }
+        if cfg["head"] == "regression":  # the loss of always predicting grey, to compare val_loss with
+            report["zero_chroma_val_loss"] = zero_chroma_loss(val, cfg["loss"])
         # Outputs first: a tracking server that went away must not cost the trained model.
-        with replacing(MODEL) as tmp:
+        with replacing(NETWORK) as tmp:
             model.save(tmp)
         write_json(REPORT, report)
         write_text(HISTORY, history_csv(history))
         tracking.write_run_file(run.info.run_id)
         try:
+            tracking.check_reachable()  # fails at once, not after minutes of retries, if the server went away
             log_to_mlflow(model, cfg, report, val)
         except Exception as error:  # the outputs are safe; say what did not reach MLflow
-            print(f"train: warning: could not log the model to MLflow: {error}", file=sys.stderr)
+            tracking.tracking_failed("train", "could not log the model to MLflow", error)
     shutil.rmtree(CHECKPOINTS, ignore_errors=True)
-    print(f"train: val_loss {report['val_loss']:.4f} (zero chroma {report['zero_chroma_val_loss']:.4f}) "
+    baseline = report.get("zero_chroma_val_loss")
+    print(f"train: val_loss {report['val_loss']:.4f}"
+          + (f" (zero chroma {baseline:.4f})" if baseline is not None else "") + " "
           f"after {report['epochs']} epochs, {report['seconds']} s")
 
 

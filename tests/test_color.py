@@ -1,6 +1,35 @@
 import numpy as np
 
-from stages.color import AB_SCALE, gray_lab, lab_to_rgb, merge_lab, rgb_to_lab, to_uint8
+import pytest
+from skimage import color as skcolor
+
+from stages.color import AB_SCALE, gray_lab, lab_to_rgb, merge_lab, rgb_to_lab, srgb_to_lab, to_uint8
+
+
+def test_fast_lab_matches_skimage_on_every_code_of_each_channel():
+    # Every 8-bit code in each channel against a random other two, plus the darkest codes (the linear
+    # segments of sRGB and of CIE f) in every combination.
+    rng = np.random.default_rng(0)
+    codes = np.arange(256, dtype=np.uint8)
+    rows = [np.stack([codes, rng.permutation(codes), rng.permutation(codes)], -1)[:, perm]
+            for perm in ([0, 1, 2], [1, 0, 2], [1, 2, 0])]
+    dark = np.stack(np.meshgrid(*[np.arange(16, dtype=np.uint8)] * 3, indexing="ij"), -1).reshape(16, 256, 3)
+    rgb = np.concatenate([np.stack(rows), dark, rng.integers(0, 256, (64, 256, 3), dtype=np.uint8)])
+    lab = srgb_to_lab(rgb)
+    assert lab.dtype == np.float32 and lab.shape == rgb.shape
+    assert np.abs(lab - skcolor.rgb2lab(rgb)).max() < 1e-3
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32, np.float64])
+def test_fast_lab_matches_skimage_for_16_bit_and_float_rgb_and_batches(dtype):
+    rng = np.random.default_rng(1)
+    if dtype == np.uint16:
+        rgb = rng.integers(0, 65536, (2, 24, 32, 3), dtype=np.uint16)
+    else:
+        rgb = rng.random((2, 24, 32, 3)).astype(dtype)
+    lab = rgb_to_lab(rgb)
+    assert lab.dtype == np.float32 and lab.shape == rgb.shape
+    assert np.abs(lab - skcolor.rgb2lab(rgb)).max() < 1e-3
 
 
 def test_lab_round_trip_is_lossless_on_uint8():

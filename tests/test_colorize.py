@@ -318,3 +318,33 @@ def test_python_m_exit_status(model_path, tmp_path):
     assert result.returncode == 1, result.stderr
     assert "bad.png" in result.stderr
     assert (tmp_path / "out" / "good.png").is_file() and not (tmp_path / "out" / "bad.png").exists()
+
+
+def test_temperature_makes_a_distribution_model_more_vivid(tmp_path):
+    """--temperature sets the read-out of a distribution-head model; a regression model refuses it."""
+    from stages.model import build
+
+    model = build("unet", width=4, head="distribution")
+    # Every pixel: most likely a = +40, nearly as likely a = -40: the mean is pale, the mode is not.
+    from stages.ab_bins import centers
+
+    logits = model.get_layer("logits")
+    kernel, bias = logits.get_weights()
+    bias[:] = -5.0
+    bias[centers().tolist().index([40, 0])] = 2.0
+    bias[centers().tolist().index([-40, 0])] = 1.5
+    logits.set_weights([np.zeros_like(kernel), bias])
+    model.save(tmp_path / "dist.keras")
+    gray = np.tile(np.linspace(30, 220, 64, dtype=np.uint8), (48, 1))
+    Image.fromarray(gray).save(tmp_path / "in.png")
+    chroma = {}
+    for temperature in ("1.0", "0.3"):
+        out = tmp_path / f"out{temperature}"
+        assert C.main([str(tmp_path / "in.png"), "-o", str(out), "--model", str(tmp_path / "dist.keras"),
+                     "--temperature", temperature, "-q"]) == 0
+        rgb = np.asarray(Image.open(out / "in.png")).astype(float)
+        chroma[temperature] = np.abs(rgb - rgb.mean(-1, keepdims=True)).mean()
+    assert chroma["0.3"] > 1.2 * chroma["1.0"]
+    build("seed").save(tmp_path / "seed.keras")
+    assert C.main([str(tmp_path / "in.png"), "-o", str(tmp_path / "x"), "--model", str(tmp_path / "seed.keras"),
+                 "--temperature", "0.5", "-q"]) == 2

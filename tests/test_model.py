@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from stages.ab_bins import centers
 from stages.model import build
 
 
@@ -11,7 +12,18 @@ def test_networks_map_raw_lightness_to_ab_in_unit_range(arch):
     ab = np.asarray(model.predict(lightness, verbose=0))
     assert ab.shape == (2, 40, 56, 2)
     assert np.abs(ab).max() <= 1.0
-    assert model.layers[-1].activation.__name__ == "tanh"
+    assert model.layers[-2].activation.__name__ == "tanh"
+    assert model.layers[-1].name == "saturation"
+
+
+def test_the_distribution_head_reads_out_ab_at_full_resolution():
+    model = build("unet", width=4, head="distribution")
+    lightness = np.random.default_rng(0).uniform(0, 100, size=(2, 40, 56, 1)).astype(np.float32)
+    ab = np.asarray(model.predict(lightness, verbose=0))
+    assert ab.shape == (2, 40, 56, 2) and np.abs(ab).max() <= 1.0
+    assert model.get_layer("logits").output.shape[-1] == len(centers())
+    with pytest.raises(ValueError, match="only the regression head"):
+        build("seed", head="distribution")
 
 
 def test_seed_network_is_the_articles():
@@ -33,9 +45,9 @@ def test_unknown_arch_is_refused():
         build("resnet")
 
 
-@pytest.mark.parametrize("arch", ["seed", "unet"])
-def test_one_model_predicts_one_size_after_another(arch):
-    model = build(arch, width=4)
+@pytest.mark.parametrize("arch, head", [("seed", "regression"), ("unet", "regression"), ("unet", "distribution")])
+def test_one_model_predicts_one_size_after_another(arch, head):
+    model = build(arch, width=4, head=head)
     for height, width in [(16, 24), (40, 32), (8, 64)]:
         ab = np.asarray(model.predict(np.full((1, height, width, 1), 50.0, np.float32), verbose=0))
         assert ab.shape == (1, height, width, 2)

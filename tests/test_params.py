@@ -26,6 +26,8 @@ def with_change(section, key, value):
     ("learning_rate", 0, "train.learning_rate must be greater than 0"),
     ("optimizer", "sgd", "train.optimizer must be one of"),
     ("flip", "yes", "train.flip must be true or false"),
+    ("mixed_precision", "yes", "train.mixed_precision must be auto, true or false; got 'yes'"),
+    ("jit_compile", 1, "train.jit_compile must be auto, true or false; got 1"),
 ])
 def test_bad_train_params_are_named(key, value, message):
     with pytest.raises(P.ParamError, match=message.replace("(", r"\(").replace(".", r"\.")):

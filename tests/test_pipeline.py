@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from conftest import REPO, run, venv_env, write_photos
 
-STAGES = {"samples", "prepare", "train", "evaluate", "render"}
+STAGES = {"samples", "prepare", "train", "export", "evaluate", "render"}
 
 
 def ran(result) -> set[str]:
@@ -53,6 +53,7 @@ def test_repro_runs_every_stage_and_writes_every_output(project):
     assert ran(first) == STAGES
     assert len(list((root / "data/samples").glob("*.png"))) == 8
     assert (root / "data/prepared/manifest.csv").exists()
+    assert (root / "models/network.keras").stat().st_size > 0
     assert (root / "models/colorizer.keras").stat().st_size > 0
     prepare = json.loads((root / "metrics/prepare.json").read_text())
     assert prepare["used"] == 14 and prepare["skipped"] == 0
@@ -104,8 +105,13 @@ def test_only_what_a_change_touches_reruns(project):
     assert ran(run(["dvc", "repro"], root)) == {"render"}
     assert len(list((root / "gallery").glob("0*.png"))) == 2
 
+    before = json.loads((root / "metrics/eval.json").read_text())["colorfulness"]
+    set_params(root, **{"export.saturation": 1.5})
+    assert ran(run(["dvc", "repro"], root)) == {"export", "evaluate", "render"}
+    assert json.loads((root / "metrics/eval.json").read_text())["colorfulness"] > before
+
     set_params(root, **{"train.epochs": 3})
-    assert ran(run(["dvc", "repro"], root)) == {"train", "evaluate", "render"}
+    assert ran(run(["dvc", "repro"], root)) == {"train", "export", "evaluate", "render"}
     assert json.loads((root / "metrics/train.json").read_text())["epochs"] == 3
 
 

@@ -134,3 +134,58 @@ def test_linked_folders_are_followed_once(tmp_path):
     (folder / "loop").symlink_to(folder)
     assert [p.as_posix() for p in find_images(folder)] == [
         "linked/photo_000.png", "linked/photo_001.png", "photo_000.png"]
+
+
+def test_every_manifest_row_holds_its_source_even_around_skipped_files(tmp_path):
+    # Unreadable files between readable ones leave rows that prepare must close up: each manifest row must
+    # still hold the Lab of the image it names, and 1 or 3 worker processes must write the same bytes.
+    from stages.color import rgb_to_lab
+    from stages.images import read_rgb
+    from stages.prepare import resize
+
+    folder = tmp_path / "photos"
+    write_photos(folder, 14)
+    for i in (2, 5, 6, 11):
+        (folder / f"photo_{i:03d}.png").write_bytes(b"broken")
+    cfg = config(folder, shard_size=4, crops_per_image=3, splits={"train": 0.5, "val": 0.25, "test": 0.25})
+    one, three = tmp_path / "one", tmp_path / "three"
+    report = prepare(dict(cfg, workers=1), one)
+    assert report["skipped"] == 4 and report["used"] == 10
+    prepare(dict(cfg, workers=3), three)
+    rows = read_manifest(one)
+    assert rows == read_manifest(three)
+    assert len(rows) == report["train_samples"] + report["val_samples"] + report["test_samples"]
+    for split in ("train", "val", "test"):
+        a, b = LabSplit(one, split), LabSplit(three, split)
+        np.testing.assert_array_equal(a.take(np.arange(len(a))), b.take(np.arange(len(b))))
+        assert all(len(s) <= 4 for s in a.shards)
+    for row in rows:
+        shard = np.load(one / row["shard"])
+        if row["crop"] == 0:  # the whole image
+            size = cfg["test_size"] if row["split"] == "test" else cfg["size"]
+            expected = rgb_to_lab(resize(read_rgb(folder / row["source"]), size))
+            np.testing.assert_array_equal(shard[row["row"]], expected)
+    broken = {f"photo_{i:03d}.png" for i in (2, 5, 6, 11)}
+    assert not broken & {r["source"] for r in rows}
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_that_keeps_the_output_sharp(tmp_path):
+    from stages.color import rgb_to_lab
+    from stages.images import read_rgb
+    from stages.prepare import decode_size, resize
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    big = Image.fromarray(np.repeat(np.repeat(
+        np.asarray(Image.open(write_photos(tmp_path / "small", 1, size=(96, 128))[0])), 8, 0), 8, 1))
+    big.save(folder / "big.jpg", quality=95)  # 1024x768
+    assert read_rgb(folder / "big.jpg", at_least=100).size == (256, 192)  # 1/4: both sides stay >= 100
+    assert read_rgb(folder / "big.jpg", at_least=300).size == (512, 384)  # 1/2
+    assert read_rgb(folder / "big.jpg", at_least=400).size == (1024, 768)  # 1/2 would make 384 < 400
+    assert read_rgb(folder / "big.jpg").size == (1024, 768)
+    cfg = config(folder, size=(48, 64), test_size=(48, 64))
+    assert decode_size("test", cfg) == 64 and decode_size("train", cfg) == 128  # crop_scale 0.5
+    full = rgb_to_lab(resize(read_rgb(folder / "big.jpg"), (48, 64)))
+    reduced = rgb_to_lab(resize(read_rgb(folder / "big.jpg", at_least=decode_size("test", cfg)), (48, 64)))
+    assert not np.array_equal(full, reduced)
+    assert np.abs(full - reduced).mean() < 1.0, "the reduced decode must give (nearly) the same picture"

@@ -1,7 +1,12 @@
+import os
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from stages.batches import LabBatches
-from stages.shards import LabSplit, ShardWriter, read_manifest, write_manifest
+from stages.shards import (LabSplit, ShardWriter, create_shard, drop_rows, read_manifest, write_manifest,
+                           write_rows)
 
 
 def write_split(root, count, shard_size, shape=(8, 12, 3)):
@@ -15,16 +20,61 @@ def write_split(root, count, shard_size, shape=(8, 12, 3)):
     return images
 
 
-def test_shards_round_trip_through_memory_maps(tmp_path):
+def test_shards_round_trip(tmp_path):
     images = write_split(tmp_path, count=10, shard_size=4)
     assert sorted(p.name for p in (tmp_path / "train").iterdir()) == [
         "shard-00000.npy", "shard-00001.npy", "shard-00002.npy"]
     split = LabSplit(tmp_path, "train")
-    assert len(split) == 10 and split.image_shape == (8, 12, 3)
-    assert all(isinstance(s, np.memmap) for s in split.shards)
+    assert len(split) == 10 and split.image_shape == (8, 12, 3) and split.sizes == [4, 4, 2]
     np.testing.assert_array_equal(split[5], images[5])
-    order = [9, 0, 5, 4, 1]
+    np.testing.assert_array_equal(split[-1], images[9])
+    order = [9, 0, 5, 4, 1, 9]
     np.testing.assert_array_equal(split.take(order), images[order])
+    assert split.take([]).shape == (0, 8, 12, 3)
+    with pytest.raises(IndexError):
+        split.take([3, 10])
+    with pytest.raises(IndexError):
+        split[10]
+
+
+def test_reading_rows_maps_no_shard_and_keeps_no_file_open(tmp_path):
+    # Pages of a memory-mapped shard count in the process's resident memory once read: an epoch over mapped
+    # shards would grow training's memory with the dataset. Rows are read with file reads instead.
+    images = write_split(tmp_path, count=10, shard_size=3)
+    split = LabSplit(tmp_path, "train")
+    np.testing.assert_array_equal(split.take(np.arange(10)[::-1]), images[::-1])
+    folder = str((tmp_path / "train").resolve())
+    mapped = [line for line in Path("/proc/self/maps").read_text().splitlines() if folder in line]
+    assert not mapped, f"shards mapped into memory: {mapped}"
+    open_files = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+                  if os.path.exists(f"/proc/self/fd/{fd}")]
+    assert not [f for f in open_files if f.startswith(folder)]
+
+
+def test_a_shard_written_in_place_by_rows_reads_back_and_rows_can_be_dropped(tmp_path):
+    (tmp_path / "val").mkdir()
+    path = tmp_path / "val" / "shard-00000.npy"
+    create_shard(path, 5, (4, 6, 3))
+    rows = np.random.default_rng(2).uniform(0, 100, (5, 4, 6, 3)).astype(np.float32)
+    for i in (3, 0, 4, 1, 2):  # any order, as worker processes finish
+        write_rows(path, i, rows[i:i + 1])
+    np.testing.assert_array_equal(np.load(path), rows)
+    with pytest.raises(ValueError, match="cannot write"):
+        write_rows(path, 5, rows[:1])
+    with pytest.raises(ValueError, match="cannot write"):
+        write_rows(path, 0, np.zeros((1, 4, 5, 3), np.float32))
+    drop_rows(path, [0, 2, 3])
+    np.testing.assert_array_equal(LabSplit(tmp_path, "val").take([0, 1, 2]), rows[[0, 2, 3]])
+    drop_rows(path, [])
+    assert not path.exists()
+
+
+def test_a_truncated_shard_is_an_error_not_garbage(tmp_path):
+    write_split(tmp_path, count=4, shard_size=4)
+    path = tmp_path / "train" / "shard-00000.npy"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(ValueError, match="shorter than its header says"):
+        LabSplit(tmp_path, "train").take([3])
 
 
 def test_manifest_maps_each_row_to_its_source(tmp_path):

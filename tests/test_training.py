@@ -8,7 +8,8 @@ from stages.prepare import prepare
 from stages.shards import LabSplit
 from stages.train import fit, prepare_checkpoints, zero_chroma_loss
 
-CFG = {"arch": "unet", "width": 8, "epochs": 6, "batch_size": 8, "optimizer": "adam",
+CFG = {"arch": "unet", "width": 8, "head": "regression", "rebalance": 0.5, "epochs": 6, "batch_size": 8,
+       "optimizer": "adam",
        "learning_rate": 0.003, "loss": "mse", "flip": True, "seed": 1, "samples_logged": 0}
 
 
@@ -76,3 +77,50 @@ def test_a_checkpoint_from_other_params_is_discarded(prepared, tmp_path):
     (checkpoints / "backup").mkdir()
     assert prepare_checkpoints(dict(CFG, epochs=9), checkpoints, prepared) is None
     assert not (checkpoints / "backup").exists()
+
+
+def test_the_distribution_head_learns_colour_too(prepared, tmp_path):
+    from stages.inference import predict_lab
+    from stages.quality import ab_mse
+
+    train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
+    model, _ = fit(dict(CFG, head="distribution", epochs=15), train, val, checkpoints=tmp_path / "ckpt")
+    truth = val.take(range(len(val)))
+    predicted = predict_lab(model, truth)
+    grey = truth.copy()
+    grey[..., 1:] = 0
+    assert ab_mse(truth, predicted) < 0.5 * ab_mse(truth, grey)
+
+
+@pytest.mark.parametrize("mixed, jit", [(True, False), (False, True)])
+def test_mixed_precision_and_xla_train_a_step_on_cpu(prepared, tmp_path, mixed, jit):
+    import numpy as np
+
+    from stages.batches import LabBatches
+    from stages.inference import load
+    from stages.train import compile_model
+
+    train = LabSplit(prepared, "train")
+    model, trainee = compile_model(dict(CFG, width=4, mixed_precision=mixed, jit_compile=jit), train)
+    assert keras.config.dtype_policy().name == "float32", "the global policy must be restored"
+    compute = {layer.compute_dtype for layer in model.layers if isinstance(layer, keras.layers.Conv2D)}
+    assert compute == ({"float16", "float32"} if mixed else {"float32"})  # float32: the tanh output layer
+    assert isinstance(trainee.optimizer, keras.optimizers.LossScaleOptimizer) == mixed
+    assert trainee.jit_compile is jit
+    x, y = LabBatches(train, 8, shuffle=False)[0]
+    assert np.isfinite(float(np.asarray(trainee.train_on_batch(x, y))))
+    if mixed:  # the saved model still returns float32 ab / 128
+        model.save(tmp_path / "model.keras")
+        ab = load(tmp_path / "model.keras").predict(x, verbose=0)
+        assert ab.dtype == np.float32 and ab.shape == y.shape and np.abs(ab).max() <= 1.0
+
+
+def test_by_default_a_cpu_trains_in_float32_without_xla(prepared):
+    from stages.train import compile_model, gpu_present
+
+    if gpu_present():
+        pytest.skip("auto turns both on with a GPU")
+    model, trainee = compile_model(dict(CFG, width=4, mixed_precision="auto", jit_compile="auto"),
+                                   LabSplit(prepared, "train"))
+    assert {layer.compute_dtype for layer in model.layers if layer.weights} == {"float32"}
+    assert trainee.jit_compile is False

@@ -1,0 +1,112 @@
+"""How fast ``prepare`` turns photographs into Lab shards, against the article's loop and against decoding alone.
+
+    python benchmarks/prepare_speed.py [--images ../shared/datasets/bsds432] [--size 184 272] [--runs 5]
+
+Side by side, in one run, on the same photographs at the same size (one sample per photograph):
+
+- the article's loop: load with PIL, ``skimage.transform.resize`` in float64, ``rgb2lab`` twice (once for
+  L, once for ab), one image at a time;
+- decoding and resizing alone (what `stages.prepare` does before converting to Lab, in one process):
+  the limit no Lab conversion can beat;
+- ``stages.prepare.prepare`` with 1 worker and with every core, shards and manifest written.
+
+Each is run ``--runs`` times, interleaved, and the median is printed with the range of the runs.
+"""
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import machine  # noqa: F401  (puts the repository on sys.path)
+import numpy as np
+from PIL import Image
+
+from stages.images import find_images, read_rgb
+from stages.prepare import prepare, resize
+
+try:
+    from stages.prepare import decode_size
+except ImportError:  # an older commit (PYTHONPATH=<its worktree>): JPEGs always decoded whole
+    decode_size = None
+
+DEFAULT_IMAGES = machine.REPO.parent / "shared" / "datasets" / "bsds432"
+
+
+def article_loop(paths, size) -> int:
+    """The article's preprocessing: every image on its own, float64 throughout."""
+    from skimage.color import rgb2lab
+    from skimage.transform import resize as sk_resize
+
+    X, Y = [], []
+    for path in paths:
+        image = np.asarray(Image.open(path).convert("RGB"), dtype=float)
+        image = sk_resize(image / 255.0, size)
+        X.append(rgb2lab(image)[:, :, 0])
+        Y.append(rgb2lab(image)[:, :, 1:] / 128)
+    return len(X)
+
+
+def decode_and_resize(paths, size, cfg) -> int:
+    """What prepare does before the Lab conversion: read (upright, RGB) and resize to uint8."""
+    options = {"at_least": decode_size("val", cfg)} if decode_size else {}
+    for path in paths:
+        resize(read_rgb(path, **options), size)
+    return len(paths)
+
+
+def run_prepare(folder, cfg, workers) -> int:
+    out = Path(tempfile.mkdtemp(prefix="prepare-speed-")) / "prepared"
+    try:
+        return prepare(dict(cfg, workers=workers), out)["used"]
+    finally:
+        shutil.rmtree(out.parent, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES)
+    parser.add_argument("--size", type=int, nargs=2, default=[184, 272], metavar=("HEIGHT", "WIDTH"))
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-article", action="store_true", help="leave out the (slow) article's loop")
+    args = parser.parse_args()
+    size = tuple(args.size)
+    names = find_images(args.images)
+    paths = [args.images / n for n in names]
+    cfg = {"images": args.images, "size": size, "test_size": size, "crops_per_image": 1, "crop_scale": 0.5,
+           "splits": {"train": 0.7, "val": 0.1, "test": 0.2}, "test_subfolder": None, "split_seed": 3,
+           "shard_size": 256, "seed": 0, "workers": 0}
+    cores = machine.cores()
+    methods = {
+        "the article's loop (1 process)": lambda: article_loop(paths, size),
+        "decode + resize alone (1 process)": lambda: decode_and_resize(paths, size, cfg),
+        "prepare, 1 worker": lambda: run_prepare(args.images, cfg, 1),
+        f"prepare, {cores} workers (all cores)": lambda: run_prepare(args.images, cfg, cores),
+    }
+    if args.skip_article:
+        del methods["the article's loop (1 process)"]
+    print(f"Machine: {machine.describe()}")
+    print(f"Input: {len(paths)} photographs from {args.images}, to {size[0]}x{size[1]}, one sample each; "
+          f"{args.runs} runs\n", flush=True)
+    rates = {m: [] for m in methods}
+    for _ in range(args.runs):
+        for method, fn in methods.items():  # interleaved, so a change in load hits every method alike
+            start = time.perf_counter()
+            count = fn()
+            rates[method].append(count / (time.perf_counter() - start))
+    article = machine.median(rates.get("the article's loop (1 process)", [float("nan")]))
+    decode = machine.median(rates["decode + resize alone (1 process)"])
+    print("| method | images/s (median, range) | per core | vs the article's loop | per core vs decode + resize |")
+    print("| --- | --- | --- | --- | --- |")
+    for method, values in rates.items():
+        used = cores if "all cores" in method else 1
+        rate = machine.median(values)
+        print(f"| {method} | {machine.spread(values)} | {rate / used:.1f} | {rate / article:.1f}x "
+              f"| {rate / used / decode:.2f} |")
+    one, every = (machine.median(rates[m]) for m in list(methods)[-2:])
+    print(f"\nScaling: {every / one:.2f}x from 1 to {cores} workers. Load average after: {machine.load()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Colour as a distribution: the ab plane quantized into bins, after Zhang, Isola and Efros, "Colorful Image
+Colorization" (ECCV 2016).
+
+A network with a distribution head predicts, for each pixel, a probability over `centers` (a 10-unit grid of
+the in-gamut ab plane). Training targets are soft: a Gaussian (sigma 5) over the bins near the true colour.
+Class rebalancing weighs each pixel by how rare its colour is in the training set, so the network does not
+settle on the common desaturated browns. The read-out (the annealed mean, in `stages.model`) turns the
+distribution back into one colour, vivid or safe by its temperature.
+"""
+
+import functools
+
+import keras
+import numpy as np
+from keras import ops
+from skimage.color.colorconv import rgb_from_xyz as RGB_FROM_XYZ
+
+GRID = 10.0  # bin spacing in Lab units
+SIGMA = 5.0  # soft-encoding width in Lab units
+POOL = 4  # the distribution is predicted at 1/4 of the image's resolution
+
+
+@functools.cache
+def centers() -> np.ndarray:
+    """[Q, 2] ab centres of the 10-unit grid cells that hold an sRGB colour (at any lightness)."""
+    axis = np.arange(-110.0, 110.0 + 1, GRID)
+    a, b = (v.ravel() for v in np.meshgrid(axis, axis, indexing="ij"))
+    offsets = np.array([-4.0, 0.0, 4.0])  # a 3x3 set of points across each cell
+    da, db = (v.ravel() for v in np.meshgrid(offsets, offsets, indexing="ij"))
+    pa, pb = a[:, None] + da, b[:, None] + db  # [cells, 9]
+    lightness = np.arange(1.0, 100.0, 1.0)[:, None, None]
+    # Lab -> XYZ (D65) -> linear sRGB, without the clipping that scikit-image's conversions apply.
+    fy = (lightness + 16.0) / 116.0
+    fx, fz = fy + pa / 500.0, fy - pb / 200.0
+
+    def f_inverse(t):
+        return np.where(t > 6 / 29, t**3, 3 * (6 / 29) ** 2 * (t - 4 / 29))
+
+    xyz = np.stack(np.broadcast_arrays(0.95047 * f_inverse(fx), f_inverse(fy), 1.08883 * f_inverse(fz)), -1)
+    linear = xyz @ RGB_FROM_XYZ.T
+    inside = np.all((linear >= 0.0) & (linear <= 1.0), axis=-1).any(axis=(0, 2))
+    return np.stack([a[inside], b[inside]], -1).astype(np.float32)
+
+
+def nearest_bins(ab: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre for each ab pair, [..., 2] -> [...]."""
+    c = centers()
+    flat = ab.reshape(-1, 2)
+    d2 = (flat[:, None, 0] - c[None, :, 0]) ** 2 + (flat[:, None, 1] - c[None, :, 1]) ** 2
+    return np.argmin(d2, axis=1).reshape(ab.shape[:-1])
+
+
+def pooled_ab(lab: np.ndarray) -> np.ndarray:
+    """ab of a Lab batch [n, H, W, 3] averaged over POOL x POOL blocks: [n, H/4, W/4, 2]."""
+    n, h, w, _ = lab.shape
+    return lab[..., 1:].reshape(n, h // POOL, POOL, w // POOL, POOL, 2).mean(axis=(2, 4))
+
+
+def rebalancing_weights(split, strength: float, batch: int = 64) -> np.ndarray:
+    """[Q] weights from the colour frequencies of ``split`` (a `LabSplit`): 1 / (strength * p + (1 -
+    strength) / Q), with p the bin frequencies smoothed by a Gaussian (sigma 5), normalised so that the
+    expected weight is 1. ``strength`` 0 weighs every colour alike; Zhang et al. use 0.5."""
+    c = centers()
+    counts = np.zeros(len(c))
+    for start in range(0, len(split), batch):
+        lab = split.take(np.arange(start, min(start + batch, len(split))))
+        counts += np.bincount(nearest_bins(pooled_ab(lab)).ravel(), minlength=len(c))
+    p = counts / max(counts.sum(), 1.0)
+    d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+    kernel = np.exp(-d2 / (2 * SIGMA**2))
+    smoothed = kernel @ p / kernel.sum(axis=1)
+    smoothed /= smoothed.sum()
+    weights = 1.0 / (strength * smoothed + (1.0 - strength) / len(c))
+    weights /= (smoothed * weights).sum()
+    return weights.astype(np.float32)
+
+
+def soft_targets(ab_scaled, bin_centers):
+    """Soft one-hot targets [..., Q] for true colours ab / 128 at full resolution, pooled to 1/4."""
+    ab = ops.average_pool(ab_scaled * 128.0, POOL, strides=POOL, padding="valid")
+    d2 = ops.sum((ops.expand_dims(ab, -2) - bin_centers) ** 2, axis=-1)
+    return ops.softmax(-d2 / (2 * SIGMA**2), axis=-1)
+
+
+def distribution_loss(weights: np.ndarray):
+    """Rebalanced cross-entropy between soft targets and the predicted logits ([B, H/4, W/4, Q])."""
+    bin_centers = ops.convert_to_tensor(centers())
+    bin_weights = ops.convert_to_tensor(weights)
+
+    def loss(ab_scaled, logits):
+        target = soft_targets(ab_scaled, bin_centers)
+        pixel_weight = ops.sum(target * bin_weights, axis=-1)
+        cross_entropy = -ops.sum(target * ops.log_softmax(logits, axis=-1), axis=-1)
+        return ops.mean(pixel_weight * cross_entropy, axis=(1, 2))
+
+    return loss

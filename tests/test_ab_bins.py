@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+from keras import ops
+
+from stages import ab_bins
+from stages.shards import LabSplit, ShardWriter
+
+
+def test_bins_cover_the_gamut_on_a_10_unit_grid():
+    centers = ab_bins.centers()
+    assert 150 < len(centers) < 400
+    assert np.all(centers % 10 == 0)
+    assert [0, 0] in centers.tolist() and [80, 70] in centers.tolist()  # grey, and a saturated red
+    assert [-110, -110] not in centers.tolist()  # no sRGB colour is that far green-blue
+
+
+def test_soft_targets_peak_at_the_true_colour_and_sum_to_one():
+    centers = ab_bins.centers()
+    ab = np.zeros((1, 4, 4, 2), np.float32)
+    ab[..., 0], ab[..., 1] = 20 / 128, -30 / 128
+    target = np.asarray(ops.convert_to_numpy(ab_bins.soft_targets(ab, ops.convert_to_tensor(centers))))
+    assert target.shape == (1, 1, 1, len(centers))
+    np.testing.assert_allclose(target.sum(-1), 1.0, rtol=1e-5)
+    assert centers[target[0, 0, 0].argmax()].tolist() == [20, -30]
+
+
+def split_of(tmp_path, lab_images):
+    writer = ShardWriter(tmp_path, "train", 8)
+    for i, image in enumerate(lab_images):
+        writer.add(image, f"{i}.png", 0)
+    writer.flush()
+    return LabSplit(tmp_path, "train")
+
+
+def test_rebalancing_weighs_rare_colours_up(tmp_path):
+    grey = np.zeros((8, 8, 3), np.float32)
+    grey[..., 0] = 50
+    red = grey.copy()
+    red[..., 1], red[..., 2] = 60, 50
+    split = split_of(tmp_path, [grey] * 9 + [red])
+    centers = ab_bins.centers().tolist()
+    weights = ab_bins.rebalancing_weights(split, strength=0.5)
+    assert weights[centers.index([60, 50])] > 2 * weights[centers.index([0, 0])]
+    np.testing.assert_allclose(ab_bins.rebalancing_weights(split, strength=0.0), 1.0, rtol=1e-5)
+
+
+def test_distribution_loss_is_lowest_for_the_true_colour():
+    centers = ab_bins.centers()
+    loss = ab_bins.distribution_loss(np.ones(len(centers), np.float32))
+    ab = np.full((1, 8, 8, 2), 0.0, np.float32)
+    ab[..., 0] = 40 / 128
+    right = np.full((1, 2, 2, len(centers)), -10.0, np.float32)
+    right[..., centers.tolist().index([40, 0])] = 10.0
+    wrong = np.full((1, 2, 2, len(centers)), -10.0, np.float32)
+    wrong[..., centers.tolist().index([-40, 0])] = 10.0
+    assert float(ops.convert_to_numpy(loss(ab, right))[0]) < float(ops.convert_to_numpy(loss(ab, wrong))[0])
