@@ -48,6 +48,19 @@ def export(network_path, cfg: dict, output=MODEL):
     return model
 
 
+def requirements() -> list[str]:
+    """The packages a loader of the logged model needs, at the versions installed here."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for package in ("keras", "tensorflow", "numpy"):
+        try:
+            found.append(f"{package}=={version(package)}")
+        except PackageNotFoundError:
+            pass
+    return found
+
+
 def log_model(model, cfg: dict) -> None:
     """The exported model, with a signature, into the training's run (the newest is ``runs:/<id>/model``)."""
     import mlflow
@@ -56,7 +69,9 @@ def log_model(model, cfg: dict) -> None:
     example = np.full((1, 64, 64, 1), 50.0, np.float32)
     with tracking.reopen_training_run():
         mlflow.set_tags({f"export.{k}": v for k, v in cfg.items()})
-        mlflow.keras.log_model(model, name="model", signature=infer_signature(example, model.predict(example, verbose=0)))
+        # Naming the requirements saves MLflow 14 s of loading the model in a subprocess to infer them.
+        signature = infer_signature(example, model.predict(example, verbose=0))
+        mlflow.keras.log_model(model, name="model", signature=signature, pip_requirements=requirements())
 
 
 def main() -> None:

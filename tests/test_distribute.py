@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 from stages.params import ParamError
 from stages.shards import LabSplit
-from stages.train import check_params, fit, zero_chroma_loss
+from stages.train import check_params, fit
 
 prepared, work, params_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 params = yaml.safe_load(params_file.read_text())["train"]
@@ -51,10 +51,6 @@ for mode in ("none", "mirrored"):
     out[mode] = {"replicas": model.distribute_strategy.num_replicas_in_sync,
                  "loss": [float(r["loss"]) for r in history], "val_loss": [float(r["val_loss"]) for r in history],
                  "prediction": np.asarray(model.predict(lightness, verbose=0)).ravel().tolist()}
-# then longer, mirrored only: it has to learn colour from lightness, as one device does (test_training)
-model, history = fit(dict(cfg, distribute="mirrored", epochs=4), train, val, checkpoints=work / "long")
-out["long"] = {"best_val_loss": min(float(r["val_loss"]) for r in history),
-               "zero_chroma": zero_chroma_loss(val, "mse")}
 print("RESULT " + json.dumps(out))
 """
 
@@ -94,7 +90,6 @@ def test_mirrored_on_two_devices_learns_like_one_device(prepared, tmp_path):
     assert one["loss"][-1] < one["loss"][0], "the comparison must span real learning steps"
     difference = max(abs(a - b) for a, b in zip(one["prediction"], two["prediction"]))
     assert difference < 1e-4, f"predictions differ by {difference} (ab / 128)"
-    assert out["long"]["best_val_loss"] < 0.3 * out["long"]["zero_chroma"], out["long"]
 
 
 def test_mirrored_is_refused_without_tensorflow(monkeypatch):

@@ -4,6 +4,7 @@ all (in this order), so the module stays within a few minutes on two cores."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -13,11 +14,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
 from conftest import REPO, run, venv_env, write_photos
+from stages.inference import load
 from test_pipeline import ran, set_params
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
@@ -140,17 +143,23 @@ def test_the_pipeline_logs_params_metrics_model_and_gallery_to_a_tracking_server
     # ... and the files themselves are in the server's artifact folder.
     assert list(server.artifacts.rglob("contact_sheet.png"))
     assert list(server.artifacts.rglob("eval_images.csv"))
-    assert list(server.artifacts.rglob("*.keras")) or list(server.artifacts.rglob("MLmodel"))
+    assert list(server.artifacts.rglob("MLmodel")) and list(server.artifacts.rglob("model.keras"))
 
 
-def wait_for_queue(root: Path, timeout: float = 600) -> str:
-    deadline = time.time() + timeout
+def wait_for_queue(root: Path, experiments: int, timeout: float = 600) -> str:
+    """Wait until ``experiments`` experiments are done; returns `dvc queue status`. Watches the git refs a
+    finished experiment gets (cheap) and asks `dvc queue status` (a dvc process, competing with the
+    experiments for the two cores) only every 30 s, to stop early on a failure, and at the end."""
+    deadline, asked = time.time() + timeout, time.time()
     while time.time() < deadline:
-        status = run(["dvc", "queue", "status"], root).stdout
-        if not any(word in status for word in ("Queued", "Running")):
-            return status
-        time.sleep(5)
-    raise AssertionError(f"the queue did not finish within {timeout} s:\n{status}")
+        refs = run(["git", "for-each-ref", "--format=%(refname)", "refs/exps"], root).stdout
+        done = len(re.findall(r"^refs/exps/[0-9a-f]{2}/[0-9a-f]{38}/", refs, re.M))
+        if done >= experiments or time.time() - asked > 30:
+            status, asked = run(["dvc", "queue", "status"], root).stdout, time.time()
+            if "Failed" in status or not any(word in status for word in ("Queued", "Running")):
+                return status
+        time.sleep(2)
+    raise AssertionError(f"the queue did not finish within {timeout} s")
 
 
 def test_a_queue_of_experiments_with_two_jobs_lands_each_as_its_own_run_in_the_one_store(project):
@@ -161,7 +170,7 @@ def test_a_queue_of_experiments_with_two_jobs_lands_each_as_its_own_run_in_the_o
         run(["dvc", "exp", "run", "--queue", "-S", "train.epochs=1", "-S", f"train.learning_rate={rate}",
              "train"], root)
     run(["dvc", "queue", "start", "-j", "2"], root)
-    status = wait_for_queue(root)
+    status = wait_for_queue(root, 2)
     assert status.count("Success") == 2 and "Failed" not in status, status
 
     shown = json.loads(run(["dvc", "exp", "show", "--json"], root).stdout)
@@ -190,8 +199,6 @@ def test_a_queue_of_experiments_with_two_jobs_lands_each_as_its_own_run_in_the_o
         assert len(client.get_metric_history(found.info.run_id, "val_loss")) == 1
         assert found.info.artifact_uri.startswith((root / "mlartifacts").as_uri())
         assert client.list_artifacts(found.info.run_id, "samples")
-        assert any(m.source_run_id == found.info.run_id
-                   for m in client.search_logged_models(experiment_ids=[found.info.experiment_id]))
     # Both wrote to the SQLite store at the same time (else this test would not test that).
     first, second = sorted(runs, key=lambda r: r.info.start_time)
     assert second.info.start_time < first.info.end_time, "the two experiments did not run at once"
@@ -215,12 +222,8 @@ def test_a_dvc_remote_restores_images_shards_and_model_in_an_empty_cache(project
     status = run(["dvc", "status"], root)
     assert "Data and pipelines are up to date" in status.stdout, status.stdout
     assert len(list((root / "photos").glob("*.png"))) == 14
-    check = subprocess.run(
-        [sys.executable, "-c", "import numpy as np; from stages.inference import load; m = load("
-         "'models/colorizer.keras'); print(m.predict(np.full((1, 32, 32, 1), 50.0, 'float32'), verbose=0).shape)"],
-        cwd=root, env=venv_env(), capture_output=True, text=True, timeout=300)
-    assert check.returncode == 0, check.stderr[-2000:]
-    assert check.stdout.strip().splitlines()[-1] == "(1, 32, 32, 2)"
+    model = load(root / "models/colorizer.keras")
+    assert np.asarray(model.predict(np.full((1, 32, 32, 1), 50.0, "float32"), verbose=0)).shape == (1, 32, 32, 2)
 
 
 def cached_outputs(root: Path) -> list[str]:
