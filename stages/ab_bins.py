@@ -10,7 +10,6 @@ distribution back into one colour, vivid or safe by its temperature.
 
 import functools
 
-import keras
 import numpy as np
 from keras import ops
 from skimage.color.colorconv import rgb_from_xyz as RGB_FROM_XYZ

@@ -16,9 +16,9 @@ from stages import params as P
 from stages import tracking
 from stages.atomic import write_json, write_text
 from stages.color import gray_lab
-from stages.inference import load, predict_lab
+from stages.inference import open_test_split, predict_lab
 from stages.quality import image_scores
-from stages.shards import LabSplit, read_manifest
+from stages.shards import LabSplit
 
 SECTION = "evaluate"
 PREPARED = Path("data/prepared")
@@ -63,9 +63,7 @@ def table_csv(rows: list[dict]) -> str:
 def main() -> None:
     try:
         cfg = check_params(P.load(SECTION))
-        test = LabSplit(PREPARED, "test")
-        sources = [r["source"] for r in read_manifest(PREPARED, "test")]
-        model = load(MODEL)
+        test, sources, model = open_test_split(PREPARED, MODEL)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"evaluate: {error}")
     means, rows = evaluate(model, test, sources, cfg["batch_size"])

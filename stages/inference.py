@@ -19,3 +19,12 @@ def predict_lab(model, lab_or_l: np.ndarray, batch_size: int = 8) -> np.ndarray:
     lightness = np.ascontiguousarray(lab_or_l[..., :1], dtype=np.float32)
     ab = model.predict(lightness, batch_size=batch_size, verbose=0)
     return merge_lab(lightness, np.asarray(ab, np.float32))
+
+
+def open_test_split(prepared, model_path):
+    """What evaluate and render start from: the test split, its source file names, and the colorizer."""
+    from stages.shards import LabSplit, read_manifest
+
+    test = LabSplit(prepared, "test")
+    sources = [row["source"] for row in read_manifest(prepared, "test")]
+    return test, sources, load(model_path)

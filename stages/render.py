@@ -7,14 +7,13 @@ them all and an ``index.html`` that shows them offline; the folder is logged to 
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from stages import params as P
 from stages import tracking
 from stages.atomic import replacing
 from stages.gallery import contact_sheet, index_html, panel
-from stages.inference import load, predict_lab
-from stages.shards import LabSplit, read_manifest
+from stages.inference import open_test_split, predict_lab
+from stages.shards import LabSplit
 
 SECTION = "render"
 PREPARED = Path("data/prepared")
@@ -50,9 +49,7 @@ def render(model, test: LabSplit, sources: list[str], cfg: dict, output=GALLERY)
 def main() -> None:
     try:
         cfg = check_params(P.load(SECTION))
-        test = LabSplit(PREPARED, "test")
-        sources = [r["source"] for r in read_manifest(PREPARED, "test")]
-        model = load(MODEL)
+        test, sources, model = open_test_split(PREPARED, MODEL)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"render: {error}")
     names = render(model, test, sources, cfg)

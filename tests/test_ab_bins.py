@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 from keras import ops
 
 from stages import ab_bins

@@ -1,6 +1,5 @@
 """A wrong parameter stops the stage before any work, with a message naming the key and what is allowed."""
 
-import shutil
 
 import pytest
 import yaml

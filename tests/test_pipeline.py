@@ -9,7 +9,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import REPO, run, venv_env, write_photos
+from conftest import REPO, run, write_photos
 
 STAGES = {"samples", "prepare", "train", "export", "evaluate", "render"}
 
