@@ -40,7 +40,8 @@ def run(command, cwd) -> tuple[float, str]:
     out = subprocess.run(command, cwd=cwd, env=environment(), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if out.returncode:
-        raise SystemExit(f"{' '.join(command)} failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
+        raise SystemExit(f"{' '.join(command)} failed ({out.returncode}):\n{out.stdout[-2000:]}\n"
+                         f"{out.stderr[-3000:]}")
     return seconds, out.stdout
 
 

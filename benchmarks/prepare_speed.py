@@ -10,10 +10,13 @@ Side by side, in one run, on the same photographs at the same size (one sample p
   the limit no Lab conversion can beat;
 - ``stages.prepare.prepare`` with 1 worker and with every core, shards and manifest written.
 
-Each is run ``--runs`` times, interleaved, and the median is printed with the range of the runs.
+Each is run ``--runs`` times, interleaved, and the median is printed with the range of the runs. Besides
+images per second of wall time, each gets images per CPU-second (user + system time of the process and its
+workers): on a machine shared with other jobs that is the steadier measure of work per core.
 """
 
 import argparse
+import resource
 import shutil
 import tempfile
 import time
@@ -56,6 +59,12 @@ def decode_and_resize(paths, size, cfg) -> int:
     return len(paths)
 
 
+def cpu_seconds() -> float:
+    """User + system time of this process and of its (finished) worker processes."""
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
 def run_prepare(folder, cfg, workers) -> int:
     out = Path(tempfile.mkdtemp(prefix="prepare-speed-")) / "prepared"
     try:
@@ -90,22 +99,25 @@ def main() -> None:
     print(f"Input: {len(paths)} photographs from {args.images}, to {size[0]}x{size[1]}, one sample each; "
           f"{args.runs} runs\n", flush=True)
     rates = {m: [] for m in methods}
+    per_cpu = {m: [] for m in methods}
     for _ in range(args.runs):
         for method, fn in methods.items():  # interleaved, so a change in load hits every method alike
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), cpu_seconds()
             count = fn()
             rates[method].append(count / (time.perf_counter() - start))
+            per_cpu[method].append(count / (cpu_seconds() - start_cpu))
     article = machine.median(rates.get("the article's loop (1 process)", [float("nan")]))
-    decode = machine.median(rates["decode + resize alone (1 process)"])
-    print("| method | images/s (median, range) | per core | vs the article's loop | per core vs decode + resize |")
+    decode = machine.median(per_cpu["decode + resize alone (1 process)"])
+    print("| method | images/s (median, range) | vs the article's loop | images per CPU-second "
+          "| per CPU-second vs decode + resize |")
     print("| --- | --- | --- | --- | --- |")
     for method, values in rates.items():
-        used = cores if "all cores" in method else 1
         rate = machine.median(values)
-        print(f"| {method} | {machine.spread(values)} | {rate / used:.1f} | {rate / article:.1f}x "
-              f"| {rate / used / decode:.2f} |")
+        print(f"| {method} | {machine.spread(values)} | {rate / article:.1f}x | {machine.spread(per_cpu[method])} "
+              f"| {machine.median(per_cpu[method]) / decode:.2f} |")
     one, every = (machine.median(rates[m]) for m in list(methods)[-2:])
-    print(f"\nScaling: {every / one:.2f}x from 1 to {cores} workers. Load average after: {machine.load()}")
+    print(f"\nScaling: {every / one:.2f}x images/s from 1 to {cores} workers. "
+          f"Load average after: {machine.load()}")
 
 
 if __name__ == "__main__":

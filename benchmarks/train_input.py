@@ -16,6 +16,7 @@ gives training steps and images per second (medians) and their ratio: 100% means
 """
 
 import argparse
+import inspect
 import os
 import shutil
 import tempfile
@@ -96,8 +97,10 @@ def main() -> None:
         batch = cfg["batch_size"]
         steps = min(args.steps, len(train) // batch)  # full batches only: one traced shape
         keras.utils.set_random_seed(cfg["seed"])
-        built = compile_model(cfg, train)
-        trainee = built[1] if isinstance(built, tuple) else built  # (model, what is fitted) or the model
+        # Older commits: compile_model(cfg) -> model; now compile_model(cfg, train) -> (model, what is fitted).
+        takes_split = len(inspect.signature(compile_model).parameters) > 1
+        built = compile_model(cfg, train) if takes_split else compile_model(cfg)
+        trainee = built[1] if isinstance(built, tuple) else built
         batches = LabBatches(train, batch, shuffle=True, flip=cfg["flip"], seed=cfg["seed"])
         x, y = batches[0]
         memory = in_memory(x, y)

@@ -24,8 +24,8 @@ WHITE = (0.95047, 1.0, 1.08883)
 
 # ---------------------------------------------------------------------------------------------------------
 # Fast conversions: float32, planar, through lookup tables; exact to scikit-image within 1e-3.
-# scikit-image's rgb2lab works in float64 on interleaved pixels: 4.7 ms for a 184x272 picture where
-# `rgb_to_lab` takes 0.6 ms, and 4.5 s and 1 GB for a 12-megapixel photograph.
+# scikit-image's rgb2lab works in float64 on interleaved pixels: 3.7 ms for a 184x272 photograph where
+# `rgb_to_lab` takes 0.9 ms (one core, BENCHMARKS.md), and 4.5 s and 1 GB for a 12-megapixel photograph.
 
 
 def srgb_to_linear(v: np.ndarray) -> np.ndarray:
@@ -142,7 +142,7 @@ def to_float_rgb(rgb: np.ndarray) -> np.ndarray:
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """RGB (..., H, W, 3), any dtype `to_float_rgb` takes, to float32 Lab (`srgb_to_lab`: scikit-image's
-    conversion within 1e-3, 8x faster)."""
+    conversion within 1e-3, 4x faster)."""
     return srgb_to_lab(rgb if rgb.dtype in (np.uint8, np.uint16) else to_float_rgb(rgb))
 
 

@@ -88,7 +88,7 @@ def write_rows(path, first: int, images: np.ndarray) -> None:
         if dtype != np.float32 or shape[1:] != images.shape[1:] or not 0 <= first <= shape[0] - len(images):
             raise ValueError(f"{path} holds {shape[0]} rows of {shape[1:]} {dtype}: cannot write "
                              f"{len(images)} images of {images.shape[1:]} at row {first}")
-        offset = handle.tell() + first * images[0].nbytes
+        offset = handle.tell() + first * int(np.prod(shape[1:])) * 4
         data = memoryview(images).cast("B")
         while data:
             written = os.pwrite(handle.fileno(), data, offset)
