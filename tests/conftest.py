@@ -1,6 +1,7 @@
 """Shared test helpers: small generated photographs whose colour follows from their lightness."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,16 @@ def write_photos(folder, count: int, size=(48, 64), start_seed: int = 0, ext: st
         Image.fromarray(lightness_coded_rgb(*size, seed=start_seed + i)).save(path)
         paths.append(path)
     return paths
+
+
+def copy_project(root: Path) -> None:
+    """The project as git sees it (tracked and untracked, not ignored), without its outputs and tests."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (REPO / name).is_file() and not name.startswith(("metrics/", "tests/")) and name != "dvc.lock":
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, root / name)
 
 
 def venv_env(**extra) -> dict:

@@ -2,14 +2,12 @@
 
 import json
 import re
-import shutil
-import subprocess
 
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import REPO, run, write_photos
+from conftest import copy_project, run, write_photos
 
 STAGES = {"samples", "prepare", "train", "export", "evaluate", "render"}
 
@@ -30,12 +28,7 @@ def set_params(project, **changes):
 def project(tmp_path_factory):
     """A copy of the project (as git sees it) with small params, committed, after one `dvc repro`."""
     root = tmp_path_factory.mktemp("e2e") / "project"
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for name in files:
-        if (REPO / name).is_file() and not name.startswith(("metrics/", "tests/")) and name != "dvc.lock":
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, root / name)
+    copy_project(root)
     write_photos(root / "photos", 14, size=(40, 48))
     set_params(root, **{"prepare.images": "photos", "prepare.size": [32, 32], "prepare.test_size": [32, 32],
                         "prepare.crops_per_image": 2, "train.epochs": 2, "train.width": 4,

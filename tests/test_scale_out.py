@@ -19,7 +19,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import REPO, run, venv_env, write_photos
+from conftest import copy_project, run, venv_env, write_photos
 from stages.inference import load
 from test_pipeline import ran, set_params
 
@@ -85,16 +85,6 @@ def server(tmp_path_factory):
     made = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
     yield made
     made.stop()
-
-
-def copy_project(root: Path) -> None:
-    """The project as git sees it, without its outputs and tests."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for name in files:
-        if (REPO / name).is_file() and not name.startswith(("metrics/", "tests/")) and name != "dvc.lock":
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, root / name)
 
 
 @pytest.fixture(scope="module")
