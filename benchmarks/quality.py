@@ -16,7 +16,6 @@ copied into it, and runs `dvc repro` there with params.yaml pointing at them.
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import time
 from pathlib import Path
 
 import yaml
+
+import machine
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
@@ -52,18 +53,6 @@ def repro(project: Path, changes: dict, log) -> dict:
     result["eval"] = json.loads((project / "metrics/eval.json").read_text())
     result["train"] = json.loads((project / "metrics/train.json").read_text())
     return result
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), no GPU, {platform.system()}"
 
 
 def row(name, training, e, prefix="") -> str:
@@ -123,7 +112,7 @@ def main() -> None:
 
         e = seed["eval"]
         print(f"\nbsds432 (432 photographs: 90% train, 10% val) -> cbsd68 (68 photographs at 256x256); "
-              f"{machine()}; `python benchmarks/quality.py --seed-epochs {args.seed_epochs} "
+              f"{machine.describe()}; `python benchmarks/quality.py --seed-epochs {args.seed_epochs} "
               f"--default-epochs {args.default_epochs} --crops {args.crops}`\n")
         print("| model | training | PSNR dB | SSIM | ab MSE | colorfulness | truth |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
