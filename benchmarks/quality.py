@@ -3,11 +3,12 @@
 Trains on ../shared/datasets/bsds432 and tests on ../shared/datasets/cbsd68 (the protocol of the project
 guide: 256x256, PSNR and SSIM on RGB uint8, colour MSE on ab, colorfulness of prediction and truth) and
 prints one markdown table: the zero-chroma baseline, the seed network, the default model, and the default
-model's vividness frontier (export.temperature / export.saturation, which rerun only export, evaluate
-and render).
+model's vividness frontier (export.rebalance / temperature / saturation, which rerun only export, evaluate
+and render). Each row is also printed to stderr as soon as it is measured.
 
-    python benchmarks/quality.py                       # about 45 minutes on 2 quiet CPU cores
+    python benchmarks/quality.py                       # about an hour on 2 quiet CPU cores
     python benchmarks/quality.py --seed-epochs 2 --default-epochs 1 --crops 1   # a quick smoke run
+    python benchmarks/quality.py --models default      # the default model and its read-outs only
 
 It works in a git worktree of HEAD under a temporary folder (commit first), with both photograph folders
 copied into it, and runs `dvc repro` there with params.yaml pointing at them.
@@ -62,12 +63,12 @@ def row(name, training, e, prefix="") -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed-epochs", type=int, default=100)
-    parser.add_argument("--default-epochs", type=int, default=40)
-    parser.add_argument("--crops", type=int, default=4, help="prepare.crops_per_image")
-    parser.add_argument("--frontier", default="0/1,0/0.5,0.5/0.5,0.5/1,0.75/1",
-                        help="read-outs to measure, as export.rebalance/export.temperature pairs")
-    parser.add_argument("--saturations", default="1.2,1.4")
+    parser.add_argument("--seed-epochs", type=int, default=25)
+    parser.add_argument("--default-epochs", type=int, default=15)
+    parser.add_argument("--crops", type=int, default=16, help="prepare.crops_per_image")
+    parser.add_argument("--frontier", default="0/1/1,0/1/1.2,0/1/1.4,0.25/0.5/1,0.5/1/1",
+                        help="read-outs to measure, as export.rebalance/temperature/saturation triples")
+    parser.add_argument("--models", default="default,seed", help="which networks to train: default, seed")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--keep", action="store_true", help="keep the worktree (its path is printed)")
     args = parser.parse_args()
@@ -85,48 +86,49 @@ def main() -> None:
                 "prepare.size": [128, 128], "prepare.test_size": [256, 256], "prepare.crops_per_image": args.crops,
                 "prepare.splits": {"train": 0.9, "val": 0.1, "test": 0.0}, "render.count": 12}
         params = yaml.safe_load((project / "params.yaml").read_text())
+        readout = {f"export.{k}": v for k, v in params["export"].items()}
         runs = []
-        seed = repro(project, {**data, "train.arch": "seed", "train.head": "regression", "train.optimizer": "rmsprop",
-                               "train.loss": "mse", "train.learning_rate": 0.001,
-                               "train.epochs": args.seed_epochs, "export.temperature": 1.0,
-                               "export.saturation": 1.0}, log)
-        runs.append(("seed network (article: rmsprop, MSE)", seed, {}))
-        default_changes = {**{f"train.{k}": v for k, v in params["train"].items()},
-                           **{f"export.{k}": v for k, v in params["export"].items()},
-                           "train.epochs": args.default_epochs}
-        default = repro(project, {**data, **default_changes}, log)
-        runs.append((f"**default model** ({params['train']['arch']}, {params['train']['head']} head; read-out "
-                     + ", ".join(f"{k} {v}" for k, v in params["export"].items()) + ")", default, {}))
-        frontier = []
-        if params["train"]["head"] == "distribution":
-            for point in args.frontier.split(","):
-                rebalance, temperature = map(float, point.split("/"))
-                frontier.append({"export.rebalance": rebalance, "export.temperature": temperature,
-                                 "export.saturation": 1.0})
-        frontier += [{**{f"export.{k}": v for k, v in params["export"].items()}, "export.saturation": float(s)}
-                     for s in args.saturations.split(",")]
-        for change in frontier:
-            name = "default network, read-out " + ", ".join(f"{k.split('.')[1]} {v}" for k, v in change.items())
-            runs.append((name, repro(project, change, log), change))
-        set_params(project, {f"export.{k}": v for k, v in params["export"].items()})
+        if "default" in args.models:
+            default = repro(project, {**data, **{f"train.{k}": v for k, v in params["train"].items()},
+                                      **readout, "train.epochs": args.default_epochs}, log)
+            runs.append((f"**default**: {params['train']['arch']}, {params['train']['head']} head; read-out "
+                         + ", ".join(f"{k} {v}" for k, v in params["export"].items()), default, False))
+            print(row_of(*runs[-1]), file=sys.stderr)
+            for point in args.frontier.split(",") if params["train"]["head"] == "distribution" else ():
+                values = dict(zip(("rebalance", "temperature", "saturation"), map(float, point.split("/"))))
+                change = {f"export.{k}": v for k, v in values.items()}
+                runs.append(("the same network, read-out " + ", ".join(f"{k} {v:g}" for k, v in values.items()),
+                             repro(project, change, log), True))
+                print(row_of(*runs[-1]), file=sys.stderr)
+        if "seed" in args.models:
+            seed = repro(project, {**data, "train.arch": "seed", "train.head": "regression",
+                                   "train.optimizer": "rmsprop", "train.loss": "mse", "train.learning_rate": 0.001,
+                                   "train.lr_schedule": "constant", "train.epochs": args.seed_epochs,
+                                   "export.rebalance": 0.0, "export.temperature": 1.0, "export.saturation": 1.0},
+                         log)
+            runs.insert(0, ("seed network (the article's: rmsprop, MSE)", seed, False))
+        set_params(project, readout)
 
-        e = seed["eval"]
+        e = runs[0][1]["eval"]
         print(f"\nbsds432 (432 photographs: 90% train, 10% val) -> cbsd68 (68 photographs at 256x256); "
               f"{machine.describe()}; `python benchmarks/quality.py --seed-epochs {args.seed_epochs} "
               f"--default-epochs {args.default_epochs} --crops {args.crops}`\n")
         print("| model | training | PSNR dB | SSIM | ab MSE | colorfulness | truth |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         print(row("zero chroma (the grayscale input as is)", "none", e, "baseline_"))
-        for name, result, change in runs:
-            t = result["train"]
-            training = (f"{t['epochs']} epochs, {t['seconds'] / 60:.1f} min" if not change
-                        else "same network (export only)")
-            print(row(name, training, result["eval"]))
+        for run in runs:
+            print(row_of(*run))
     finally:
         log.close()
         if not args.keep:
             sh(["git", "worktree", "remove", "--force", str(project)], REPO, capture_output=True)
             shutil.rmtree(work, ignore_errors=True)
+
+
+def row_of(name: str, result: dict, export_only: bool) -> str:
+    t = result["train"]
+    training = "export only" if export_only else f"{t['epochs']} epochs, {t['seconds'] / 60:.1f} min"
+    return row(name, training, result["eval"])
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ HISTORY = Path("metrics/history.csv")
 CHECKPOINTS = Path("checkpoints/train")
 OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
 LOSSES = ("mse", "mae", "huber")
+SCHEDULES = ("constant", "cosine")
 DISTRIBUTE = ("none", "mirrored")
 
 
@@ -48,6 +49,7 @@ def check_params(p: dict) -> dict:
         "batch_size": P.integer(p, SECTION, "batch_size", minimum=1),
         "optimizer": P.choice(p, SECTION, "optimizer", tuple(OPTIMIZERS)),
         "learning_rate": P.number(p, SECTION, "learning_rate", minimum=0.0, exclusive_minimum=True),
+        "lr_schedule": P.choice(p, SECTION, "lr_schedule", SCHEDULES),
         "head": check_head(p),
         "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
         "loss": P.choice(p, SECTION, "loss", LOSSES),
@@ -171,9 +173,19 @@ def compile_model(cfg: dict, train: LabSplit | None = None) -> tuple[keras.Model
             loss = distribution_loss(rebalancing_weights(train, cfg["rebalance"]))
             # The read-out's rarity table (export.rebalance): log inverse colour frequencies of this data.
             model.get_layer("annealed_mean").log_weights.assign(np.log(rebalancing_weights(train, 0.999)))
-        trainee.compile(optimizer=OPTIMIZERS[cfg["optimizer"]](learning_rate=cfg["learning_rate"]), loss=loss,
+        trainee.compile(optimizer=OPTIMIZERS[cfg["optimizer"]](learning_rate=learning_rate(cfg, train)), loss=loss,
                         jit_compile=cfg.get("jit_compile", "auto"))  # auto: XLA on a GPU, not on a CPU
     return model, trainee
+
+
+def learning_rate(cfg: dict, train: LabSplit | None):
+    """``learning_rate``, constant or (``lr_schedule: cosine``) decaying along a half cosine to zero over
+    the whole training: ``epochs`` times the batches of ``train``. The schedule runs on the optimizer's
+    step count, which `keras.callbacks.BackupAndRestore` restores, so a resumed training stays on it."""
+    if cfg.get("lr_schedule", "constant") == "constant" or train is None:
+        return cfg["learning_rate"]
+    steps = cfg["epochs"] * -(-len(train) // cfg["batch_size"])
+    return keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], decay_steps=steps)
 
 
 def gpu_present() -> bool:
