@@ -104,8 +104,20 @@ def build_seed() -> keras.Model:
     return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name="seed")
 
 
-def build_unet(width: int = 16, head: str = "regression") -> keras.Model:
-    """A small U-Net: ``width``, 2x, 4x, 8x channels, three poolings, skip connections at each scale.
+def _global_context(x, channels: int):
+    """``x`` plus a summary of the whole image: its mean features through two dense layers, added at every
+    position (the fusion of global and local features of Iizuka, Simo-Serra and Ishikawa, "Let there be
+    Color!", 2016). Convolutions only see a neighbourhood; whether the scene is a beach or a forest is a
+    question about the whole photograph, and this answers it at any image size."""
+    summary = layers.GlobalAveragePooling2D(keepdims=True, name="context_mean")(x)
+    summary = layers.Dense(channels, activation="relu", name="context_1")(summary)
+    summary = layers.Dense(channels, name="context_2")(summary)
+    return layers.Add(name="with_context")([x, summary])
+
+
+def build_unet(width: int = 16, head: str = "regression", global_context: bool = False) -> keras.Model:
+    """A small U-Net: ``width``, 2x, 4x, 8x channels, three poolings, skip connections at each scale, and
+    with ``global_context`` the image's mean features added at the bottleneck (`_global_context`).
 
     The regression head decodes back to full resolution; the distribution head stops at 1/4 resolution,
     where it predicts logits over the ab bins (the layer named ``logits``, what training fits).
@@ -117,6 +129,8 @@ def build_unet(width: int = 16, head: str = "regression") -> keras.Model:
         skips.append(x)
         x = layers.MaxPooling2D()(x)
     x = _conv(_conv(x, width * 8), width * 8)
+    if global_context:
+        x = _global_context(x, width * 8)
     last_level = 0 if head == "regression" else 2
     for level in reversed(range(last_level, 3)):
         # Nearest, not bilinear: TensorFlow's bilinear resize cannot take the unknown height and width
@@ -133,7 +147,7 @@ def build_unet(width: int = 16, head: str = "regression") -> keras.Model:
     return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name=f"unet_{head}")
 
 
-def build(arch: str, width: int = 16, head: str = "regression") -> keras.Model:
+def build(arch: str, width: int = 16, head: str = "regression", global_context: bool = False) -> keras.Model:
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; expected one of {', '.join(ARCHS)}")
     if head not in HEADS:
@@ -142,7 +156,7 @@ def build(arch: str, width: int = 16, head: str = "regression") -> keras.Model:
         if head != "regression":
             raise ValueError("the seed network has only the regression head")
         return build_seed()
-    return build_unet(width, head)
+    return build_unet(width, head, global_context)
 
 
 def training_model(model: keras.Model) -> keras.Model:

@@ -51,6 +51,7 @@ def check_params(p: dict) -> dict:
         "learning_rate": P.number(p, SECTION, "learning_rate", minimum=0.0, exclusive_minimum=True),
         "lr_schedule": P.choice(p, SECTION, "lr_schedule", SCHEDULES),
         "head": check_head(p),
+        "global_context": check_global_context(p),
         "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
         "loss": P.choice(p, SECTION, "loss", LOSSES),
         "flip": P.boolean(p, SECTION, "flip"),
@@ -67,6 +68,13 @@ def check_head(p: dict) -> str:
     if head != "regression" and P.get(p, SECTION, "arch") == "seed":
         raise P.ParamError(f"train.head: {head} needs arch unet; the seed network is regression only")
     return head
+
+
+def check_global_context(p: dict) -> bool:
+    value = P.boolean(p, SECTION, "global_context")
+    if value and P.get(p, SECTION, "arch") == "seed":
+        raise P.ParamError("train.global_context: true needs arch unet; the seed network is the article's as is")
+    return value
 
 
 def check_distribute(p: dict) -> str:
@@ -165,7 +173,7 @@ def compile_model(cfg: dict, train: LabSplit | None = None) -> tuple[keras.Model
     chosen = strategy(cfg.get("distribute", "none"))
     with chosen.scope() if chosen else contextlib.nullcontext():  # build and compile under the strategy
         with dtype_policy(cfg.get("mixed_precision", False)):
-            model = build(cfg["arch"], cfg["width"], cfg["head"])
+            model = build(cfg["arch"], cfg["width"], cfg["head"], cfg.get("global_context", False))
         trainee = training_model(model)
         if cfg["head"] == "regression":
             loss = cfg["loss"]

@@ -51,3 +51,16 @@ def test_one_model_predicts_one_size_after_another(arch, head):
     for height, width in [(16, 24), (40, 32), (8, 64)]:
         ab = np.asarray(model.predict(np.full((1, height, width, 1), 50.0, np.float32), verbose=0))
         assert ab.shape == (1, height, width, 2)
+
+
+def test_global_context_lets_the_whole_image_decide_each_colour():
+    """A change in one corner reaches the opposite corner only through the global context (far beyond
+    the convolutions' reach at 256x256), at any image size."""
+    lightness = np.full((1, 256, 256, 1), 50.0, np.float32)
+    far = lightness.copy()
+    far[:, 192:, 192:] = 90.0
+    for context in (False, True):
+        model = build("unet", width=4, head="distribution", global_context=context)
+        corner = [np.asarray(model.predict(x, verbose=0))[0, :16, :16] for x in (lightness, far)]
+        assert (not np.allclose(*corner, rtol=0, atol=1e-7)) == context
+        assert model.predict(lightness[:, :40, :56], verbose=0).shape == (1, 40, 56, 2)

@@ -25,12 +25,19 @@ def with_change(section, key, value):
     ("learning_rate", 0, "train.learning_rate must be greater than 0"),
     ("optimizer", "sgd", "train.optimizer must be one of"),
     ("flip", "yes", "train.flip must be true or false"),
+    ("lr_schedule", "step", "train.lr_schedule must be one of constant, cosine; got 'step'"),
+    ("global_context", "yes", "train.global_context must be true or false"),
     ("mixed_precision", "yes", "train.mixed_precision must be auto, true or false; got 'yes'"),
     ("jit_compile", 1, "train.jit_compile must be auto, true or false; got 1"),
 ])
 def test_bad_train_params_are_named(key, value, message):
     with pytest.raises(P.ParamError, match=message.replace("(", r"\(").replace(".", r"\.")):
         check_train(with_change("train", key, value))
+
+
+def test_the_seed_network_takes_no_global_context():
+    with pytest.raises(P.ParamError, match="train.global_context: true needs arch unet"):
+        check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "global_context": True})
 
 
 @pytest.mark.parametrize("key, value, message", [

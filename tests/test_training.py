@@ -6,7 +6,7 @@ import pytest
 from conftest import write_photos
 from stages.prepare import prepare
 from stages.shards import LabSplit
-from stages.train import fit, prepare_checkpoints, zero_chroma_loss
+from stages.train import fit, learning_rate, prepare_checkpoints, zero_chroma_loss
 
 CFG = {"arch": "unet", "width": 8, "head": "regression", "rebalance": 0.5, "epochs": 6, "batch_size": 8,
        "optimizer": "adam",
@@ -55,7 +55,7 @@ class CountEpochs(keras.callbacks.Callback):
 
 
 def test_interrupted_training_resumes_from_its_last_finished_epoch(prepared, tmp_path):
-    cfg = dict(CFG, epochs=4, width=4)
+    cfg = dict(CFG, epochs=4, width=4, lr_schedule="cosine")
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     checkpoints = tmp_path / "ckpt"
     assert prepare_checkpoints(cfg, checkpoints, prepared) is None
@@ -68,6 +68,16 @@ def test_interrupted_training_resumes_from_its_last_finished_epoch(prepared, tmp
     _, history = fit(cfg, train, val, checkpoints=checkpoints, extra_callbacks=[counter])
     assert counter.ran == [2, 3], "the resumed training must start after the last finished epoch"
     assert [int(r["epoch"]) for r in history] == [0, 1, 2, 3]
+
+
+def test_the_cosine_schedule_decays_to_zero_over_the_whole_training(prepared):
+    train = LabSplit(prepared, "train")
+    steps = 5 * -(-len(train) // CFG["batch_size"])
+    schedule = learning_rate(dict(CFG, lr_schedule="cosine", epochs=5), train)
+    assert float(schedule(0)) == pytest.approx(CFG["learning_rate"])
+    assert float(schedule(steps // 2)) == pytest.approx(CFG["learning_rate"] / 2, rel=0.1)
+    assert float(schedule(steps)) == pytest.approx(0.0, abs=1e-9)
+    assert learning_rate(dict(CFG, lr_schedule="constant"), train) == CFG["learning_rate"]
 
 
 def test_a_checkpoint_from_other_params_is_discarded(prepared, tmp_path):
