@@ -81,6 +81,14 @@ def soft_targets(ab_scaled, bin_centers):
     return ops.softmax(-d2 / (2 * SIGMA**2), axis=-1)
 
 
+def mean_colour_error(ab_scaled, logits):
+    """The colour error of the distribution's plain mean (temperature 1, no rebalancing), as a Keras metric:
+    mean squared error of a and b in Lab units, at the 1/4 resolution of the logits."""
+    truth = ops.average_pool(ab_scaled * 128.0, POOL, strides=POOL, padding="valid")
+    mean = ops.matmul(ops.softmax(logits, axis=-1), ops.convert_to_tensor(centers()))
+    return ops.mean((mean - truth) ** 2, axis=(1, 2, 3))
+
+
 def distribution_loss(weights: np.ndarray):
     """Rebalanced cross-entropy between soft targets and the predicted logits ([B, H/4, W/4, Q])."""
     bin_centers = ops.convert_to_tensor(centers())

@@ -24,7 +24,7 @@ from stages.atomic import replacing, write_json, write_text
 from stages.batches import LabBatches
 from stages.gallery import panel
 from stages.inference import predict_lab
-from stages.ab_bins import distribution_loss, rebalancing_weights
+from stages.ab_bins import distribution_loss, mean_colour_error, rebalancing_weights
 from stages.model import ARCHS, DOWNSAMPLING, HEADS, build, training_model
 from stages.shards import MANIFEST, SETTINGS, LabSplit
 
@@ -38,6 +38,7 @@ OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam
 LOSSES = ("mse", "mae", "huber")
 SCHEDULES = ("constant", "cosine")
 DISTRIBUTE = ("none", "mirrored")
+COLOUR_ERROR = "ab_mse"  # the metric logged each epoch, and val_ab_mse the one restore_best selects on
 
 
 def check_params(p: dict) -> dict:
@@ -55,6 +56,7 @@ def check_params(p: dict) -> dict:
         "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
         "loss": P.choice(p, SECTION, "loss", LOSSES),
         "flip": P.boolean(p, SECTION, "flip"),
+        "restore_best": P.boolean(p, SECTION, "restore_best"),
         "seed": P.integer(p, SECTION, "seed", minimum=0),
         "samples_logged": P.integer(p, SECTION, "samples_logged", minimum=0),
         "distribute": check_distribute(p),
@@ -176,14 +178,21 @@ def compile_model(cfg: dict, train: LabSplit | None = None) -> tuple[keras.Model
             model = build(cfg["arch"], cfg["width"], cfg["head"], cfg.get("global_context", False))
         trainee = training_model(model)
         if cfg["head"] == "regression":
-            loss = cfg["loss"]
+            loss, colour_error = cfg["loss"], regression_colour_error
         else:
             loss = distribution_loss(rebalancing_weights(train, cfg["rebalance"]))
+            colour_error = mean_colour_error
             # The read-out's rarity table (export.rebalance): log inverse colour frequencies of this data.
             model.get_layer("annealed_mean").log_weights.assign(np.log(rebalancing_weights(train, 0.999)))
         trainee.compile(optimizer=OPTIMIZERS[cfg["optimizer"]](learning_rate=learning_rate(cfg, train)), loss=loss,
+                        metrics=[keras.metrics.MeanMetricWrapper(colour_error, name=COLOUR_ERROR)],
                         jit_compile=cfg.get("jit_compile", "auto"))  # auto: XLA on a GPU, not on a CPU
     return model, trainee
+
+
+def regression_colour_error(ab_scaled, predicted):
+    """Mean squared error of a and b in Lab units (the targets are ab / 128)."""
+    return keras.ops.mean((128.0 * (predicted - ab_scaled)) ** 2, axis=(1, 2, 3))
 
 
 def learning_rate(cfg: dict, train: LabSplit | None):
@@ -256,9 +265,42 @@ def read_history(path) -> list[dict]:
 
 
 def history_csv(rows: list[dict]) -> str:
-    lines = ["epoch,loss,val_loss"]
-    lines += [f"{r['epoch']},{float(r['loss']):.6g},{float(r['val_loss']):.6g}" for r in rows]
+    columns = ["loss", "val_loss", f"val_{COLOUR_ERROR}"]
+    lines = [",".join(["epoch", *columns])]
+    lines += [",".join([r["epoch"], *(f"{float(r[c]):.6g}" for c in columns)]) for r in rows]
     return "\n".join(lines) + "\n"
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Saves ``model``'s weights after each epoch whose ``val_ab_mse`` (the colour error of the plain-mean
+    read-out on the validation images) is the lowest so far; `restore` loads them back after training.
+
+    The network overfits a few hundred photographs within a few epochs: its validation colour error then
+    rises while the training loss still falls. A resumed training starts from the best of the history
+    it already has, so an interruption does not change which epoch is kept.
+    """
+
+    def __init__(self, model: keras.Model, folder: Path, history: Path):
+        super().__init__()
+        self.network, self.path = model, Path(folder) / "best.weights.h5"
+        done = [r for r in read_history(history) if f"val_{COLOUR_ERROR}" in r]
+        best = min(done, key=lambda r: float(r[f"val_{COLOUR_ERROR}"]), default=None)
+        self.best = float(best[f"val_{COLOUR_ERROR}"]) if best and self.path.exists() else np.inf
+        self.best_epoch = int(best["epoch"]) if best and self.path.exists() else None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = float((logs or {}).get(f"val_{COLOUR_ERROR}", np.inf))
+        if value < self.best:
+            tmp = self.path.with_name("saving.weights.h5")
+            self.network.save_weights(tmp)
+            tmp.replace(self.path)
+            self.best, self.best_epoch = value, epoch
+
+    def restore(self) -> int | None:
+        """Load the best epoch's weights into the model; returns that epoch (None if none was saved)."""
+        if self.best_epoch is not None:
+            self.network.load_weights(self.path)
+        return self.best_epoch
 
 
 def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extra_callbacks=()):
@@ -275,13 +317,19 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extr
         batches = EvenBatches(train, cfg["batch_size"], replicas, shuffle=True, flip=cfg["flip"],
                               seed=cfg["seed"])
         val_batches = EvenBatches(val, cfg["batch_size"], replicas, shuffle=False)
+    keep_best = KeepBest(model, checkpoints, checkpoints / "history.csv") if cfg.get("restore_best") else None
     callbacks = [
         keras.callbacks.BackupAndRestore(str(checkpoints / "backup")),
+        *([keep_best] if keep_best else []),
         keras.callbacks.CSVLogger(str(checkpoints / "history.csv"), append=True),
         *extra_callbacks,
     ]
     trainee.fit(batches, validation_data=val_batches, epochs=cfg["epochs"], callbacks=callbacks, verbose=2)
-    return model, read_history(checkpoints / "history.csv")
+    history = read_history(checkpoints / "history.csv")
+    if keep_best and keep_best.restore() is not None:
+        print(f"train: kept epoch {keep_best.best_epoch + 1} of {len(history)}, the lowest validation colour "
+              f"error (val_{COLOUR_ERROR} {keep_best.best:.1f})")
+    return model, history
 
 
 def prepare_checkpoints(cfg: dict, checkpoints=CHECKPOINTS, prepared=PREPARED) -> str | None:
@@ -331,10 +379,13 @@ def main() -> None:
                                "backend": keras.backend.backend(), "devices": ", ".join(devices())})
         model, history = fit(cfg, train, val, extra_callbacks=[mlflow.keras.MlflowCallback()])
         last = history[-1]
+        kept = min(history, key=lambda r: float(r[f"val_{COLOUR_ERROR}"])) if cfg["restore_best"] else last
         report = {
             "loss": float(last["loss"]),
             "val_loss": float(last["val_loss"]),
             "best_val_loss": min(float(r["val_loss"]) for r in history),
+            f"val_{COLOUR_ERROR}": float(kept[f"val_{COLOUR_ERROR}"]),
+            "kept_epoch": int(kept["epoch"]) + 1,
             "epochs": len(history),
             "seconds": round(time.time() - started, 1),
         }

@@ -134,3 +134,42 @@ def test_by_default_a_cpu_trains_in_float32_without_xla(prepared):
                                    LabSplit(prepared, "train"))
     assert {layer.compute_dtype for layer in model.layers if layer.weights} == {"float32"}
     assert trainee.jit_compile is False
+
+
+def test_restore_best_keeps_the_epoch_with_the_lowest_validation_colour_error(prepared, tmp_path):
+    import numpy as np
+
+    from stages.batches import split_inputs
+
+    train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
+    model, history = fit(dict(CFG, width=4, epochs=4, restore_best=True), train, val,
+                         checkpoints=tmp_path / "ckpt")
+    x, y = split_inputs(val.take(range(len(val))))
+    error = float(np.mean((128.0 * (model.predict(x, verbose=0) - y)) ** 2))
+    assert error == pytest.approx(min(float(r["val_ab_mse"]) for r in history), rel=1e-3)
+
+
+def test_keep_best_survives_an_interruption(tmp_path):
+    import numpy as np
+
+    from stages.model import build
+    from stages.train import KeepBest
+
+    model = build("seed")
+    kernel = model.layers[2].kernel
+
+    def epoch(keeper, number, error):
+        kernel.assign(np.full(kernel.shape, float(number), np.float32))  # the weights of this epoch
+        keeper.on_epoch_end(number, {"val_ab_mse": error})
+        with open(tmp_path / "history.csv", "a") as handle:
+            handle.write(f"{number},1,1,{error}\n")
+
+    (tmp_path / "history.csv").write_text("epoch,loss,val_loss,val_ab_mse\n")
+    first = KeepBest(model, tmp_path, tmp_path / "history.csv")
+    for number, error in enumerate([90.0, 70.0, 80.0]):
+        epoch(first, number, error)
+    resumed = KeepBest(model, tmp_path, tmp_path / "history.csv")  # a new process after Ctrl-C
+    assert (resumed.best, resumed.best_epoch) == (70.0, 1)
+    epoch(resumed, 3, 75.0)
+    assert resumed.restore() == 1
+    assert np.all(np.asarray(kernel) == 1.0)
