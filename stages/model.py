@@ -2,9 +2,7 @@
 
 Every saved network takes raw L (shape [H, W, 1], values 0..100) and returns ab / 128 in [-1, 1]. The input
 normalisation and the read-out are layers inside the model, so callers never normalise. The networks halve
-the image three times, so H and W must be multiples of `DOWNSAMPLING`, except for a network built with a
-working size (what training saves): it resizes any L to the size it was trained at (`WorkingSize`) and its
-colour back to the input's size (`ToInputSize`).
+the image three times, so H and W must be multiples of `DOWNSAMPLING`.
 
 Two heads:
 - ``regression``: ab through tanh, trained with MSE (or MAE/Huber): the article's approach.
@@ -63,78 +61,13 @@ class AnnealedMean(layers.Layer):
         return ops.matmul(ops.softmax(logits, axis=-1), self.centers)
 
 
-def _resize_weights(size_in, size_out: int):
-    """[size_out, size_in] weights that resize one axis: a triangle filter (linear interpolation), widened
-    by the scale when shrinking so that every input pixel counts (antialiasing); pixel centres aligned."""
-    scale = ops.cast(size_in, "float32") / float(size_out)
-    centres = (ops.arange(size_out, dtype="float32") + 0.5) * scale - 0.5
-    positions = ops.arange(size_in, dtype="float32")
-    weights = ops.relu(1.0 - ops.abs(positions[None, :] - centres[:, None]) / ops.maximum(scale, 1.0))
-    return weights / ops.sum(weights, axis=1, keepdims=True)
-
-
-@keras.saving.register_keras_serializable(package="colorizer")
-class WorkingSize(layers.Layer):
-    """Resizes L (antialiased) to the ``size`` the network was trained at, whatever size comes in.
-
-    A network trained on whole photographs squeezed to 128x128 has learnt objects at that scale; shown the
-    same photograph at 256x256 it sees everything twice as large and colours worse (0.4 dB of PSNR on
-    cbsd68). So it predicts at its training size and `ToInputSize` enlarges the colour back, which the
-    full-resolution lightness then carries (colour needs less resolution than lightness).
-    """
-
-    def __init__(self, size, **kwargs):
-        super().__init__(**kwargs)
-        self.size = tuple(int(v) for v in size)
-
-    def call(self, lightness):
-        # Two matrix products with antialiased linear-interpolation weights: what ops.image.resize(...,
-        # antialias=True) does, but built from plain ops, which XLA compiles (its ScaleAndTranslate is not).
-        height, width = ops.shape(lightness)[1], ops.shape(lightness)[2]
-        rows, columns = _resize_weights(height, self.size[0]), _resize_weights(width, self.size[1])
-        return ops.einsum("ph,qw,bhwc->bpqc", rows, columns, lightness)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], *self.size, input_shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "size": list(self.size)}
-
-
-@keras.saving.register_keras_serializable(package="colorizer")
-class ToInputSize(layers.Layer):
-    """[ab, L]: ab resized (bilinear) to the height and width of L, the network's input."""
-
-    def call(self, inputs):
-        ab, lightness = inputs
-        if keras.backend.backend() == "tensorflow":
-            # keras.ops.image.resize checks its size in Python, which fails on the unknown height and width of
-            # a predict function that Keras has relaxed after a second image size; TensorFlow's own does not.
-            import tensorflow as tf
-
-            return tf.image.resize(ab, tf.shape(lightness)[1:3], method="bilinear")
-        return ops.image.resize(ab, ops.shape(lightness)[1:3], interpolation="bilinear")  # static shapes
-
-    def compute_output_shape(self, input_shapes):
-        ab, lightness = input_shapes
-        return (ab[0], lightness[1], lightness[2], ab[-1])
-
-
 def _conv(x, filters, strides=1, activation="relu", dtype=None):
     return layers.Conv2D(filters, 3, strides=strides, padding="same", activation=activation, dtype=dtype)(x)
 
 
-def _normalised_input(working_size=None):
+def _normalised_input():
     lightness = keras.Input(shape=(None, None, 1), name="L")
-    x = WorkingSize(working_size, name="working_size", dtype=OUTPUT_DTYPE)(lightness) if working_size else lightness
-    return lightness, layers.Rescaling(1.0 / 50.0, offset=-1.0, name="L_to_unit")(x)
-
-
-def _output(lightness, ab, working_size, name: str) -> keras.Model:
-    """The model from L to ab / 128: ab back at the input's size (with a working size), then `Saturation`."""
-    if working_size:
-        ab = ToInputSize(name="to_input_size", dtype=OUTPUT_DTYPE)([ab, lightness])
-    return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name=name)
+    return lightness, layers.Rescaling(1.0 / 50.0, offset=-1.0, name="L_to_unit")(lightness)
 
 
 def _bilinear_upsampling(factor: int, channels: int, name: str):
@@ -153,9 +86,9 @@ def _bilinear_upsampling(factor: int, channels: int, name: str):
                                   name=name, dtype=OUTPUT_DTYPE)
 
 
-def build_seed(working_size=None) -> keras.Model:
+def build_seed() -> keras.Model:
     """The article's network: an 8-8-16-16-32-32 encoder, then upsampling + convolution back to ab."""
-    lightness, x = _normalised_input(working_size)
+    lightness, x = _normalised_input()
     x = _conv(x, 8, strides=2)
     x = _conv(x, 8)
     x = _conv(x, 16)
@@ -168,7 +101,7 @@ def build_seed(working_size=None) -> keras.Model:
     x = _conv(x, 16)
     x = layers.UpSampling2D()(x)
     ab = _conv(x, 2, activation="tanh", dtype=OUTPUT_DTYPE)
-    return _output(lightness, ab, working_size, "seed")
+    return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name="seed")
 
 
 def _global_context(x, channels: int):
@@ -182,15 +115,14 @@ def _global_context(x, channels: int):
     return layers.Add(name="with_context")([x, summary])
 
 
-def build_unet(width: int = 16, head: str = "regression", global_context: bool = False,
-               working_size=None) -> keras.Model:
+def build_unet(width: int = 16, head: str = "regression", global_context: bool = False) -> keras.Model:
     """A small U-Net: ``width``, 2x, 4x, 8x channels, three poolings, skip connections at each scale, and
     with ``global_context`` the image's mean features added at the bottleneck (`_global_context`).
 
     The regression head decodes back to full resolution; the distribution head stops at 1/4 resolution,
     where it predicts logits over the ab bins (the layer named ``logits``, what training fits).
     """
-    lightness, x = _normalised_input(working_size)
+    lightness, x = _normalised_input()
     skips = []
     for level in range(3):
         x = _conv(_conv(x, width * 2**level), width * 2**level)
@@ -212,13 +144,10 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
         logits = layers.Conv2D(len(ab_bins.centers()), 1, name="logits", dtype=OUTPUT_DTYPE)(x)
         ab = AnnealedMean(name="annealed_mean", dtype=OUTPUT_DTYPE)(logits)
         ab = _bilinear_upsampling(ab_bins.POOL, 2, name="enlarge")(ab)
-    return _output(lightness, ab, working_size, f"unet_{head}")
+    return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name=f"unet_{head}")
 
 
-def build(arch: str, width: int = 16, head: str = "regression", global_context: bool = False,
-          working_size=None) -> keras.Model:
-    """The network ``arch``; with ``working_size`` (height, width) it colours any image at that size (its
-    training size: `WorkingSize`) and returns ab at the image's own size."""
+def build(arch: str, width: int = 16, head: str = "regression", global_context: bool = False) -> keras.Model:
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; expected one of {', '.join(ARCHS)}")
     if head not in HEADS:
@@ -226,8 +155,8 @@ def build(arch: str, width: int = 16, head: str = "regression", global_context: 
     if arch == "seed":
         if head != "regression":
             raise ValueError("the seed network has only the regression head")
-        return build_seed(working_size)
-    return build_unet(width, head, global_context, working_size)
+        return build_seed()
+    return build_unet(width, head, global_context)
 
 
 def training_model(model: keras.Model) -> keras.Model:

@@ -175,9 +175,7 @@ def compile_model(cfg: dict, train: LabSplit | None = None) -> tuple[keras.Model
     chosen = strategy(cfg.get("distribute", "none"))
     with chosen.scope() if chosen else contextlib.nullcontext():  # build and compile under the strategy
         with dtype_policy(cfg.get("mixed_precision", False)):
-            # The saved network colours any image at the size it was trained at (`stages.model.WorkingSize`).
-            model = build(cfg["arch"], cfg["width"], cfg["head"], cfg.get("global_context", False),
-                          working_size=train.image_shape[:2] if train is not None else None)
+            model = build(cfg["arch"], cfg["width"], cfg["head"], cfg.get("global_context", False))
         trainee = training_model(model)
         if cfg["head"] == "regression":
             loss, colour_error = cfg["loss"], regression_colour_error

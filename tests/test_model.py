@@ -1,4 +1,3 @@
-import keras
 import numpy as np
 import pytest
 
@@ -65,25 +64,3 @@ def test_global_context_lets_the_whole_image_decide_each_colour():
         corner = [np.asarray(model.predict(x, verbose=0))[0, :16, :16] for x in (lightness, far)]
         assert (not np.allclose(*corner, rtol=0, atol=1e-7)) == context
         assert model.predict(lightness[:, :40, :56], verbose=0).shape == (1, 40, 56, 2)
-
-
-@pytest.mark.parametrize("arch, head", [("seed", "regression"), ("unet", "distribution")])
-def test_a_network_with_a_working_size_colours_any_image_at_that_size(arch, head, tmp_path):
-    from keras import ops
-
-    from stages.inference import load
-
-    keras.utils.set_random_seed(0)
-    build(arch, width=4, head=head, working_size=(32, 32)).save(tmp_path / "model.keras")
-    model = load(tmp_path / "model.keras")
-    plain = build(arch, width=4, head=head)  # the same network and weights, without a working size
-    plain.set_weights(model.get_weights())
-    image = np.random.default_rng(0).uniform(0, 100, size=(1, 96, 80, 1)).astype(np.float32)
-
-    at_working_size = ops.image.resize(image, (32, 32), antialias=True)
-    np.testing.assert_allclose(model.predict(at_working_size, verbose=0),
-                               plain.predict(at_working_size, verbose=0), atol=1e-6)
-    expected = ops.image.resize(plain.predict(at_working_size, verbose=0), (96, 80), interpolation="bilinear")
-    np.testing.assert_allclose(model.predict(image, verbose=0), expected, atol=1e-5)
-    for height, width in [(50, 37), (100, 30)]:  # sizes that the plain network cannot take
-        assert model.predict(np.full((1, height, width, 1), 50.0, np.float32), verbose=0).shape == (1, height, width, 2)
