@@ -64,9 +64,9 @@ def row(name, training, e, prefix="") -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed-epochs", type=int, default=25)
-    parser.add_argument("--default-epochs", type=int, default=15)
+    parser.add_argument("--default-epochs", type=int, default=10)
     parser.add_argument("--crops", type=int, default=16, help="prepare.crops_per_image")
-    parser.add_argument("--frontier", default="0/1/1,0/1/1.2,0/1/1.4,0.25/0.5/1,0.5/1/1",
+    parser.add_argument("--frontier", default="0/1/1,0.25/0.5/1,0.5/0.5/1,0.5/1/1,0.35/0.5/1.2",
                         help="read-outs to measure, as export.rebalance/temperature/saturation triples")
     parser.add_argument("--models", default="default,seed", help="which networks to train: default, seed")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
