@@ -9,6 +9,7 @@ and render). Each row is also printed to stderr as soon as it is measured.
     python benchmarks/quality.py                       # about an hour on 2 quiet CPU cores
     python benchmarks/quality.py --seed-epochs 2 --default-epochs 1 --crops 1   # a quick smoke run
     python benchmarks/quality.py --models default      # the default model and its read-outs only
+    python benchmarks/quality.py --models default --set train.global_context=false   # an ablation
 
 It works in a git worktree of HEAD under a temporary folder (commit first), with both photograph folders
 copied into it, and runs `dvc repro` there with params.yaml pointing at them.
@@ -64,11 +65,13 @@ def row(name, training, e, prefix="") -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed-epochs", type=int, default=25)
-    parser.add_argument("--default-epochs", type=int, default=10)
+    parser.add_argument("--default-epochs", type=int, default=6)
     parser.add_argument("--crops", type=int, default=16, help="prepare.crops_per_image")
     parser.add_argument("--frontier", default="0/1/1,0.25/0.5/1,0.5/0.5/1,0.5/1/1,0.35/0.5/1.2",
                         help="read-outs to measure, as export.rebalance/temperature/saturation triples")
     parser.add_argument("--models", default="default,seed", help="which networks to train: default, seed")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="change a parameter of the default model (YAML value), e.g. train.global_context=false")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--keep", action="store_true", help="keep the worktree (its path is printed)")
     args = parser.parse_args()
@@ -86,12 +89,17 @@ def main() -> None:
                 "prepare.size": [128, 128], "prepare.test_size": [256, 256], "prepare.crops_per_image": args.crops,
                 "prepare.splits": {"train": 0.9, "val": 0.1, "test": 0.0}, "render.count": 12}
         params = yaml.safe_load((project / "params.yaml").read_text())
+        for change in args.set:
+            dotted, value = change.split("=", 1)
+            section, key = dotted.split(".")
+            params[section][key] = yaml.safe_load(value)
         readout = {f"export.{k}": v for k, v in params["export"].items()}
         runs = []
         if "default" in args.models:
             default = repro(project, {**data, **{f"train.{k}": v for k, v in params["train"].items()},
                                       **readout, "train.epochs": args.default_epochs}, log)
-            runs.append((f"**default**: {params['train']['arch']}, {params['train']['head']} head; read-out "
+            runs.append((f"**default**{' with ' + ', '.join(args.set) if args.set else ''}: "
+                         f"{params['train']['arch']}, {params['train']['head']} head; read-out "
                          + ", ".join(f"{k} {v}" for k, v in params["export"].items()), default, False))
             print(row_of(*runs[-1]), file=sys.stderr)
             for point in args.frontier.split(",") if params["train"]["head"] == "distribution" else ():
@@ -112,7 +120,8 @@ def main() -> None:
         e = runs[0][1]["eval"]
         print(f"\nbsds432 (432 photographs: 90% train, 10% val) -> cbsd68 (68 photographs at 256x256); "
               f"{machine.describe()}; `python benchmarks/quality.py --seed-epochs {args.seed_epochs} "
-              f"--default-epochs {args.default_epochs} --crops {args.crops}`\n")
+              f"--default-epochs {args.default_epochs} --crops {args.crops}"
+              + "".join(f" --set {change}" for change in args.set) + "`\n")
         print("| model | training | PSNR dB | SSIM | ab MSE | colorfulness | truth |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         print(row("zero chroma (the grayscale input as is)", "none", e, "baseline_"))
