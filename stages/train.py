@@ -38,7 +38,7 @@ OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam
 LOSSES = ("mse", "mae", "huber")
 SCHEDULES = ("constant", "cosine")
 DISTRIBUTE = ("none", "mirrored")
-COLOUR_ERROR = "ab_mse"  # the metric logged each epoch, and val_ab_mse the one restore_best selects on
+COLOUR_ERROR = "ab_mse"  # the metric logged each epoch: MSE of a and b in Lab units
 
 
 def check_params(p: dict) -> dict:
@@ -272,24 +272,25 @@ def history_csv(rows: list[dict]) -> str:
 
 
 class KeepBest(keras.callbacks.Callback):
-    """Saves ``model``'s weights after each epoch whose ``val_ab_mse`` (the colour error of the plain-mean
-    read-out on the validation images) is the lowest so far; `restore` loads them back after training.
+    """Saves ``model``'s weights after each epoch whose ``val_loss`` is the lowest so far; `restore` loads
+    them back after training (what EarlyStopping's ``restore_best_weights`` does, but surviving a resume).
 
-    The network overfits a few hundred photographs within a few epochs: its validation colour error then
-    rises while the training loss still falls. A resumed training starts from the best of the history
+    The network overfits a few hundred photographs within a few epochs: its validation loss and colour error
+    then rise while the training loss still falls. A resumed training starts from the best of the history
     it already has, so an interruption does not change which epoch is kept.
     """
+
+    MONITOR = "val_loss"  # not val_ab_mse: on a tiny validation set, the greyest early epoch wins on that
 
     def __init__(self, model: keras.Model, folder: Path, history: Path):
         super().__init__()
         self.network, self.path = model, Path(folder) / "best.weights.h5"
-        done = [r for r in read_history(history) if f"val_{COLOUR_ERROR}" in r]
-        best = min(done, key=lambda r: float(r[f"val_{COLOUR_ERROR}"]), default=None)
-        self.best = float(best[f"val_{COLOUR_ERROR}"]) if best and self.path.exists() else np.inf
+        best = min(read_history(history), key=lambda r: float(r[self.MONITOR]), default=None)
+        self.best = float(best[self.MONITOR]) if best and self.path.exists() else np.inf
         self.best_epoch = int(best["epoch"]) if best and self.path.exists() else None
 
     def on_epoch_end(self, epoch, logs=None):
-        value = float((logs or {}).get(f"val_{COLOUR_ERROR}", np.inf))
+        value = float((logs or {}).get(self.MONITOR, np.inf))
         if value < self.best:
             tmp = self.path.with_name("saving.weights.h5")
             self.network.save_weights(tmp)
@@ -327,8 +328,8 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extr
     trainee.fit(batches, validation_data=val_batches, epochs=cfg["epochs"], callbacks=callbacks, verbose=2)
     history = read_history(checkpoints / "history.csv")
     if keep_best and keep_best.restore() is not None:
-        print(f"train: kept epoch {keep_best.best_epoch + 1} of {len(history)}, the lowest validation colour "
-              f"error (val_{COLOUR_ERROR} {keep_best.best:.1f})")
+        print(f"train: kept epoch {keep_best.best_epoch + 1} of {len(history)}, the lowest validation loss "
+              f"({keep_best.best:.4f})")
     return model, history
 
 
@@ -379,7 +380,7 @@ def main() -> None:
                                "backend": keras.backend.backend(), "devices": ", ".join(devices())})
         model, history = fit(cfg, train, val, extra_callbacks=[mlflow.keras.MlflowCallback()])
         last = history[-1]
-        kept = min(history, key=lambda r: float(r[f"val_{COLOUR_ERROR}"])) if cfg["restore_best"] else last
+        kept = min(history, key=lambda r: float(r[KeepBest.MONITOR])) if cfg["restore_best"] else last
         report = {
             "loss": float(last["loss"]),
             "val_loss": float(last["val_loss"]),

@@ -54,7 +54,7 @@ def test_repro_runs_every_stage_and_writes_every_output(project):
     assert train["epochs"] == 2 and train["val_loss"] > 0
     history = (root / "metrics/history.csv").read_text().splitlines()
     assert history[0] == "epoch,loss,val_loss,val_ab_mse" and len(history) == 3
-    kept = min(history[1:], key=lambda line: float(line.split(",")[3]))  # restore_best: the lowest colour error
+    kept = min(history[1:], key=lambda line: float(line.split(",")[2]))  # restore_best: the lowest val_loss
     assert train["kept_epoch"] == int(kept.split(",")[0]) + 1
     assert train["val_ab_mse"] == pytest.approx(float(kept.split(",")[3]), rel=1e-4)
     evaluation = json.loads((root / "metrics/eval.json").read_text())
