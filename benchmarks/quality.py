@@ -6,7 +6,7 @@ prints one markdown table: the zero-chroma baseline, the seed network, the defau
 model's vividness frontier (export.rebalance / temperature / saturation, which rerun only export, evaluate
 and render). Each row is also printed to stderr as soon as it is measured.
 
-    python benchmarks/quality.py                       # about an hour on 2 quiet CPU cores
+    python benchmarks/quality.py                       # about 40 minutes on 2 quiet CPU cores
     python benchmarks/quality.py --seed-epochs 2 --default-epochs 1 --crops 1   # a quick smoke run
     python benchmarks/quality.py --models default      # the default model and its read-outs only
     python benchmarks/quality.py --models default --set train.global_context=false   # an ablation
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--seed-epochs", type=int, default=25)
     parser.add_argument("--default-epochs", type=int, default=6)
     parser.add_argument("--crops", type=int, default=16, help="prepare.crops_per_image")
-    parser.add_argument("--frontier", default="0/1/1,0.25/0.5/1,0.5/0.5/1,0.5/1/1,0.35/0.5/1.2",
+    parser.add_argument("--frontier", default="0/1/1,0.25/0.5/1,0.5/1/1,0.5/0.5/1,0.35/0.5/1.2,0.75/1/1,0.5/0.5/1.2",
                         help="read-outs to measure, as export.rebalance/temperature/saturation triples")
     parser.add_argument("--models", default="default,seed", help="which networks to train: default, seed")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",

@@ -3,7 +3,9 @@
 Writes ``models/network.keras`` (which the export stage turns into ``models/colorizer.keras``),
 ``models/mlflow-run.json``, ``metrics/train.json`` and the per-epoch ``metrics/history.csv``. Progress is checkpointed after every epoch under ``checkpoints/train``: an
 interrupted training (Ctrl-C, a killed process) resumes from its last finished epoch on the next run with
-the same parameters and data, in the same MLflow run.
+the same parameters and data, in the same MLflow run. With ``restore_best`` the saved network is the epoch
+with the lowest validation loss, not the last (`KeepBest`); ``val_ab_mse``, the validation colour error in
+Lab units, is logged every epoch beside the losses.
 """
 
 import contextlib
