@@ -89,15 +89,16 @@ def main() -> None:
                 "prepare.size": [128, 128], "prepare.test_size": [256, 256], "prepare.crops_per_image": args.crops,
                 "prepare.splits": {"train": 0.9, "val": 0.1, "test": 0.0}, "render.count": 12}
         params = yaml.safe_load((project / "params.yaml").read_text())
+        overrides = {}
         for change in args.set:
             dotted, value = change.split("=", 1)
             section, key = dotted.split(".")
-            params[section][key] = yaml.safe_load(value)
+            params[section][key] = overrides[dotted] = yaml.safe_load(value)
         readout = {f"export.{k}": v for k, v in params["export"].items()}
         runs = []
         if "default" in args.models:
             default = repro(project, {**data, **{f"train.{k}": v for k, v in params["train"].items()},
-                                      **readout, "train.epochs": args.default_epochs}, log)
+                                      **readout, "train.epochs": args.default_epochs, **overrides}, log)
             runs.append((f"**default**{' with ' + ', '.join(args.set) if args.set else ''}: "
                          f"{params['train']['arch']}, {params['train']['head']} head; read-out "
                          + ", ".join(f"{k} {v}" for k, v in params["export"].items()), default, False))
