@@ -111,7 +111,8 @@ def main() -> None:
                 print(row_of(*runs[-1]), file=sys.stderr)
         if "seed" in args.models:
             seed = repro(project, {**data, "train.arch": "seed", "train.head": "regression",
-                                   "train.global_context": False, "train.optimizer": "rmsprop", "train.loss": "mse", "train.learning_rate": 0.001,
+                                   "train.global_context": False, "train.optimizer": "rmsprop",
+                                   "train.loss": "mse", "train.learning_rate": 0.001,
                                    "train.lr_schedule": "constant", "train.epochs": args.seed_epochs,
                                    "export.rebalance": 0.0, "export.temperature": 1.0, "export.saturation": 1.0},
                          log)

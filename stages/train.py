@@ -273,6 +273,15 @@ def history_csv(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# What restore_best minimises. Not val_ab_mse: on a tiny validation set the greyest early epoch wins on that.
+MONITOR = "val_loss"
+
+
+def kept_row(rows: list[dict]) -> dict | None:
+    """The history row that restore_best keeps: the first with the lowest `MONITOR` (None for no rows)."""
+    return min(rows, key=lambda r: float(r[MONITOR]), default=None)
+
+
 class KeepBest(keras.callbacks.Callback):
     """Saves ``model``'s weights after each epoch whose ``val_loss`` is the lowest so far; `restore` loads
     them back after training (what EarlyStopping's ``restore_best_weights`` does, but surviving a resume).
@@ -282,17 +291,15 @@ class KeepBest(keras.callbacks.Callback):
     it already has, so an interruption does not change which epoch is kept.
     """
 
-    MONITOR = "val_loss"  # not val_ab_mse: on a tiny validation set, the greyest early epoch wins on that
-
     def __init__(self, model: keras.Model, folder: Path, history: Path):
         super().__init__()
         self.network, self.path = model, Path(folder) / "best.weights.h5"
-        best = min(read_history(history), key=lambda r: float(r[self.MONITOR]), default=None)
-        self.best = float(best[self.MONITOR]) if best and self.path.exists() else np.inf
+        best = kept_row(read_history(history))
+        self.best = float(best[MONITOR]) if best and self.path.exists() else np.inf
         self.best_epoch = int(best["epoch"]) if best and self.path.exists() else None
 
     def on_epoch_end(self, epoch, logs=None):
-        value = float((logs or {}).get(self.MONITOR, np.inf))
+        value = float((logs or {}).get(MONITOR, np.inf))
         if value < self.best:
             tmp = self.path.with_name("saving.weights.h5")
             self.network.save_weights(tmp)
@@ -382,7 +389,7 @@ def main() -> None:
                                "backend": keras.backend.backend(), "devices": ", ".join(devices())})
         model, history = fit(cfg, train, val, extra_callbacks=[mlflow.keras.MlflowCallback()])
         last = history[-1]
-        kept = min(history, key=lambda r: float(r[KeepBest.MONITOR])) if cfg["restore_best"] else last
+        kept = kept_row(history) if cfg["restore_best"] else last
         report = {
             "loss": float(last["loss"]),
             "val_loss": float(last["val_loss"]),
