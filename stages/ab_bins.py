@@ -50,9 +50,11 @@ def nearest_bins(ab: np.ndarray) -> np.ndarray:
 
 
 def pooled_ab(lab: np.ndarray) -> np.ndarray:
-    """ab of a Lab batch [n, H, W, 3] averaged over POOL x POOL blocks: [n, H/4, W/4, 2]."""
+    """ab of a Lab batch [n, H, W, 3] averaged over POOL x POOL blocks: [n, H // 4, W // 4, 2] (a remainder
+    of rows or columns is left out)."""
     n, h, w, _ = lab.shape
-    return lab[..., 1:].reshape(n, h // POOL, POOL, w // POOL, POOL, 2).mean(axis=(2, 4))
+    h, w = h - h % POOL, w - w % POOL
+    return lab[:, :h, :w, 1:].reshape(n, h // POOL, POOL, w // POOL, POOL, 2).mean(axis=(2, 4))
 
 
 def rebalancing_weights(split, strength: float, batch: int = 64) -> np.ndarray:

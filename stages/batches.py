@@ -1,48 +1,103 @@
-"""The training input: batches of (L, ab/128) streamed from memory-mapped shards."""
+"""The training input: batches of stored photographs (uint8 Lab codes) and the crops to cut from them.
+
+The host reads whole rows from the shards with positioned reads and draws one box an image; cutting,
+mirroring and resizing happen in the training graph (`stages.crops.CropTraining`). Every epoch shows each
+training photograph ``crops_per_image`` times, each time with a fresh crop. The order and the crops of
+batch ``i`` of epoch ``e`` depend on (seed, e, i) alone, so two trainings with the same seed see the same
+batches, whatever the number of workers, and a resumed training continues the same sequence.
+"""
 
 import keras
 import numpy as np
 
-from stages.color import AB_SCALE
+from stages.crops import draw_boxes, whole_boxes
 from stages.shards import LabSplit
 
 
-def split_inputs(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lab batch to the network's (input, target): raw L and ab / 128."""
-    return lab[..., :1], lab[..., 1:] / AB_SCALE
+class CropBatches(keras.utils.PyDataset):
+    """Batches ``{"codes": uint8 [n, H, W, 3], "boxes": float32 [n, 5]}`` of one split.
 
-
-class LabBatches(keras.utils.PyDataset):
-    """Batches (L, ab/128) read from the shards of one split, reshuffled every epoch.
-
-    With ``flip`` each image is mirrored left-right with probability one half.
+    For training (``shuffle``): each photograph ``crops_per_image`` times an epoch, in an order shuffled
+    anew every epoch, with a random box of side ``min_scale``..1 of the photograph's (mirrored at random
+    with ``flip``). Otherwise: each photograph once, in order, whole. It starts at epoch ``epoch``;
+    `EpochCounter` moves it on as `model.fit` begins each epoch (not `on_epoch_end`: Keras calls that once
+    more before the first epoch, after reading batches to learn their shapes). ``skip`` leaves out the first
+    batches of that first epoch, where an interrupted training had got to (a `model.fit` of that one epoch:
+    Keras takes an input's length once a fit). Fit with ``shuffle=False``: the order is shuffled here, by
+    the seed.
     """
 
-    def __init__(self, split: LabSplit, batch_size: int, shuffle: bool = True, flip: bool = False,
-                 seed: int = 0, **kwargs):
+    def __init__(self, split: LabSplit, batch_size: int, shuffle: bool = True, crops_per_image: int = 1,
+                 min_scale: float = 1.0, flip: bool = False, seed: int = 0, epoch: int = 0, skip: int = 0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.split, self.batch_size = split, batch_size
-        self.shuffle, self.flip = shuffle, flip
-        self.rng = np.random.default_rng(seed)
-        self.order = np.arange(len(split))
-        self.on_epoch_end()
+        self.shuffle, self.flip, self.seed = shuffle, flip, seed
+        self.crops_per_image = crops_per_image if shuffle else 1
+        self.min_scale = min_scale if shuffle else 1.0
+        self.set_epoch(epoch, skip)
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        """Draw epoch ``epoch``'s order, starting ``skip`` batches in."""
+        self.epoch, self.skip = int(epoch), int(skip)
+        rows = np.tile(np.arange(len(self.split)), self.crops_per_image)
+        if self.shuffle:
+            np.random.default_rng([self.seed, self.epoch]).shuffle(rows)
+        self.order = rows
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return -(-len(self.order) // self.batch_size)
 
     def __len__(self) -> int:
-        return -(-len(self.split) // self.batch_size)
+        return self.batches_per_epoch - self.skip
+
+    def rows_of(self, index: int) -> np.ndarray:
+        index += self.skip
+        return self.order[index * self.batch_size:(index + 1) * self.batch_size]
 
     def __getitem__(self, index: int):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        lab = self.split.take(rows)
-        mirrored = self.rng.random(len(lab)) < 0.5 if self.flip else np.zeros(len(lab), bool)
-        # What `split_inputs` gives, with the flip, in one pass into contiguous arrays: 40% less host time.
-        lightness = np.empty(lab.shape[:-1] + (1,), np.float32)
-        ab = np.empty(lab.shape[:-1] + (2,), np.float32)
-        for i, flipped in enumerate(mirrored):
-            image = lab[i, :, ::-1] if flipped else lab[i]
-            lightness[i] = image[..., :1]
-            np.multiply(image[..., 1:], np.float32(1 / AB_SCALE), out=ab[i])  # exact: 1/128 is a power of 2
-        return lightness, ab
-
-    def on_epoch_end(self) -> None:
+        rows = self.rows_of(index)
+        codes = self.split.take_codes(rows)
         if self.shuffle:
-            self.rng.shuffle(self.order)
+            rng = np.random.default_rng([self.seed, self.epoch, index + self.skip, 1])
+            boxes = draw_boxes(rng, len(rows), self.split.image_shape[:2], self.min_scale, self.flip)
+        else:
+            boxes = whole_boxes(len(rows), self.split.image_shape[:2])
+        return {"codes": codes, "boxes": boxes}
+
+
+class EvenBatches(CropBatches):
+    """`CropBatches` whose every batch splits evenly between ``replicas`` devices: ``batch_size`` is a
+    multiple of ``replicas`` and the last batch drops its remainder (fewer than ``replicas`` images, other
+    ones each epoch when shuffled). Keras 3 under tf.distribute fails on an uneven batch
+    (keras-team/keras#19246)."""
+
+    def __init__(self, split, batch_size: int, replicas: int, **kwargs):
+        if batch_size % replicas or len(split) < replicas:
+            raise ValueError(f"train.distribute: batches of {batch_size} from a split of {len(split)} "
+                             f"images cannot be split evenly between {replicas} devices")
+        self.replicas = replicas
+        super().__init__(split, batch_size, **kwargs)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        usable = len(self.order) - len(self.order) % self.replicas
+        return -(-usable // self.batch_size)
+
+    def __getitem__(self, index: int):
+        batch = super().__getitem__(index)
+        keep = len(batch["boxes"]) - len(batch["boxes"]) % self.replicas
+        return {key: value[:keep] for key, value in batch.items()}
+
+
+class EpochCounter(keras.callbacks.Callback):
+    """Tells ``batches`` (`CropBatches`) which epoch `model.fit` is beginning, before it reads a batch."""
+
+    def __init__(self, batches: CropBatches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch != self.batches.epoch:
+            self.batches.set_epoch(epoch)

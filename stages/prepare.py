@@ -1,9 +1,11 @@
 """Stage ``prepare``: photographs folder -> Lab shards for train, val and test, plus a manifest.
 
 Each image goes to a split by a hash of its relative path (or, with ``test_subfolder``, the photographs in
-that subfolder are the test split and the rest are shared between train and val by hash); train images give ``crops_per_image`` samples
-(the whole image and random crops), val images one, test images one at ``test_size`` (the evaluation
-protocol's 256x256). Files that cannot be read are skipped and listed in ``metrics/prepare.json``.
+that subfolder are the test split and the rest are shared between train and val by hash), and is stored once,
+as one byte a Lab channel (`stages.color.lab_to_codes`): a training photograph at the size its smallest crop
+needs (`stored_size`; training cuts fresh crops from it every epoch, `stages.crops`), a validation one at
+``size``, a test one at ``test_size`` (the evaluation protocol's 256x256). Files that cannot be read are
+skipped and listed in ``metrics/prepare.json``.
 """
 
 import contextlib
@@ -18,10 +20,10 @@ from PIL import Image
 
 from stages import params as P
 from stages.atomic import replacing, write_json
-from stages.color import rgb_to_lab
+from stages.color import lab_to_codes, rgb_to_lab
 from stages.images import UnreadableImage, find_images, read_rgb
 from stages.shards import SETTINGS, create_shard, drop_rows, shard_name, write_manifest, write_rows
-from stages.splits import SPLITS, assign, unit_hash
+from stages.splits import SPLITS, assign
 
 SECTION = "prepare"
 OUTPUT = Path("data/prepared")
@@ -34,13 +36,11 @@ def check_params(p: dict) -> dict:
         "images": P.existing_dir(p, SECTION, "images"),
         "size": P.size(p, SECTION, "size", multiple_of=8),
         "test_size": P.size(p, SECTION, "test_size", multiple_of=8),
-        "crops_per_image": P.integer(p, SECTION, "crops_per_image", minimum=1),
         "crop_scale": P.number(p, SECTION, "crop_scale", minimum=0.0, maximum=1.0, exclusive_minimum=True),
         "splits": P.fractions(p, SECTION, "splits"),
         "test_subfolder": check_test_subfolder(p),
         "split_seed": P.integer(p, SECTION, "split_seed", minimum=0),
         "shard_size": P.integer(p, SECTION, "shard_size", minimum=1),
-        "seed": P.integer(p, SECTION, "seed", minimum=0),
         "workers": P.integer(p, SECTION, "workers", minimum=0),
     }
 
@@ -74,71 +74,54 @@ def resize(image: Image.Image, size) -> np.ndarray:
     return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))
 
 
-def random_crops(image: Image.Image, size, count: int, min_scale: float, rng) -> list[np.ndarray]:
-    """The whole image plus ``count - 1`` random crops, each side ``min_scale``..1 of the image's, resized."""
-    out = [resize(image, size)]
-    width, height = image.size
-    for _ in range(count - 1):
-        scale = rng.uniform(min_scale, 1.0)
-        crop_w, crop_h = max(1, round(width * scale)), max(1, round(height * scale))
-        left = int(rng.integers(0, width - crop_w + 1))
-        top = int(rng.integers(0, height - crop_h + 1))
-        out.append(resize(image.crop((left, top, left + crop_w, top + crop_h)), size))
-    return out
+def stored_size(cfg: dict) -> tuple[int, int]:
+    """The size a training photograph is stored at: its smallest crop (``crop_scale`` of each side, cut while
+    training) still has ``size``'s pixels, so no crop is ever enlarged."""
+    return tuple(int(np.ceil(side / cfg["crop_scale"] - 1e-9)) for side in cfg["size"])
 
 
-def samples_per_image(split: str, cfg: dict) -> int:
-    return cfg["crops_per_image"] if split == "train" else 1
+def split_size(split: str, cfg: dict) -> tuple[int, int]:
+    """(height, width) of the rows of ``split``: whole photographs, at the size training cuts its crops
+    from, at the training size (val) or at the evaluation protocol's size (test)."""
+    return {"train": stored_size(cfg), "val": cfg["size"], "test": cfg["test_size"]}[split]
 
 
 def decode_size(split: str, cfg: dict) -> int:
-    """The smallest side a JPEG may be decoded at (`stages.images.open_upright`) without its smallest crop
-    having to be enlarged to the output size: JPEG decoding at 1/2..1/8 scale for large photographs."""
-    size = cfg["test_size"] if split == "test" else cfg["size"]
-    scale = cfg["crop_scale"] if split == "train" and cfg["crops_per_image"] > 1 else 1.0
-    return int(np.ceil(max(size) / scale))
-
-
-def pictures(image: Image.Image, name: str, split: str, cfg: dict) -> list[np.ndarray]:
-    """The uint8 RGB samples of one image: crops for train, the whole image for val and test."""
-    if split == "train":
-        rng = np.random.default_rng(int(unit_hash(f"{cfg['seed']}/{name}") * 2**63))
-        return random_crops(image, cfg["size"], cfg["crops_per_image"], cfg["crop_scale"], rng)
-    return [resize(image, cfg["test_size"] if split == "test" else cfg["size"])]
+    """The smallest side a JPEG may be decoded at (`stages.images.open_upright`) without being enlarged to
+    its split's size: JPEG decoding at 1/2..1/8 scale for large photographs."""
+    return max(split_size(split, cfg))
 
 
 def process(job) -> tuple[str, str | None]:
-    """Worker: read one image and write its Lab samples into their rows of the split's shards.
+    """Worker: read one image, resize it to its split's size and write its Lab codes into its row.
 
-    ``job`` is (path, relative name, split, the index of its first sample in the split, settings, output);
-    the sample ``i`` of a split is row ``i % shard_size`` of shard ``i // shard_size``. Returns (name, None),
-    or (name, reason) when the image cannot be read.
+    ``job`` is (path, relative name, split, its index in the split, settings, output); image ``i`` of a split
+    is row ``i % shard_size`` of shard ``i // shard_size``. Returns (name, None), or (name, reason) when the
+    image cannot be read.
     """
-    path, name, split, first, cfg, output = job
+    path, name, split, index, cfg, output = job
     try:
         image = read_rgb(path, at_least=decode_size(split, cfg))
     except UnreadableImage as error:
         return name, str(error)
-    for index, picture in enumerate(pictures(image, name, split, cfg), start=first):
-        shard, row = divmod(index, cfg["shard_size"])
-        write_rows(output / shard_name(split, shard), row, rgb_to_lab(picture)[None])
+    shard, row = divmod(index, cfg["shard_size"])
+    codes = lab_to_codes(rgb_to_lab(resize(image, split_size(split, cfg))))
+    write_rows(output / shard_name(split, shard), row, codes[None])
     return name, None
 
 
-def finish_split(root, split: str, names: list[str], failed: dict, per_image: int, shard_size: int):
+def finish_split(root, split: str, names: list[str], failed: dict, shard_size: int):
     """Yield the manifest rows of ``split``, shard by shard, closing the rows that unreadable images left
     empty (a shard left with none is removed)."""
-    total = len(names) * per_image
+    total = len(names)
     for shard in range(-(-total // shard_size)):
         first = shard * shard_size
         count = min(shard_size, total - first)
         kept = []
         for index in range(first, first + count):
-            image, crop = divmod(index, per_image)
-            if names[image] in failed:
+            if names[index] in failed:
                 continue
-            yield {"split": split, "shard": shard_name(split, shard), "row": len(kept), "source": names[image],
-                   "crop": crop}
+            yield {"split": split, "shard": shard_name(split, shard), "row": len(kept), "source": names[index]}
             kept.append(index - first)
         if len(kept) < count:
             drop_rows(Path(root) / shard_name(split, shard), kept)
@@ -170,9 +153,8 @@ def write_prepared(cfg: dict, output, pool) -> dict:
         members[split_of(name, cfg)].append(name)
     with replacing(output) as tmp:
         for split in SPLITS:
-            per_image, shard_size = samples_per_image(split, cfg), cfg["shard_size"]
-            shape = (*(cfg["test_size"] if split == "test" else cfg["size"]), 3)
-            total = len(members[split]) * per_image
+            shard_size, shape = cfg["shard_size"], (*split_size(split, cfg), 3)
+            total = len(members[split])
             (tmp / split).mkdir(parents=True)
             for shard in range(-(-total // shard_size)):
                 create_shard(tmp / shard_name(split, shard), min(shard_size, total - shard * shard_size),
@@ -182,7 +164,7 @@ def write_prepared(cfg: dict, output, pool) -> dict:
             done = dict.fromkeys(SPLITS, 0)
             for name in names:
                 split = split_of(name, cfg)
-                yield folder / name, name, split, done[split] * samples_per_image(split, cfg), cfg, tmp
+                yield folder / name, name, split, done[split], cfg, tmp
                 done[split] += 1
 
         results = pool.imap_unordered(process, jobs(), chunksize=4) if pool else map(process, jobs())
@@ -200,7 +182,7 @@ def write_prepared(cfg: dict, output, pool) -> dict:
                              f"({sum(used.values())} usable images, fractions {cfg['splits']}); add images "
                              f"or change prepare.splits / prepare.split_seed")
         write_manifest(tmp, (row for split in SPLITS for row in finish_split(
-            tmp, split, members[split], failed, samples_per_image(split, cfg), cfg["shard_size"])))
+            tmp, split, members[split], failed, cfg["shard_size"])))
         (tmp / SETTINGS).write_text(json.dumps({k: str(v) if isinstance(v, Path) else v
                                                 for k, v in cfg.items()}, indent=2) + "\n")
     return {
@@ -208,7 +190,7 @@ def write_prepared(cfg: dict, output, pool) -> dict:
         "used": sum(used.values()),
         "skipped": len(skipped),
         **{f"{s}_images": used[s] for s in SPLITS},
-        **{f"{s}_samples": used[s] * samples_per_image(s, cfg) for s in SPLITS},
+        "train_stored_size": list(stored_size(cfg)),
         "skipped_files": skipped,
     }
 
@@ -220,8 +202,9 @@ def main() -> None:
     except ValueError as error:  # ParamError is a ValueError
         sys.exit(f"prepare: {error}")
     write_json(REPORT, report)
-    print(f"prepare: {report['used']} images used ({report['train_samples']} training samples), "
-          f"{report['skipped']} skipped")
+    height, width = report["train_stored_size"]
+    print(f"prepare: {report['used']} images used ({report['train_images']} for training, stored at "
+          f"{height}x{width} for crops drawn while training), {report['skipped']} skipped")
 
 
 if __name__ == "__main__":

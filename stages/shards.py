@@ -2,13 +2,14 @@
 
 Layout under the prepared folder::
 
-    manifest.csv            split, shard, row, source, crop: which source image each row came from
+    manifest.csv            split, shard, row, source: which source image each row came from
     settings.json           the prepare parameters that made them
-    train/shard-00000.npy   float32 [n, H, W, 3] in Lab units (L in [0, 100], ab unscaled)
+    train/shard-00000.npy   uint8 [n, H, W, 3]: Lab codes, one byte a channel (`stages.color.lab_to_codes`)
     val/...  test/...
 
 Readers (`LabSplit`) read the rows they need with positioned file reads, so nothing is read whole and
-memory stays flat however large the dataset grows; ``numpy.load`` opens any shard as it is.
+memory stays flat however large the dataset grows; ``numpy.load`` opens any shard as it is, and
+`stages.color.codes_to_lab` turns its codes into Lab units.
 """
 
 import csv
@@ -17,34 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from stages.color import codes_to_lab
+
 MANIFEST = "manifest.csv"
 SETTINGS = "settings.json"  # the prepare parameters the shards were made with
-MANIFEST_FIELDS = ("split", "shard", "row", "source", "crop")
-
-
-class ShardWriter:
-    """Collects Lab images of one split and writes a shard each time ``shard_size`` are held."""
-
-    def __init__(self, root, split: str, shard_size: int):
-        self.folder = Path(root) / split
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.split, self.shard_size = split, shard_size
-        self.pending, self.rows, self.count = [], [], 0
-
-    def add(self, lab: np.ndarray, source: str, crop: int) -> None:
-        self.pending.append(lab.astype(np.float32, copy=False))
-        index = self.count // self.shard_size
-        self.rows.append({"split": self.split, "shard": f"{self.split}/shard-{index:05d}.npy",
-                          "row": self.count % self.shard_size, "source": source, "crop": crop})
-        self.count += 1
-        if len(self.pending) == self.shard_size:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.pending:
-            index = (self.count - 1) // self.shard_size
-            np.save(self.folder / f"shard-{index:05d}.npy", np.stack(self.pending))
-            self.pending = []
+MANIFEST_FIELDS = ("split", "shard", "row", "source")
+DTYPE = np.dtype(np.uint8)  # Lab codes
 
 
 def write_manifest(root, rows) -> None:
@@ -56,7 +35,7 @@ def write_manifest(root, rows) -> None:
 
 def read_manifest(root, split: str | None = None) -> list[dict]:
     with open(Path(root) / MANIFEST, newline="") as handle:
-        rows = [dict(r, row=int(r["row"]), crop=int(r["crop"])) for r in csv.DictReader(handle)]
+        rows = [dict(r, row=int(r["row"])) for r in csv.DictReader(handle)]
     return [r for r in rows if split is None or r["split"] == split]
 
 
@@ -70,25 +49,27 @@ def shard_name(split: str, index: int) -> str:
 
 
 def create_shard(path, rows: int, image_shape) -> None:
-    """An ``.npy`` file for ``rows`` float32 images of ``image_shape``: its header, and its data unwritten
-    (a sparse file) until `write_rows` fills them."""
-    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+    """An ``.npy`` file for ``rows`` images of Lab codes of ``image_shape``: its header, and its data
+    unwritten (a sparse file) until `write_rows` fills them."""
+    header = {"descr": np.lib.format.dtype_to_descr(DTYPE), "fortran_order": False,
               "shape": (int(rows), *map(int, image_shape))}
     with open(path, "wb") as handle:
         np.lib.format.write_array_header_1_0(handle, header)
-        handle.truncate(handle.tell() + int(rows) * int(np.prod(image_shape)) * 4)
+        handle.truncate(handle.tell() + int(rows) * int(np.prod(image_shape)) * DTYPE.itemsize)
 
 
 def write_rows(path, first: int, images: np.ndarray) -> None:
-    """Write ``images`` [n, H, W, 3] into rows ``first`` to ``first + n - 1`` of the shard at ``path``."""
-    images = np.ascontiguousarray(images, np.float32)
+    """Write the Lab codes ``images`` [n, H, W, 3] into rows ``first`` to ``first + n - 1`` of the shard."""
+    if images.dtype != DTYPE:
+        raise TypeError(f"shards hold {DTYPE} Lab codes (stages.color.lab_to_codes), not {images.dtype}")
+    images = np.ascontiguousarray(images)
     with open(path, "r+b") as handle:
         np.lib.format.read_magic(handle)  # version 1.0, as `create_shard` writes it
         shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-        if dtype != np.float32 or shape[1:] != images.shape[1:] or not 0 <= first <= shape[0] - len(images):
+        if dtype != DTYPE or shape[1:] != images.shape[1:] or not 0 <= first <= shape[0] - len(images):
             raise ValueError(f"{path} holds {shape[0]} rows of {shape[1:]} {dtype}: cannot write "
                              f"{len(images)} images of {images.shape[1:]} at row {first}")
-        offset = handle.tell() + first * int(np.prod(shape[1:])) * 4
+        offset = handle.tell() + first * int(np.prod(shape[1:])) * DTYPE.itemsize
         data = memoryview(images).cast("B")
         while data:
             written = os.pwrite(handle.fileno(), data, offset)
@@ -109,7 +90,8 @@ def drop_rows(path, keep) -> None:
 
 
 class LabSplit:
-    """The images of one split; ``split[i]`` or ``split.take(indices)`` reads rows.
+    """The images of one split; ``split[i]`` or ``split.take(indices)`` reads rows as float32 Lab units,
+    ``split.take_codes(indices)`` as they are stored (uint8 codes, what training reads).
 
     Rows are read with plain positioned file reads straight into the array returned, not through memory
     maps: the pages of a memory-mapped file count in the process's resident memory once touched, so an
@@ -148,9 +130,15 @@ class LabSplit:
         return self.take([index % len(self)])[0]
 
     def take(self, indices) -> np.ndarray:
-        """Rows ``indices`` as one array, read in ascending order (shard by shard) for locality."""
+        """Rows ``indices`` as one float32 array in Lab units."""
+        return codes_to_lab(self.take_codes(indices))
+
+    def take_codes(self, indices, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``indices`` as stored (uint8 Lab codes), read in ascending order (shard by shard) for
+        locality, into ``out`` when given (an array of ``len(indices)`` rows)."""
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        out = np.empty((len(indices),) + self.image_shape, np.float32)
+        if out is None:
+            out = np.empty((len(indices),) + self.image_shape, DTYPE)
         if not len(indices):
             return out
         if indices.min() < 0 or indices.max() >= len(self):
@@ -174,14 +162,14 @@ class LabSplit:
 
 
 def _shard_header(path) -> tuple[tuple, int]:
-    """The shape of the float32 array in the ``.npy`` file at ``path``, and where its data starts."""
+    """The shape of the image array in the ``.npy`` file at ``path``, and where its data starts."""
     with open(path, "rb") as handle:
         version = np.lib.format.read_magic(handle)
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, fortran_order, dtype = read(handle)
-        if dtype != np.float32 or fortran_order or len(shape) != 4:
-            raise ValueError(f"{path} is not a shard of float32 images: {dtype}, shape {shape}, "
-                             f"Fortran order {fortran_order}")
+        if dtype != DTYPE or fortran_order or len(shape) != 4:
+            raise ValueError(f"{path} is not a shard of Lab codes ({DTYPE} images): {dtype}, shape {shape}, "
+                             f"Fortran order {fortran_order}; prepared by an older version? rerun prepare")
         return tuple(shape), handle.tell()
 
 

@@ -1,9 +1,11 @@
 """Stage ``train``: fit the colorizer on the prepared shards, logging to MLflow.
 
 Writes ``models/network.keras`` (which the export stage turns into ``models/colorizer.keras``),
-``models/mlflow-run.json``, ``metrics/train.json`` and the per-epoch ``metrics/history.csv``. Progress is checkpointed after every epoch under ``checkpoints/train``: an
-interrupted training (Ctrl-C, a killed process) resumes from its last finished epoch on the next run with
-the same parameters and data, in the same MLflow run. With ``restore_best`` the saved network is the epoch
+``models/mlflow-run.json``, ``metrics/train.json`` and the per-epoch ``metrics/history.csv``. Each epoch shows
+every training photograph ``crops_per_image`` times, each time a fresh random crop (`stages.batches`,
+`stages.crops`). Progress is checkpointed after every epoch, and every ``checkpoint_every`` batches, under
+``checkpoints/train`` (`stages.checkpoints`): an interrupted training (Ctrl-C, a killed process) resumes where
+it was on the next run with the same parameters and data, in the same MLflow run. With ``restore_best`` the saved network is the epoch
 with the lowest validation loss, not the last (`KeepBest`); ``val_ab_mse``, the validation colour error in
 Lab units, is logged every epoch beside the losses.
 """
@@ -23,7 +25,9 @@ import numpy as np
 from stages import params as P
 from stages import tracking
 from stages.atomic import replacing, write_json, write_text
-from stages.batches import LabBatches
+from stages.batches import CropBatches, EpochCounter, EvenBatches
+from stages.checkpoints import Checkpoint, restore
+from stages.crops import CropTraining
 from stages.gallery import panel
 from stages.inference import predict_lab
 from stages.ab_bins import distribution_loss, mean_colour_error, rebalancing_weights
@@ -49,6 +53,7 @@ def check_params(p: dict) -> dict:
         "arch": P.choice(p, SECTION, "arch", ARCHS),
         "width": P.integer(p, SECTION, "width", minimum=1),
         "epochs": P.integer(p, SECTION, "epochs", minimum=1),
+        "crops_per_image": P.integer(p, SECTION, "crops_per_image", minimum=1),
         "batch_size": P.integer(p, SECTION, "batch_size", minimum=1),
         "optimizer": P.choice(p, SECTION, "optimizer", tuple(OPTIMIZERS)),
         "learning_rate": P.number(p, SECTION, "learning_rate", minimum=0.0, exclusive_minimum=True),
@@ -59,6 +64,7 @@ def check_params(p: dict) -> dict:
         "loss": P.choice(p, SECTION, "loss", LOSSES),
         "flip": P.boolean(p, SECTION, "flip"),
         "restore_best": P.boolean(p, SECTION, "restore_best"),
+        "checkpoint_every": P.integer(p, SECTION, "checkpoint_every", minimum=0),
         "seed": P.integer(p, SECTION, "seed", minimum=0),
         "samples_logged": P.integer(p, SECTION, "samples_logged", minimum=0),
         "distribute": check_distribute(p),
@@ -121,38 +127,32 @@ def strategy(distribute: str):
     return tf.distribute.MirroredStrategy(found)
 
 
-class EvenBatches(LabBatches):
-    """`LabBatches` whose every batch splits evenly between ``replicas`` devices: ``batch_size`` is a
-    multiple of ``replicas`` and the last batch drops its remainder (fewer than ``replicas`` images, other
-    ones each epoch when shuffled). Keras 3 under tf.distribute fails on an uneven batch
-    (keras-team/keras#19246)."""
-
-    def __init__(self, split, batch_size: int, replicas: int, **kwargs):
-        if batch_size % replicas or len(split) < replicas:
-            raise P.ParamError(f"train.distribute: batches of {batch_size} from a split of {len(split)} "
-                               f"images cannot be split evenly between {replicas} devices")
-        self.replicas = replicas
-        super().__init__(split, batch_size, **kwargs)
-
-    def __len__(self) -> int:
-        usable = len(self.split) - len(self.split) % self.replicas
-        return -(-usable // self.batch_size)
-
-    def __getitem__(self, index: int):
-        lightness, ab = super().__getitem__(index)
-        keep = len(lightness) - len(lightness) % self.replicas
-        return lightness[:keep], ab[:keep]
-
-
 def open_data(prepared=PREPARED) -> tuple[LabSplit, LabSplit]:
     """The train and val splits; a size the networks cannot take is an error before any training."""
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
-    for name, split in (("train", train), ("val", val)):
-        height, width = split.image_shape[:2]
-        if height % DOWNSAMPLING or width % DOWNSAMPLING:
-            raise P.ParamError(f"prepare.size: {name} images are {height}x{width}; the networks need "
-                               f"multiples of {DOWNSAMPLING}")
+    height, width = training_size(val)
+    if height % DOWNSAMPLING or width % DOWNSAMPLING:
+        raise P.ParamError(f"prepare.size: validation images are {height}x{width}; the networks need "
+                           f"multiples of {DOWNSAMPLING}")
+    if train.image_shape[0] < height or train.image_shape[1] < width:
+        raise P.ParamError(f"prepare: training photographs are stored at {train.image_shape[:2]}, smaller "
+                           f"than the training size {height}x{width}; rerun prepare")
     return train, val
+
+
+def training_size(val: LabSplit) -> tuple[int, int]:
+    """The size the network is trained at: prepare.size, the size of the validation images."""
+    return tuple(val.image_shape[:2])
+
+
+def smallest_crop(train: LabSplit, val: LabSplit) -> float:
+    """The smallest crop side, as a fraction of a stored training photograph's: the one that still has the
+    training size's pixels (prepare stores the photographs at prepare.size / prepare.crop_scale)."""
+    return max(t / s for t, s in zip(training_size(val), train.image_shape[:2]))
+
+
+def batches_per_epoch(cfg: dict, train: LabSplit) -> int:
+    return -(-len(train) * cfg["crops_per_image"] // cfg["batch_size"])
 
 
 def data_params(prepared=PREPARED) -> dict:
@@ -170,15 +170,15 @@ def fingerprint(cfg: dict, prepared=PREPARED) -> str:
     return digest.hexdigest()
 
 
-def compile_model(cfg: dict, train: LabSplit | None = None) -> tuple[keras.Model, keras.Model]:
-    """The model to save and the compiled model to fit: the same model for a regression head; for a
-    distribution head, its layers up to the logits, with the rebalanced cross-entropy over ``train``'s
-    colours as the loss."""
+def compile_model(cfg: dict, train: LabSplit, size) -> tuple[keras.Model, keras.Model]:
+    """The model to save and the compiled model to fit on crops of ``size`` (`CropTraining`) around the
+    network: the saved model itself for a regression head; for a distribution head, its layers up to the
+    logits, with the rebalanced cross-entropy over ``train``'s colours as the loss."""
     chosen = strategy(cfg.get("distribute", "none"))
     with chosen.scope() if chosen else contextlib.nullcontext():  # build and compile under the strategy
         with dtype_policy(cfg.get("mixed_precision", False)):
             model = build(cfg["arch"], cfg["width"], cfg["head"], cfg.get("global_context", False))
-        trainee = training_model(model)
+        trainee = CropTraining(training_model(model), size)
         if cfg["head"] == "regression":
             loss, colour_error = cfg["loss"], regression_colour_error
         else:
@@ -186,7 +186,10 @@ def compile_model(cfg: dict, train: LabSplit | None = None) -> tuple[keras.Model
             colour_error = mean_colour_error
             # The read-out's rarity table (export.rebalance): log inverse colour frequencies of this data.
             model.get_layer("annealed_mean").log_weights.assign(np.log(rebalancing_weights(train, 0.999)))
-        trainee.compile(optimizer=OPTIMIZERS[cfg["optimizer"]](learning_rate=learning_rate(cfg, train)), loss=loss,
+        optimizer = OPTIMIZERS[cfg["optimizer"]](learning_rate=learning_rate(cfg, train))
+        if model.dtype_policy.name == "mixed_float16":  # what compile does for a model built under the policy
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        trainee.compile(optimizer=optimizer, loss=loss,
                         metrics=[keras.metrics.MeanMetricWrapper(colour_error, name=COLOUR_ERROR)],
                         jit_compile=cfg.get("jit_compile", "auto"))  # auto: XLA on a GPU, not on a CPU
     return model, trainee
@@ -199,11 +202,11 @@ def regression_colour_error(ab_scaled, predicted):
 
 def learning_rate(cfg: dict, train: LabSplit | None):
     """``learning_rate``, constant or (``lr_schedule: cosine``) decaying along a half cosine to zero over
-    the whole training: ``epochs`` times the batches of ``train``. The schedule runs on the optimizer's
-    step count, which `keras.callbacks.BackupAndRestore` restores, so a resumed training stays on it."""
+    the whole training: ``epochs`` times the batches of an epoch. The schedule runs on the optimizer's
+    step count, which the checkpoints keep (`stages.checkpoints`), so a resumed training stays on it."""
     if cfg.get("lr_schedule", "constant") == "constant" or train is None:
         return cfg["learning_rate"]
-    steps = cfg["epochs"] * -(-len(train) // cfg["batch_size"])
+    steps = cfg["epochs"] * batches_per_epoch(cfg, train)
     return keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], decay_steps=steps)
 
 
@@ -315,31 +318,58 @@ class KeepBest(keras.callbacks.Callback):
 
 def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extra_callbacks=()):
     """Train (resuming from ``checkpoints`` when it holds a matching interrupted run); returns the model
-    and the per-epoch history rows. The checkpoint folder is left for the caller to remove."""
-    Path(checkpoints).mkdir(parents=True, exist_ok=True)
+    and the per-epoch history rows. The checkpoint folder is left for the caller to remove.
+
+    An epoch interrupted after some of its batches is finished first, from the next batch, by a fit of that
+    one epoch; the remaining epochs follow in a second fit. Batches depend only on the seed, the epoch and
+    their index (`stages.batches.CropBatches`), so the resumed training sees what an uninterrupted one would.
+    """
+    checkpoints = Path(checkpoints)
+    checkpoints.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg["seed"])
-    model, trainee = compile_model(cfg, train)
-    if cfg.get("distribute", "none") == "none":
-        batches = LabBatches(train, cfg["batch_size"], shuffle=True, flip=cfg["flip"], seed=cfg["seed"])
-        val_batches = LabBatches(val, cfg["batch_size"], shuffle=False)
-    else:
-        replicas = trainee.distribute_strategy.num_replicas_in_sync
-        batches = EvenBatches(train, cfg["batch_size"], replicas, shuffle=True, flip=cfg["flip"],
-                              seed=cfg["seed"])
-        val_batches = EvenBatches(val, cfg["batch_size"], replicas, shuffle=False)
+    model, trainee = compile_model(cfg, train, training_size(val))
+    epoch, done = restore(trainee, checkpoints / "state")
     keep_best = KeepBest(model, checkpoints, checkpoints / "history.csv") if cfg.get("restore_best") else None
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(checkpoints / "backup")),
-        *([keep_best] if keep_best else []),
-        keras.callbacks.CSVLogger(str(checkpoints / "history.csv"), append=True),
-        *extra_callbacks,
-    ]
-    trainee.fit(batches, validation_data=val_batches, epochs=cfg["epochs"], callbacks=callbacks, verbose=2)
+    fits = []  # (first epoch, batches of it already done, the epoch to stop before)
+    if done:
+        print(f"train: resuming epoch {epoch + 1} after its batch {done}")
+        fits.append((epoch, done, epoch + 1))
+        epoch += 1
+    fits.append((epoch, 0, cfg["epochs"]))
+    for first, skip, last in fits:
+        if first >= last:
+            continue
+        batches, val_batches = epoch_batches(cfg, train, val, trainee, first, skip)
+        callbacks = [
+            EpochCounter(batches),
+            *([keep_best] if keep_best else []),
+            keras.callbacks.CSVLogger(str(checkpoints / "history.csv"), append=True),
+            *extra_callbacks,
+            Checkpoint(checkpoints / "state", cfg.get("checkpoint_every", 0), skip),  # last: after the logs
+        ]
+        trainee.fit(batches, validation_data=val_batches, initial_epoch=first, epochs=last, callbacks=callbacks,
+                    shuffle=False, verbose=2)  # the batches are in the seed's order already
     history = read_history(checkpoints / "history.csv")
     if keep_best and keep_best.restore() is not None:
         print(f"train: kept epoch {keep_best.best_epoch + 1} of {len(history)}, the lowest validation loss "
               f"({keep_best.best:.4f})")
     return model, history
+
+
+def epoch_batches(cfg: dict, train: LabSplit, val: LabSplit, trainee, epoch: int = 0, skip: int = 0):
+    """The training batches from epoch ``epoch`` on (the first ``skip`` batches of it left out) and the
+    validation batches; under a distribution strategy, batches that split evenly between its devices."""
+    crops = {"crops_per_image": cfg["crops_per_image"], "min_scale": smallest_crop(train, val),
+             "flip": cfg["flip"], "seed": cfg["seed"], "epoch": epoch, "skip": skip}
+    if cfg.get("distribute", "none") == "none":
+        return (CropBatches(train, cfg["batch_size"], shuffle=True, **crops),
+                CropBatches(val, cfg["batch_size"], shuffle=False))
+    replicas = trainee.distribute_strategy.num_replicas_in_sync
+    try:
+        return (EvenBatches(train, cfg["batch_size"], replicas, shuffle=True, **crops),
+                EvenBatches(val, cfg["batch_size"], replicas, shuffle=False))
+    except ValueError as error:
+        raise P.ParamError(str(error)) from None
 
 
 def prepare_checkpoints(cfg: dict, checkpoints=CHECKPOINTS, prepared=PREPARED) -> str | None:

@@ -1,26 +1,29 @@
 """Training learns colour from lightness, and an interrupted training resumes where it stopped."""
 
 import keras
+import numpy as np
 import pytest
 
-from conftest import write_photos
+from conftest import REPO, write_photos
+from stages.params import load
 from stages.prepare import prepare
 from stages.shards import LabSplit
-from stages.train import fit, learning_rate, prepare_checkpoints, zero_chroma_loss
+from stages.train import check_params, fit, learning_rate, prepare_checkpoints, zero_chroma_loss
 
-CFG = {"arch": "unet", "width": 8, "head": "regression", "rebalance": 0.5, "epochs": 6, "batch_size": 8,
-       "optimizer": "adam",
-       "learning_rate": 0.003, "loss": "mse", "flip": True, "seed": 1, "samples_logged": 0}
+# params.yaml's train section, made small and quick.
+CFG = check_params({**load("train", REPO / "params.yaml"), "width": 8, "head": "regression", "rebalance": 0.5,
+                    "epochs": 6, "crops_per_image": 4, "batch_size": 8, "learning_rate": 0.003,
+                    "lr_schedule": "constant", "global_context": False, "restore_best": False, "seed": 1,
+                    "samples_logged": 0})
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("learning")
     write_photos(root / "photos", 24, size=(40, 40))
-    prepare({"images": root / "photos", "size": (32, 32), "test_size": (32, 32), "crops_per_image": 4,
-             "crop_scale": 0.6, "splits": {"train": 0.65, "val": 0.25, "test": 0.1}, "test_subfolder": None,
-             "split_seed": 0,
-             "shard_size": 16, "seed": 0, "workers": 2}, root / "prepared")
+    prepare({"images": root / "photos", "size": (32, 32), "test_size": (32, 32), "crop_scale": 0.6,
+             "splits": {"train": 0.65, "val": 0.25, "test": 0.1}, "test_subfolder": None, "split_seed": 0,
+             "shard_size": 16, "workers": 2}, root / "prepared")
     return root / "prepared"
 
 
@@ -34,14 +37,14 @@ def test_short_training_beats_the_zero_chroma_baseline(prepared, tmp_path):
 
 
 class StopAfter(keras.callbacks.Callback):
-    """Simulates Ctrl-C once ``epochs`` epochs have finished."""
+    """Simulates Ctrl-C once ``epochs`` epochs have finished (and been checkpointed)."""
 
     def __init__(self, epochs):
         super().__init__()
         self.epochs = epochs
 
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epochs:
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epochs:
             raise KeyboardInterrupt
 
 
@@ -70,9 +73,57 @@ def test_interrupted_training_resumes_from_its_last_finished_epoch(prepared, tmp
     assert [int(r["epoch"]) for r in history] == [0, 1, 2, 3]
 
 
+class StopInEpoch(keras.callbacks.Callback):
+    """Simulates a killed process after batch ``batch`` (counted from 1) of epoch ``epoch`` (from 0)."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.epoch, self.batch, self.current = epoch, batch, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.epoch and batch + 1 == self.batch:
+            raise KeyboardInterrupt
+
+
+class CountBatches(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.ran, self.current = {}, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ran[self.current] = self.ran.get(self.current, 0) + 1
+
+
+def test_a_training_interrupted_inside_an_epoch_resumes_from_its_last_checkpoint_and_ends_the_same(
+        prepared, tmp_path):
+    # Fresh crops, flips and the cosine schedule: all must continue where they were.
+    cfg = dict(CFG, epochs=2, width=4, lr_schedule="cosine", checkpoint_every=3)
+    train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
+    per_epoch = -(-len(train) * cfg["crops_per_image"] // cfg["batch_size"])
+    assert per_epoch >= 7
+    whole, _ = fit(cfg, train, val, checkpoints=tmp_path / "whole")
+
+    with pytest.raises(KeyboardInterrupt):  # killed after batch 5 of epoch 2: the checkpoint holds 3 batches
+        fit(cfg, train, val, checkpoints=tmp_path / "ckpt", extra_callbacks=[StopInEpoch(1, 5)])
+    counter = CountBatches()
+    resumed, history = fit(cfg, train, val, checkpoints=tmp_path / "ckpt", extra_callbacks=[counter])
+    assert counter.ran == {1: per_epoch - 3}, "only the batches after the checkpoint run again"
+    assert [int(r["epoch"]) for r in history] == [0, 1]
+    lightness = val.take(range(len(val)))[..., :1]
+    np.testing.assert_allclose(resumed.predict(lightness, verbose=0), whole.predict(lightness, verbose=0),
+                               atol=1e-5, err_msg="the resumed training must see the batches an uninterrupted "
+                                                  "one sees, with the optimizer where it was")
+
+
 def test_the_cosine_schedule_decays_to_zero_over_the_whole_training(prepared):
     train = LabSplit(prepared, "train")
-    steps = 5 * -(-len(train) // CFG["batch_size"])
+    steps = 5 * -(-len(train) * CFG["crops_per_image"] // CFG["batch_size"])
     schedule = learning_rate(dict(CFG, lr_schedule="cosine", epochs=5), train)
     assert float(schedule(0)) == pytest.approx(CFG["learning_rate"])
     assert float(schedule(steps // 2)) == pytest.approx(CFG["learning_rate"] / 2, rel=0.1)
@@ -104,25 +155,23 @@ def test_the_distribution_head_learns_colour_too(prepared, tmp_path):
 
 @pytest.mark.parametrize("mixed, jit", [(True, False), (False, True)])
 def test_mixed_precision_and_xla_train_a_step_on_cpu(prepared, tmp_path, mixed, jit):
-    import numpy as np
-
-    from stages.batches import LabBatches
+    from stages.batches import CropBatches
     from stages.inference import load
     from stages.train import compile_model
 
     train = LabSplit(prepared, "train")
-    model, trainee = compile_model(dict(CFG, width=4, mixed_precision=mixed, jit_compile=jit), train)
+    model, trainee = compile_model(dict(CFG, width=4, mixed_precision=mixed, jit_compile=jit), train, (32, 32))
     assert keras.config.dtype_policy().name == "float32", "the global policy must be restored"
     compute = {layer.compute_dtype for layer in model.layers if isinstance(layer, keras.layers.Conv2D)}
     assert compute == ({"float16", "float32"} if mixed else {"float32"})  # float32: the tanh output layer
     assert isinstance(trainee.optimizer, keras.optimizers.LossScaleOptimizer) == mixed
     assert trainee.jit_compile is jit
-    x, y = LabBatches(train, 8, shuffle=False)[0]
-    assert np.all(np.isfinite(np.asarray(trainee.train_on_batch(x, y), float)))  # loss and ab_mse
+    batch = CropBatches(train, 8, shuffle=True, crops_per_image=1, min_scale=0.6, flip=True)[0]
+    assert np.all(np.isfinite(np.asarray(trainee.train_on_batch(batch), float)))  # loss and ab_mse
     if mixed:  # the saved model still returns float32 ab / 128
         model.save(tmp_path / "model.keras")
-        ab = load(tmp_path / "model.keras").predict(x, verbose=0)
-        assert ab.dtype == np.float32 and ab.shape == y.shape and np.abs(ab).max() <= 1.0
+        ab = load(tmp_path / "model.keras").predict(np.full((2, 32, 32, 1), 50.0, np.float32), verbose=0)
+        assert ab.dtype == np.float32 and ab.shape == (2, 32, 32, 2) and np.abs(ab).max() <= 1.0
 
 
 def test_by_default_a_cpu_trains_in_float32_without_xla(prepared):
@@ -131,28 +180,22 @@ def test_by_default_a_cpu_trains_in_float32_without_xla(prepared):
     if gpu_present():
         pytest.skip("auto turns both on with a GPU")
     model, trainee = compile_model(dict(CFG, width=4, mixed_precision="auto", jit_compile="auto"),
-                                   LabSplit(prepared, "train"))
+                                   LabSplit(prepared, "train"), (32, 32))
     assert {layer.compute_dtype for layer in model.layers if layer.weights} == {"float32"}
     assert trainee.jit_compile is False
 
 
 def test_restore_best_keeps_the_epoch_with_the_lowest_validation_loss(prepared, tmp_path):
-    import numpy as np
-
-    from stages.batches import split_inputs
-
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     model, history = fit(dict(CFG, width=4, epochs=4, restore_best=True), train, val,
                          checkpoints=tmp_path / "ckpt")
-    x, y = split_inputs(val.take(range(len(val))))
-    error = float(np.mean((128.0 * (model.predict(x, verbose=0) - y)) ** 2))
+    lab = val.take(range(len(val)))
+    error = float(np.mean((128.0 * model.predict(lab[..., :1], verbose=0) - lab[..., 1:]) ** 2))
     kept = min(history, key=lambda r: float(r["val_loss"]))
     assert error == pytest.approx(float(kept["val_ab_mse"]), rel=1e-3)
 
 
 def test_keep_best_survives_an_interruption(tmp_path):
-    import numpy as np
-
     from stages.model import build
     from stages.train import KeepBest
 

@@ -1,0 +1,88 @@
+"""Fresh random crops and flips every epoch: drawn on the host as boxes, cut inside the training graph.
+
+The host's share is a few numbers an image (`draw_boxes`, seeded by the epoch and the batch, so a resumed or
+repeated training draws the same crops); the per-pixel work, cutting each box out of the stored photograph,
+mirroring it and resizing it to the training size, runs where the model runs (`crop_resize`, on the GPU when
+there is one), as two small matrix products an image. The resize filter is Pillow's bilinear one (a triangle
+widened by the reduction, so shrinking is antialiased like `stages.prepare.resize`), and the Lab codes are
+decoded on the way (`stages.color.codes_to_lab`): what reaches the network is what a photograph prepared at
+that crop would be.
+
+`CropTraining` is what `stages.train` fits: the network, fed L of the crops and scored against their ab / 128.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from stages.color import AB_OFFSET, AB_SCALE, L_PER_CODE
+
+BOX_FIELDS = ("top", "left", "height", "width", "flip")  # a box, in pixels of the stored photograph
+
+
+def draw_boxes(rng: np.random.Generator, count: int, stored, min_scale: float, flip: bool) -> np.ndarray:
+    """``count`` random boxes [count, 5] (`BOX_FIELDS`, float32) in a photograph of ``stored`` = (height,
+    width): each side ``min_scale``..1 of the photograph's (one scale for both), anywhere inside it, and with
+    ``flip`` mirrored left-right with probability one half."""
+    height, width = stored
+    scale = rng.uniform(min_scale, 1.0, count)
+    crop_h, crop_w = scale * height, scale * width
+    top, left = rng.uniform(0.0, 1.0, count) * (height - crop_h), rng.uniform(0.0, 1.0, count) * (width - crop_w)
+    mirrored = rng.random(count) < 0.5 if flip else np.zeros(count, bool)
+    return np.stack([top, left, crop_h, crop_w, mirrored], axis=1).astype(np.float32)
+
+
+def whole_boxes(count: int, stored) -> np.ndarray:
+    """Boxes [count, 5] that take the whole photograph as it is (validation)."""
+    return np.tile(np.array([0.0, 0.0, stored[0], stored[1], 0.0], np.float32), (count, 1))
+
+
+def resample_weights(start, length, mirrored, out: int, size):
+    """[n, out, size]: row i holds the weights of the ``size`` source pixels that make output pixel i when the
+    span ``start`` .. ``start + length`` (each [n], in pixels) is resized to ``out`` pixels, mirrored where
+    ``mirrored`` is 1. Pillow's bilinear filter: a triangle as wide as the reduction (at least one pixel)."""
+    scale = length / out
+    position = ops.cast(ops.arange(out), "float32")[None, :]
+    position = ops.where(mirrored[:, None] > 0.5, out - 1 - position, position) + 0.5
+    centre = start[:, None] + position * scale[:, None]  # [n, out], in source pixels
+    support = ops.maximum(scale, 1.0)[:, None, None]
+    source = ops.cast(ops.arange(size), "float32")[None, None, :] + 0.5
+    weights = ops.relu(1.0 - ops.abs(source - centre[:, :, None]) / support)
+    return weights / ops.sum(weights, axis=-1, keepdims=True)
+
+
+def crop_resize(codes, boxes, size):
+    """Lab codes [n, H, W, 3] (uint8) and boxes [n, 5] -> (L [n, h, w, 1] in 0..100, ab / 128 [n, h, w, 2]):
+    each box cut out, mirrored if asked and resized to ``size`` = (h, w)."""
+    images = ops.cast(codes, "float32")
+    shape = ops.shape(images)
+    boxes = ops.cast(boxes, "float32")
+    rows = resample_weights(boxes[:, 0], boxes[:, 2], ops.zeros_like(boxes[:, 0]), size[0], shape[1])
+    columns = resample_weights(boxes[:, 1], boxes[:, 3], boxes[:, 4], size[1], shape[2])
+    images = ops.einsum("nih,nhwc->niwc", rows, images)
+    images = ops.einsum("njw,niwc->nijc", columns, images)
+    lightness = images[..., :1] * L_PER_CODE
+    ab = (images[..., 1:] - AB_OFFSET) / AB_SCALE
+    return lightness, ab
+
+
+class CropTraining(keras.Model):
+    """Fits ``network`` on crops cut in the graph: its inputs are ``{"codes": stored photographs, "boxes":
+    one box each}`` (what `stages.batches.CropBatches` yields), the network sees L of the crops, and the
+    loss and metrics compare its output with their ab / 128. Only ``network`` is saved; this is the harness.
+    """
+
+    def __init__(self, network: keras.Model, size, **kwargs):
+        super().__init__(**kwargs)
+        self.network, self.size = network, tuple(size)
+        self.built = network.built  # its only weights are the network's
+
+    def call(self, inputs, training=False):
+        lightness, ab = crop_resize(inputs["codes"], inputs["boxes"], self.size)
+        return {"predicted": self.network(lightness, training=training), "ab": ab}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return super().compute_loss(x, y_pred["ab"], y_pred["predicted"], sample_weight, training)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return super().compute_metrics(x, y_pred["ab"], y_pred["predicted"], sample_weight)
