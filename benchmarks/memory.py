@@ -6,10 +6,10 @@ Makes two input folders under a temporary folder: the photographs once, and the 
 times under new names (``copy00/...``, ``copy01/...``; hard links where the file system allows, copies
 otherwise). For each, in a fresh process each time:
 
-- ``prepare`` (`stages.prepare.prepare`, every core, the params.yaml settings but ``--size`` and
-  ``--crops``): the peak resident memory of the main process and of the largest worker;
-- ``train`` (`stages.train.fit`, the params.yaml settings but ``--width`` and one epoch) on what prepare
-  wrote: the peak resident memory of the process, and its resident memory at the end of the epoch.
+- ``prepare`` (`stages.prepare.prepare`, every core, the params.yaml settings but ``--size``): the peak
+  resident memory of the main process and of the largest worker;
+- ``train`` (`stages.train.fit`, the params.yaml settings but ``--width``, ``--crops`` and one epoch) on what
+  prepare wrote: the peak resident memory of the process, and its resident memory at the end of the epoch.
 
 Prints the medians of ``--runs`` runs and the growth from the small input to the large one.
 """
@@ -47,30 +47,30 @@ def params(section: str) -> dict:
     return P.load(section, Path(stages.__file__).resolve().parents[1] / "params.yaml")
 
 
-def child_prepare(folder: Path, out: Path, size, crops: int) -> dict:
+def child_prepare(folder: Path, out: Path, size) -> dict:
     from stages.prepare import check_params, prepare
 
     cfg = check_params(dict(params("prepare"), images=str(folder), size=list(size), test_size=list(size),
-                            crops_per_image=crops, test_subfolder=None, workers=0))
+                            test_subfolder=None, workers=0))
     start = time.perf_counter()
     report = prepare(cfg, out)
     return {"seconds": time.perf_counter() - start, "images": report["used"],
-            "samples": report["train_samples"] + report["val_samples"] + report["test_samples"],
+            "bytes": sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file()),
             "main_peak_mb": peak_mb(), "worker_peak_mb": peak_mb(resource.RUSAGE_CHILDREN)}
 
 
-def child_train(prepared: Path, width: int) -> dict:
+def child_train(prepared: Path, width: int, crops: int) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from stages.shards import LabSplit
     from stages.train import check_params, fit
 
-    cfg = check_params(dict(params("train"), width=width, epochs=1, samples_logged=0))
+    cfg = check_params(dict(params("train"), width=width, epochs=1, crops_per_image=crops, samples_logged=0))
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     before = rss_mb()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as checkpoints:
         fit(cfg, train, val, checkpoints=Path(checkpoints))
-    return {"seconds": time.perf_counter() - start, "samples": len(train), "rss_before_mb": before,
+    return {"seconds": time.perf_counter() - start, "samples": len(train) * crops, "rss_before_mb": before,
             "rss_after_mb": rss_mb(), "peak_mb": peak_mb()}
 
 
@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size", type=int, nargs=2, default=[128, 128])
-    parser.add_argument("--crops", type=int, default=2, help="prepare.crops_per_image")
+    parser.add_argument("--crops", type=int, default=2, help="train.crops_per_image")
     parser.add_argument("--width", type=int, default=4, help="train.width (the default model is 16)")
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -110,9 +110,9 @@ def main() -> None:
     if args.child:
         kind, *rest = args.child
         if kind == "prepare":
-            result = child_prepare(Path(rest[0]), Path(rest[1]), (int(rest[2]), int(rest[3])), int(rest[4]))
+            result = child_prepare(Path(rest[0]), Path(rest[1]), (int(rest[2]), int(rest[3])))
         else:
-            result = child_train(Path(rest[0]), int(rest[1]))
+            result = child_train(Path(rest[0]), int(rest[1]), int(rest[2]))
         print(json.dumps(result))
         return
 
@@ -124,16 +124,16 @@ def main() -> None:
         folders = dict(zip(counts, (tmp / "x1", tmp / "xN")))
         print(f"Input: {args.images} once ({counts['1x']} files) and {args.copies} times "
               f"({counts[f'{args.copies}x']} files); prepare at {args.size[0]}x{args.size[1]}, "
-              f"{args.crops} samples per training photograph; train width {args.width}, 1 epoch; "
+              f"{args.crops} crops per training photograph an epoch; train width {args.width}, 1 epoch; "
               f"{args.runs} runs\n", flush=True)
         results = {scale: {"prepare": [], "train": []} for scale in counts}
         for _ in range(args.runs):
             for scale, folder in folders.items():
                 out = tmp / f"prepared-{scale}"
                 shutil.rmtree(out, ignore_errors=True)
-                results[scale]["prepare"].append(child("prepare", folder, out, *args.size, args.crops))
+                results[scale]["prepare"].append(child("prepare", folder, out, *args.size))
                 if not args.skip_train:
-                    results[scale]["train"].append(child("train", out, args.width))
+                    results[scale]["train"].append(child("train", out, args.width, args.crops))
                 shutil.rmtree(out, ignore_errors=True)
 
     def med(scale, stage, key):
@@ -150,12 +150,12 @@ def main() -> None:
     for label, stage, key in rows:
         a, b = med(small, stage, key), med(large, stage, key)
         print(f"| {label} | {a:.0f} | {b:.0f} | {100 * (b / a - 1):+.1f}% |")
-    print("\n| scale | prepare: images, samples, seconds | train: samples, seconds |")
+    print("\n| scale | prepare: images, MB written, seconds | train: samples, seconds |")
     print("| --- | --- | --- |")
     for scale in counts:
         train = (f"{med(scale, 'train', 'samples'):.0f}, {med(scale, 'train', 'seconds'):.1f} s"
                  if not args.skip_train else "-")
-        print(f"| {scale} | {med(scale, 'prepare', 'images'):.0f}, {med(scale, 'prepare', 'samples'):.0f}, "
+        print(f"| {scale} | {med(scale, 'prepare', 'images'):.0f}, {med(scale, 'prepare', 'bytes') / 1e6:.0f}, "
               f"{med(scale, 'prepare', 'seconds'):.1f} s | {train} |")
     print(f"\nLoad average after: {machine.load()}")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import machine
 
 DEFAULT_IMAGES = machine.REPO.parent / "shared" / "datasets" / "bsds432"
-SMALL = {"prepare.size": [32, 32], "prepare.test_size": [32, 32], "prepare.crops_per_image": 1,
+SMALL = {"prepare.size": [32, 32], "prepare.test_size": [32, 32], "train.crops_per_image": 1,
          "train.epochs": 1, "train.width": 4, "train.samples_logged": 0, "render.count": 4}
 
 

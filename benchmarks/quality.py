@@ -1,13 +1,15 @@
 """Colour quality on real photographs, through the pipeline itself.
 
 Trains on ../shared/datasets/bsds432 and tests on ../shared/datasets/cbsd68 (the protocol of the project
-guide: 256x256, PSNR and SSIM on RGB uint8, colour MSE on ab, colorfulness of prediction and truth) and
-prints one markdown table: the zero-chroma baseline, the seed network, the default model, and the default
-model's vividness frontier (export.rebalance / temperature / saturation, which rerun only export, evaluate
-and render). Each row is also printed to stderr as soon as it is measured.
+guide: 256x256, PSNR and SSIM on RGB uint8, colour MSE on ab, colorfulness of prediction and truth), and
+scores the same colorizer on every other set named by ``--also`` (mcmaster18 by default: another collection,
+to check that a gain generalises), each prepared like a test split. Prints one markdown table: the
+zero-chroma baseline, the seed network, the default model, and the default model's vividness frontier
+(export.rebalance / temperature / saturation, which rerun only export, evaluate and render), a PSNR /
+colorfulness column pair per set. Each row is also printed to stderr as soon as it is measured.
 
     python benchmarks/quality.py                       # about 40 minutes on 2 quiet CPU cores
-    python benchmarks/quality.py --seed-epochs 2 --default-epochs 1 --crops 1   # a quick smoke run
+    python benchmarks/quality.py --seed-epochs 2 --default-epochs 1 --crops 1 --frontier ""  # a smoke run
     python benchmarks/quality.py --models default      # the default model and its read-outs only
     python benchmarks/quality.py --models default --set train.global_context=false   # an ablation
 
@@ -25,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 import machine
@@ -54,19 +57,60 @@ def repro(project: Path, changes: dict, log) -> dict:
     result = {"wall_s": round(time.time() - started)}
     result["eval"] = json.loads((project / "metrics/eval.json").read_text())
     result["train"] = json.loads((project / "metrics/train.json").read_text())
+    result["sets"] = {name: score_set(project / "models" / "colorizer.keras", split)
+                      for name, split in OTHER_SETS.items()}
     return result
 
 
-def row(name, training, e, prefix="") -> str:
+OTHER_SETS = {}  # name -> its photographs as a test split (`test_split`), filled in by main
+
+
+class ArraySplit:
+    """Lab images held in memory, read like a `stages.shards.LabSplit`."""
+
+    def __init__(self, lab):
+        self.lab = lab
+
+    def __len__(self):
+        return len(self.lab)
+
+    def take(self, indices):
+        return self.lab[list(indices)]
+
+
+def test_split(folder: Path, size) -> tuple[ArraySplit, list[str]]:
+    """The photographs of ``folder`` as prepare makes a test split: resized to ``size``, as Lab codes."""
+    from stages.color import codes_to_lab, lab_to_codes, rgb_to_lab
+    from stages.images import find_images, read_rgb
+    from stages.prepare import resize
+
+    names = [n.as_posix() for n in find_images(folder)]
+    lab = [codes_to_lab(lab_to_codes(rgb_to_lab(resize(read_rgb(folder / n), size)))) for n in names]
+    return ArraySplit(np.stack(lab)), names
+
+
+def score_set(model_path: Path, split) -> dict:
+    """evaluate's means for the colorizer at ``model_path`` on ``split`` = (images, names)."""
+    from stages.evaluate import evaluate
+    from stages.inference import load
+
+    means, _ = evaluate(load(model_path), split[0], split[1], batch_size=8)
+    return means
+
+
+def row(name, training, e, prefix="", sets=None) -> str:
+    others = "".join(f" {s[prefix + 'psnr']:.2f} / {s[prefix + 'colorfulness']:.1f} |" for s in (sets or {}).values())
     return (f"| {name} | {training} | {e[prefix + 'psnr']:.2f} | {e[prefix + 'ssim']:.3f} | "
-            f"{e[prefix + 'ab_mse']:.1f} | {e[prefix + 'colorfulness']:.1f} | {e['colorfulness_truth']:.1f} |")
+            f"{e[prefix + 'ab_mse']:.1f} | {e[prefix + 'colorfulness']:.1f} | {e['colorfulness_truth']:.1f} |"
+            + others)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed-epochs", type=int, default=25)
     parser.add_argument("--default-epochs", type=int, default=6)
-    parser.add_argument("--crops", type=int, default=16, help="prepare.crops_per_image")
+    parser.add_argument("--crops", type=int, default=16, help="train.crops_per_image")
+    parser.add_argument("--also", default="mcmaster18", help="other sets to score, folders of --datasets")
     parser.add_argument("--frontier", default="0/1/1,0.25/0.5/1,0.5/1/1,0.5/0.5/1,0.35/0.5/1.2,0.75/1/1,0.5/0.5/1.2",
                         help="read-outs to measure, as export.rebalance/temperature/saturation triples")
     parser.add_argument("--models", default="default,seed", help="which networks to train: default, seed")
@@ -85,8 +129,10 @@ def main() -> None:
         images = project / "bench_images"
         shutil.copytree(args.datasets / "bsds432", images / "bsds432")
         shutil.copytree(args.datasets / "cbsd68", images / "cbsd68")
+        for name in filter(None, args.also.split(",")):
+            OTHER_SETS[name] = test_split(args.datasets / name, (256, 256))
         data = {"prepare.images": "bench_images", "prepare.test_subfolder": "cbsd68",
-                "prepare.size": [128, 128], "prepare.test_size": [256, 256], "prepare.crops_per_image": args.crops,
+                "prepare.size": [128, 128], "prepare.test_size": [256, 256], "train.crops_per_image": args.crops,
                 "prepare.splits": {"train": 0.9, "val": 0.1, "test": 0.0}, "render.count": 12}
         params = yaml.safe_load((project / "params.yaml").read_text())
         overrides = {}
@@ -103,7 +149,7 @@ def main() -> None:
                          f"{params['train']['arch']}, {params['train']['head']} head; read-out "
                          + ", ".join(f"{k} {v}" for k, v in params["export"].items()), default, False))
             print(row_of(*runs[-1]), file=sys.stderr)
-            for point in args.frontier.split(",") if params["train"]["head"] == "distribution" else ():
+            for point in filter(None, args.frontier.split(",")) if params["train"]["head"] == "distribution" else ():
                 values = dict(zip(("rebalance", "temperature", "saturation"), map(float, point.split("/"))))
                 change = {f"export.{k}": v for k, v in values.items()}
                 runs.append(("the same network, read-out " + ", ".join(f"{k} {v:g}" for k, v in values.items()),
@@ -124,9 +170,11 @@ def main() -> None:
               f"{machine.describe()}; `python benchmarks/quality.py --seed-epochs {args.seed_epochs} "
               f"--default-epochs {args.default_epochs} --crops {args.crops}"
               + "".join(f" --set {change}" for change in args.set) + "`\n")
-        print("| model | training | PSNR dB | SSIM | ab MSE | colorfulness | truth |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
-        print(row("zero chroma (the grayscale input as is)", "none", e, "baseline_"))
+        truths = "".join(f" {name} PSNR / CF (truth {s['colorfulness_truth']:.1f}) |"
+                         for name, s in runs[0][1]["sets"].items())
+        print("| model | training | cbsd68 PSNR dB | SSIM | ab MSE | colorfulness | truth |" + truths)
+        print("| --- | --- | --- | --- | --- | --- | --- |" + " --- |" * len(OTHER_SETS))
+        print(row("zero chroma (the grayscale input as is)", "none", e, "baseline_", runs[0][1]["sets"]))
         for run in runs:
             print(row_of(*run))
     finally:
@@ -139,7 +187,7 @@ def main() -> None:
 def row_of(name: str, result: dict, export_only: bool) -> str:
     t = result["train"]
     training = "export only" if export_only else f"{t['epochs']} epochs, {t['seconds'] / 60:.1f} min"
-    return row(name, training, result["eval"])
+    return row(name, training, result["eval"], sets=result["sets"])
 
 
 if __name__ == "__main__":

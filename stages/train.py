@@ -23,7 +23,6 @@ import keras
 import numpy as np
 
 from stages import params as P
-from stages import tracking
 from stages.atomic import replacing, write_json, write_text
 from stages.batches import CropBatches, EpochCounter, EvenBatches
 from stages.checkpoints import Checkpoint, restore
@@ -401,6 +400,8 @@ def log_to_mlflow(model, cfg, report, val: LabSplit) -> None:
 
 
 def main() -> None:
+    from stages import tracking  # MLflow: imported where logging happens (a GPU machine may have no MLflow)
+
     try:
         cfg = check_params(P.load(SECTION))
         train, val = open_data()

@@ -2,7 +2,8 @@ import numpy as np
 from keras import ops
 
 from stages import ab_bins
-from stages.shards import LabSplit, ShardWriter
+from stages.color import lab_to_codes
+from stages.shards import LabSplit, create_shard, shard_name, write_rows
 
 
 def test_bins_cover_the_gamut_on_a_10_unit_grid():
@@ -24,10 +25,10 @@ def test_soft_targets_peak_at_the_true_colour_and_sum_to_one():
 
 
 def split_of(tmp_path, lab_images):
-    writer = ShardWriter(tmp_path, "train", 8)
-    for i, image in enumerate(lab_images):
-        writer.add(image, f"{i}.png", 0)
-    writer.flush()
+    """A train split of ``lab_images``, in one shard."""
+    (tmp_path / "train").mkdir()
+    create_shard(tmp_path / shard_name("train", 0), len(lab_images), lab_images[0].shape)
+    write_rows(tmp_path / shard_name("train", 0), 0, lab_to_codes(np.stack(lab_images)))
     return LabSplit(tmp_path, "train")
 
 

@@ -32,8 +32,8 @@ from stages.train import check_params, fit
 
 prepared, work, params_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 params = yaml.safe_load(params_file.read_text())["train"]
-params.update(arch="unet", width=8, epochs=1, batch_size=8, optimizer="adam", learning_rate=0.003, loss="mse",
-              flip=False, seed=1, samples_logged=0)
+params.update(arch="unet", width=8, epochs=1, crops_per_image=1, batch_size=8, optimizer="adam",
+              learning_rate=0.003, loss="mse", flip=False, seed=1, samples_logged=0)
 if "head" in params:
     params["head"] = "regression"
 cfg = check_params(dict(params, distribute="none"))
@@ -59,9 +59,9 @@ print("RESULT " + json.dumps(out))
 def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("distribute")
     write_photos(root / "photos", 24, size=(40, 40))
-    prepare({"images": root / "photos", "size": (32, 32), "test_size": (32, 32), "crops_per_image": 4,
-             "crop_scale": 0.6, "splits": {"train": 0.65, "val": 0.25, "test": 0.1}, "test_subfolder": None,
-             "split_seed": 3, "shard_size": 16, "seed": 0, "workers": 1}, root / "prepared")
+    prepare({"images": root / "photos", "size": (32, 32), "test_size": (32, 32), "crop_scale": 0.6,
+             "splits": {"train": 0.65, "val": 0.25, "test": 0.1}, "test_subfolder": None, "split_seed": 3,
+             "shard_size": 16, "workers": 1}, root / "prepared")
     return root / "prepared"
 
 

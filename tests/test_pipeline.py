@@ -31,7 +31,7 @@ def project(tmp_path_factory):
     copy_project(root)
     write_photos(root / "photos", 14, size=(40, 48))
     set_params(root, **{"prepare.images": "photos", "prepare.size": [32, 32], "prepare.test_size": [32, 32],
-                        "prepare.crops_per_image": 2, "train.epochs": 2, "train.width": 4,
+                        "train.crops_per_image": 2, "train.epochs": 2, "train.width": 4,
                         "train.batch_size": 8, "train.samples_logged": 2, "render.count": 3})
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     run(["git", "init", "-q"], root)

@@ -11,9 +11,9 @@ from stages.splits import assign
 
 
 def config(folder, **overrides):
-    cfg = {"images": folder, "size": (16, 24), "test_size": (32, 32), "crops_per_image": 3,
-           "crop_scale": 0.5, "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": None,
-           "split_seed": 0, "shard_size": 5, "seed": 0, "workers": 2}
+    cfg = {"images": folder, "size": (16, 24), "test_size": (32, 32), "crop_scale": 0.5,
+           "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": None, "split_seed": 0,
+           "shard_size": 5, "workers": 2}
     cfg.update(overrides)
     return cfg
 
@@ -29,11 +29,15 @@ def test_prepare_writes_shards_by_split_with_manifest(tmp_path):
         assert row["split"] == assign(row["source"], config(None)["splits"], 0)
     assert {r["source"] for r in rows if r["source"].startswith("nested/deeper/")}
     train, val, test = (LabSplit(out, s) for s in ("train", "val", "test"))
-    assert len(train) == 3 * report["train_images"] and report["train_samples"] == len(train)
+    assert len(train) == report["train_images"], "each training photograph is stored once"
     assert len(val) == report["val_images"] and len(test) == report["test_images"]
-    assert train.image_shape == (16, 24, 3) and test.image_shape == (32, 32, 3)
+    # Training photographs at the size their smallest crop (crop_scale 0.5) needs; val at size; test at test_size.
+    assert train.image_shape == (32, 48, 3) and report["train_stored_size"] == [32, 48]
+    assert val.image_shape == (16, 24, 3) and test.image_shape == (32, 32, 3)
     assert all(len(s) <= 5 for s in train.shards)
+    assert all(s.dtype == np.uint8 for split in (train, val, test) for s in split.shards), "one byte a channel"
     lab = train.take(np.arange(len(train)))
+    assert lab.dtype == np.float32
     assert 0 <= lab[..., 0].min() and lab[..., 0].max() <= 100 and np.abs(lab[..., 1:]).max() > 5
 
 
@@ -115,9 +119,9 @@ def test_a_missing_test_subfolder_is_named(tmp_path):
     from stages.prepare import check_params
 
     write_photos(tmp_path / "photos", 1)
-    params = {"images": str(tmp_path / "photos"), "size": [16, 16], "test_size": [16, 16], "crops_per_image": 1,
-              "crop_scale": 0.5, "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": "cbsd68",
-              "split_seed": 0, "shard_size": 4, "seed": 0, "workers": 0}
+    params = {"images": str(tmp_path / "photos"), "size": [16, 16], "test_size": [16, 16], "crop_scale": 0.5,
+              "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": "cbsd68", "split_seed": 0,
+              "shard_size": 4, "workers": 0}
     with pytest.raises(ParamError, match="prepare.test_subfolder: folder .*cbsd68' does not exist"):
         check_params(params)
     params["test_subfolder"] = None
@@ -139,32 +143,30 @@ def test_linked_folders_are_followed_once(tmp_path):
 def test_every_manifest_row_holds_its_source_even_around_skipped_files(tmp_path):
     # Unreadable files between readable ones leave rows that prepare must close up: each manifest row must
     # still hold the Lab of the image it names, and 1 or 3 worker processes must write the same bytes.
-    from stages.color import rgb_to_lab
+    from stages.color import lab_to_codes, rgb_to_lab
     from stages.images import read_rgb
-    from stages.prepare import resize
+    from stages.prepare import resize, split_size
 
     folder = tmp_path / "photos"
     write_photos(folder, 14)
     for i in (2, 5, 6, 11):
         (folder / f"photo_{i:03d}.png").write_bytes(b"broken")
-    cfg = config(folder, shard_size=4, crops_per_image=3, splits={"train": 0.5, "val": 0.25, "test": 0.25})
+    cfg = config(folder, shard_size=4, splits={"train": 0.5, "val": 0.25, "test": 0.25})
     one, three = tmp_path / "one", tmp_path / "three"
     report = prepare(dict(cfg, workers=1), one)
     assert report["skipped"] == 4 and report["used"] == 10
     prepare(dict(cfg, workers=3), three)
     rows = read_manifest(one)
     assert rows == read_manifest(three)
-    assert len(rows) == report["train_samples"] + report["val_samples"] + report["test_samples"]
+    assert len(rows) == report["train_images"] + report["val_images"] + report["test_images"]
     for split in ("train", "val", "test"):
         a, b = LabSplit(one, split), LabSplit(three, split)
         np.testing.assert_array_equal(a.take(np.arange(len(a))), b.take(np.arange(len(b))))
         assert all(len(s) <= 4 for s in a.shards)
     for row in rows:
         shard = np.load(one / row["shard"])
-        if row["crop"] == 0:  # the whole image
-            size = cfg["test_size"] if row["split"] == "test" else cfg["size"]
-            expected = rgb_to_lab(resize(read_rgb(folder / row["source"]), size))
-            np.testing.assert_array_equal(shard[row["row"]], expected)
+        expected = rgb_to_lab(resize(read_rgb(folder / row["source"]), split_size(row["split"], cfg)))
+        np.testing.assert_array_equal(shard[row["row"]], lab_to_codes(expected))
     broken = {f"photo_{i:03d}.png" for i in (2, 5, 6, 11)}
     assert not broken & {r["source"] for r in rows}
 

@@ -96,7 +96,7 @@ def project(tmp_path_factory, server):
     copy_project(root)
     write_photos(root / "photos", 14, size=(40, 48))
     set_params(root, **{"prepare.images": "photos", "prepare.size": [32, 32], "prepare.test_size": [32, 32],
-                        "prepare.crops_per_image": 2, "prepare.workers": 1, "train.epochs": 2,
+                        "train.crops_per_image": 2, "prepare.workers": 1, "train.epochs": 2,
                         "train.width": 4, "train.batch_size": 8, "train.samples_logged": 1,
                         "render.count": 2})
     run(["git", "init", "-q"], root)

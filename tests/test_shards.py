@@ -4,32 +4,38 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.batches import LabBatches
-from stages.shards import (LabSplit, ShardWriter, create_shard, drop_rows, read_manifest, write_manifest,
-                           write_rows)
+from stages.color import codes_to_lab, lab_to_codes
+from stages.shards import LabSplit, create_shard, drop_rows, read_manifest, shard_name, write_manifest, write_rows
 
 
 def write_split(root, count, shard_size, shape=(8, 12, 3)):
-    rng = np.random.default_rng(0)
-    images = rng.uniform(-50, 100, size=(count,) + shape).astype(np.float32)
-    writer = ShardWriter(root, "train", shard_size)
-    for i, image in enumerate(images):
-        writer.add(image, f"src/{i}.png", crop=i % 2)
-    writer.flush()
-    write_manifest(root, writer.rows)
-    return images
+    """``count`` random images of Lab codes in shards of ``shard_size``, as prepare writes them."""
+    codes = np.random.default_rng(0).integers(0, 256, size=(count,) + shape, dtype=np.uint8)
+    (Path(root) / "train").mkdir(parents=True)
+    rows = []
+    for start in range(0, count, shard_size):
+        path = Path(root) / shard_name("train", start // shard_size)
+        create_shard(path, min(shard_size, count - start), shape)
+        for i in range(start, min(start + shard_size, count)):
+            write_rows(path, i - start, codes[i:i + 1])
+            rows.append({"split": "train", "shard": shard_name("train", start // shard_size),
+                         "row": i - start, "source": f"src/{i}.png"})
+    write_manifest(root, rows)
+    return codes
 
 
 def test_shards_round_trip(tmp_path):
-    images = write_split(tmp_path, count=10, shard_size=4)
+    codes = write_split(tmp_path, count=10, shard_size=4)
     assert sorted(p.name for p in (tmp_path / "train").iterdir()) == [
         "shard-00000.npy", "shard-00001.npy", "shard-00002.npy"]
+    assert (tmp_path / "train" / "shard-00000.npy").stat().st_size == 128 + 4 * 8 * 12 * 3, "one byte a channel"
     split = LabSplit(tmp_path, "train")
     assert len(split) == 10 and split.image_shape == (8, 12, 3) and split.sizes == [4, 4, 2]
-    np.testing.assert_array_equal(split[5], images[5])
-    np.testing.assert_array_equal(split[-1], images[9])
+    np.testing.assert_array_equal(split[5], codes_to_lab(codes[5]))
+    np.testing.assert_array_equal(split[-1], codes_to_lab(codes[9]))
     order = [9, 0, 5, 4, 1, 9]
-    np.testing.assert_array_equal(split.take(order), images[order])
+    np.testing.assert_array_equal(split.take_codes(order), codes[order])
+    np.testing.assert_array_equal(split.take(order), codes_to_lab(codes[order]))
     assert split.take([]).shape == (0, 8, 12, 3)
     with pytest.raises(IndexError):
         split.take([3, 10])
@@ -37,12 +43,21 @@ def test_shards_round_trip(tmp_path):
         split[10]
 
 
+def test_lab_codes_keep_lab_within_half_a_step():
+    rng = np.random.default_rng(1)
+    lab = np.stack([rng.uniform(0, 100, 1000), rng.uniform(-110, 110, 1000), rng.uniform(-110, 110, 1000)], -1)
+    codes = lab_to_codes(lab.astype(np.float32))
+    assert codes.dtype == np.uint8
+    error = np.abs(codes_to_lab(codes) - lab)
+    assert error[:, 0].max() <= 100 / 255 / 2 + 1e-4 and error[:, 1:].max() <= 0.5 + 1e-4
+
+
 def test_reading_rows_maps_no_shard_and_keeps_no_file_open(tmp_path):
     # Pages of a memory-mapped shard count in the process's resident memory once read: an epoch over mapped
     # shards would grow training's memory with the dataset. Rows are read with file reads instead.
-    images = write_split(tmp_path, count=10, shard_size=3)
+    codes = write_split(tmp_path, count=10, shard_size=3)
     split = LabSplit(tmp_path, "train")
-    np.testing.assert_array_equal(split.take(np.arange(10)[::-1]), images[::-1])
+    np.testing.assert_array_equal(split.take_codes(np.arange(10)[::-1]), codes[::-1])
     folder = str((tmp_path / "train").resolve())
     mapped = [line for line in Path("/proc/self/maps").read_text().splitlines() if folder in line]
     assert not mapped, f"shards mapped into memory: {mapped}"
@@ -55,16 +70,18 @@ def test_a_shard_written_in_place_by_rows_reads_back_and_rows_can_be_dropped(tmp
     (tmp_path / "val").mkdir()
     path = tmp_path / "val" / "shard-00000.npy"
     create_shard(path, 5, (4, 6, 3))
-    rows = np.random.default_rng(2).uniform(0, 100, (5, 4, 6, 3)).astype(np.float32)
+    rows = np.random.default_rng(2).integers(0, 256, (5, 4, 6, 3), dtype=np.uint8)
     for i in (3, 0, 4, 1, 2):  # any order, as worker processes finish
         write_rows(path, i, rows[i:i + 1])
     np.testing.assert_array_equal(np.load(path), rows)
     with pytest.raises(ValueError, match="cannot write"):
         write_rows(path, 5, rows[:1])
     with pytest.raises(ValueError, match="cannot write"):
-        write_rows(path, 0, np.zeros((1, 4, 5, 3), np.float32))
+        write_rows(path, 0, np.zeros((1, 4, 5, 3), np.uint8))
+    with pytest.raises(TypeError, match="Lab codes"):
+        write_rows(path, 0, rows[:1].astype(np.float32))
     drop_rows(path, [0, 2, 3])
-    np.testing.assert_array_equal(LabSplit(tmp_path, "val").take([0, 1, 2]), rows[[0, 2, 3]])
+    np.testing.assert_array_equal(LabSplit(tmp_path, "val").take_codes([0, 1, 2]), rows[[0, 2, 3]])
     drop_rows(path, [])
     assert not path.exists()
 
@@ -77,29 +94,15 @@ def test_a_truncated_shard_is_an_error_not_garbage(tmp_path):
         LabSplit(tmp_path, "train").take([3])
 
 
+def test_float_shards_of_an_older_prepare_are_refused_with_advice(tmp_path):
+    (tmp_path / "train").mkdir()
+    np.save(tmp_path / "train" / "shard-00000.npy", np.zeros((2, 8, 8, 3), np.float32))
+    with pytest.raises(ValueError, match="rerun prepare"):
+        LabSplit(tmp_path, "train")
+
+
 def test_manifest_maps_each_row_to_its_source(tmp_path):
     write_split(tmp_path, count=6, shard_size=4)
     rows = read_manifest(tmp_path, "train")
     assert [r["source"] for r in rows] == [f"src/{i}.png" for i in range(6)]
-    assert rows[5]["shard"] == "train/shard-00001.npy" and rows[5]["row"] == 1 and rows[5]["crop"] == 1
-
-
-def test_batches_give_lightness_and_scaled_ab(tmp_path):
-    images = write_split(tmp_path, count=10, shard_size=4)
-    batches = LabBatches(LabSplit(tmp_path, "train"), batch_size=4, shuffle=False)
-    assert len(batches) == 3
-    x, y = batches[2]
-    assert x.shape == (2, 8, 12, 1) and y.shape == (2, 8, 12, 2)
-    np.testing.assert_allclose(x[..., 0], images[8:, ..., 0])
-    np.testing.assert_allclose(y, images[8:, ..., 1:] / 128.0, rtol=1e-6)
-
-
-def test_shuffled_flipped_batches_cover_every_image_once_per_epoch(tmp_path):
-    images = write_split(tmp_path, count=10, shard_size=3)
-    batches = LabBatches(LabSplit(tmp_path, "train"), batch_size=4, shuffle=True, flip=True, seed=3)
-    seen = np.concatenate([batches[i][0] for i in range(len(batches))])[..., 0]
-    originals = {images[i, ..., 0].tobytes() for i in range(10)} | {
-        images[i, :, ::-1, 0].copy().tobytes() for i in range(10)}
-    assert len(seen) == 10 and all(s.tobytes() in originals for s in seen)
-    flipped = sum(s.tobytes() not in {images[i, ..., 0].tobytes() for i in range(10)} for s in seen)
-    assert 0 < flipped < 10
+    assert rows[5]["shard"] == "train/shard-00001.npy" and rows[5]["row"] == 1
