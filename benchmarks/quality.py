@@ -13,8 +13,8 @@ colorfulness column pair per set. Each row is also printed to stderr as soon as 
     python benchmarks/quality.py --models default      # the default model and its read-outs only
     python benchmarks/quality.py --models default --set train.global_context=false   # an ablation
 
-It works in a git worktree of HEAD under a temporary folder (commit first), with both photograph folders
-copied into it, and runs `dvc repro` there with params.yaml pointing at them.
+It works in a git worktree of HEAD (or ``--commit``) under a temporary folder (commit first), with both
+photograph folders copied into it, and runs `dvc repro` there with params.yaml pointing at them.
 """
 
 import argparse
@@ -118,11 +118,13 @@ def main() -> None:
                         help="change a parameter of the default model (YAML value), e.g. train.global_context=false")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--keep", action="store_true", help="keep the worktree (its path is printed)")
+    parser.add_argument("--commit", default="HEAD", help="the commit to measure (default HEAD); an older one "
+                        "is measured with its own pipeline, scored by this checkout's evaluation")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="quality-bench-"))
     project = work / "project"
-    sh(["git", "worktree", "add", "--detach", str(project), "HEAD"], REPO, capture_output=True)
+    sh(["git", "worktree", "add", "--detach", str(project), args.commit], REPO, capture_output=True)
     log = open(work / "dvc.log", "w")
     print(f"working in {project}; dvc output in {work / 'dvc.log'}", file=sys.stderr)
     try:
@@ -168,7 +170,7 @@ def main() -> None:
         e = runs[0][1]["eval"]
         print(f"\nbsds432 (432 photographs: 90% train, 10% val) -> cbsd68 (68 photographs at 256x256); "
               f"{machine.describe()}; `python benchmarks/quality.py --seed-epochs {args.seed_epochs} "
-              f"--default-epochs {args.default_epochs} --crops {args.crops}"
+              f"--default-epochs {args.default_epochs} --crops {args.crops} --commit {args.commit}"
               + "".join(f" --set {change}" for change in args.set) + "`\n")
         truths = "".join(f" {name} PSNR / CF (truth {s['colorfulness_truth']:.1f}) |"
                          for name, s in runs[0][1]["sets"].items())

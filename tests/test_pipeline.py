@@ -46,6 +46,10 @@ def test_repro_runs_every_stage_and_writes_every_output(project):
     assert ran(first) == STAGES
     assert len(list((root / "data/samples").glob("*.png"))) == 8
     assert (root / "data/prepared/manifest.csv").exists()
+    # The prepared data takes its space once: each file is a hard link into DVC's cache (.dvc/config).
+    shards = list((root / "data/prepared").rglob("shard-*.npy"))
+    assert shards and all(p.stat().st_nlink == 2 for p in shards)
+    assert (root / "models/network.keras").stat().st_nlink == 2
     assert (root / "models/network.keras").stat().st_size > 0
     assert (root / "models/colorizer.keras").stat().st_size > 0
     prepare = json.loads((root / "metrics/prepare.json").read_text())
