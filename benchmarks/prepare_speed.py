@@ -6,8 +6,8 @@ Side by side, in one run, on the same photographs at the same size (one sample p
 
 - the article's loop: load with PIL, ``skimage.transform.resize`` in float64, ``rgb2lab`` twice (once for
   L, once for ab), one image at a time;
-- decoding and resizing alone (what `stages.prepare` does before converting to Lab, in one process):
-  the limit no Lab conversion can beat;
+- decoding and resizing alone (what `stages.prepare` does before converting to Lab), in one process (the
+  limit no Lab conversion can beat) and in one process per core (how well this machine scales at all);
 - ``stages.prepare.prepare`` with 1 worker and with every core, shards and manifest written.
 
 Each is run ``--runs`` times, interleaved, and the median is printed with the range of the runs. Besides
@@ -59,6 +59,20 @@ def decode_and_resize(paths, size, cfg) -> int:
     return len(paths)
 
 
+def _decode_one(job) -> int:
+    path, size, cfg = job
+    return decode_and_resize([path], size, cfg)
+
+
+def decode_and_resize_pool(paths, size, cfg, workers) -> int:
+    """Decoding and resizing alone in ``workers`` processes: how well this machine's cores scale at all
+    (two vCPUs that are one core's hyperthreads do less each when both work)."""
+    from multiprocessing import Pool
+
+    with Pool(workers) as pool:
+        return sum(pool.imap_unordered(_decode_one, [(p, size, cfg) for p in paths], chunksize=4))
+
+
 def cpu_seconds() -> float:
     """User + system time of this process and of its (finished) worker processes."""
     own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -91,6 +105,7 @@ def main() -> None:
     methods = {
         "the article's loop (1 process)": lambda: article_loop(paths, size),
         "decode + resize alone (1 process)": lambda: decode_and_resize(paths, size, cfg),
+        f"decode + resize alone ({cores} processes)": lambda: decode_and_resize_pool(paths, size, cfg, cores),
         "prepare, 1 worker": lambda: run_prepare(args.images, cfg, 1),
         f"prepare, {cores} workers (all cores)": lambda: run_prepare(args.images, cfg, cores),
     }
