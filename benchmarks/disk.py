@@ -2,7 +2,7 @@
 
     python benchmarks/disk.py [--images ../shared/datasets/bsds432] [--set prepare.KEY=VALUE ...]
 
-Runs ``dvc repro prepare`` in a git worktree of HEAD under a temporary folder (commit first), on ``--images``
+Runs ``dvc repro prepare`` in a git worktree of HEAD (or ``--commit``) under a temporary folder (commit first), on ``--images``
 with params.yaml's prepare settings, and prints ``du`` of the photographs, of ``data/prepared``, of DVC's
 cache, and of the last two together (``du`` counts a file hard-linked into both once: what the disk holds),
 with the time ``dvc repro prepare`` took and the cache link type DVC used.
@@ -35,13 +35,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES)
     parser.add_argument("--set", action="append", default=[], metavar="prepare.KEY=VALUE")
+    parser.add_argument("--commit", default="HEAD", help="the commit to measure (default HEAD)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="disk-bench-"))
     project = work / "project"
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     env.pop("DVC_ROOT", None)
-    subprocess.run(["git", "worktree", "add", "--detach", str(project), "HEAD"], cwd=machine.REPO, check=True,
+    subprocess.run(["git", "worktree", "add", "--detach", str(project), args.commit], cwd=machine.REPO, check=True,
                    capture_output=True)
     try:
         params = yaml.safe_load((project / "params.yaml").read_text())
