@@ -29,6 +29,8 @@ def with_change(section, key, value):
     ("global_context", "yes", "train.global_context must be true or false"),
     ("mixed_precision", "yes", "train.mixed_precision must be auto, true or false; got 'yes'"),
     ("jit_compile", 1, "train.jit_compile must be auto, true or false; got 1"),
+    ("crops_per_image", 0, "train.crops_per_image must be at least 1, got 0"),
+    ("checkpoint_every", -5, "train.checkpoint_every must be at least 0, got -5"),
 ])
 def test_bad_train_params_are_named(key, value, message):
     with pytest.raises(P.ParamError, match=message.replace("(", r"\(").replace(".", r"\.")):
