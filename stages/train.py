@@ -416,7 +416,7 @@ def main() -> None:
     with tracking.start_training_run(experiment_id, resume_run) as run:
         (CHECKPOINTS / "mlflow_run_id").write_text(run.info.run_id)
         if not resume_run:
-            mlflow.log_params({**cfg, **data_params(), "train_samples": len(train), "val_samples": len(val),
+            mlflow.log_params({**cfg, **data_params(), "train_images": len(train), "val_images": len(val),
                                "backend": keras.backend.backend(), "devices": ", ".join(devices())})
         model, history = fit(cfg, train, val, extra_callbacks=[mlflow.keras.MlflowCallback()])
         last = history[-1]
