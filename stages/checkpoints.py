@@ -25,7 +25,7 @@ class Checkpoint(keras.callbacks.Callback):
     def __init__(self, folder, every: int = 0, skip: int = 0):
         super().__init__()
         self.folder, self.every, self.skip = Path(folder), int(every), int(skip)
-        self.epoch, self.done, self.per_epoch = 0, 0, None
+        self.epoch, self.per_epoch = 0, None
 
     def on_train_begin(self, logs=None):
         self.per_epoch = self.params.get("steps") if self.params else None
@@ -34,10 +34,10 @@ class Checkpoint(keras.callbacks.Callback):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        self.done = self.skip + batch + 1
+        done = self.skip + batch + 1  # batches of this epoch done, those before a resume included
         last = self.per_epoch is not None and batch + 1 >= self.per_epoch  # the epoch's end saves it
-        if self.every and self.done % self.every == 0 and not last:
-            self.save(self.epoch, self.done)
+        if self.every and done % self.every == 0 and not last:
+            self.save(self.epoch, done)
 
     def on_epoch_end(self, epoch, logs=None):
         self.skip = 0

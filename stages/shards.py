@@ -133,12 +133,11 @@ class LabSplit:
         """Rows ``indices`` as one float32 array in Lab units."""
         return codes_to_lab(self.take_codes(indices))
 
-    def take_codes(self, indices, out: np.ndarray | None = None) -> np.ndarray:
+    def take_codes(self, indices) -> np.ndarray:
         """Rows ``indices`` as stored (uint8 Lab codes), read in ascending order (shard by shard) for
-        locality, into ``out`` when given (an array of ``len(indices)`` rows)."""
+        locality."""
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        if out is None:
-            out = np.empty((len(indices),) + self.image_shape, DTYPE)
+        out = np.empty((len(indices),) + self.image_shape, DTYPE)
         if not len(indices):
             return out
         if indices.min() < 0 or indices.max() >= len(self):
