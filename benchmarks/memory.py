@@ -50,7 +50,7 @@ def params(section: str) -> dict:
 def child_prepare(folder: Path, out: Path, size) -> dict:
     from stages.prepare import check_params, prepare
 
-    cfg = check_params(dict(params("prepare"), images=str(folder), size=list(size), test_size=list(size),
+    cfg = check_params(dict(params("prepare"), images=str(folder), train_size=list(size), test_size=list(size),
                             test_subfolder=None, workers=0))
     start = time.perf_counter()
     report = prepare(cfg, out)

@@ -98,7 +98,7 @@ def main() -> None:
     names = find_images(args.images)
     paths = [args.images / n for n in names]
     # crop_scale 1: training photographs stored at size too, so every method makes the same pixels.
-    cfg = {"images": args.images, "size": size, "test_size": size, "crop_scale": 1.0,
+    cfg = {"images": args.images, "train_size": size, "test_size": size, "crop_scale": 1.0,
            "splits": {"train": 0.7, "val": 0.1, "test": 0.2}, "test_subfolder": None, "split_seed": 3,
            "shard_size": 256, "workers": 0}
     cores = machine.cores()

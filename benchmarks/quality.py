@@ -133,10 +133,12 @@ def main() -> None:
         shutil.copytree(args.datasets / "cbsd68", images / "cbsd68")
         for name in filter(None, args.also.split(",")):
             OTHER_SETS[name] = test_split(args.datasets / name, (256, 256))
-        data = {"prepare.images": "bench_images", "prepare.test_subfolder": "cbsd68",
-                "prepare.size": [128, 128], "prepare.test_size": [256, 256], "train.crops_per_image": args.crops,
-                "prepare.splits": {"train": 0.9, "val": 0.1, "test": 0.0}, "render.count": 12}
         params = yaml.safe_load((project / "params.yaml").read_text())
+        train_size = "train_size" if "train_size" in params["prepare"] else "size"  # its name before 2026-11-27
+        data = {"prepare.images": "bench_images", "prepare.test_subfolder": "cbsd68",
+                f"prepare.{train_size}": [128, 128], "prepare.test_size": [256, 256],
+                "train.crops_per_image": args.crops, "prepare.splits": {"train": 0.9, "val": 0.1, "test": 0.0},
+                "render.count": 12}
         overrides = {}
         for change in args.set:
             dotted, value = change.split("=", 1)

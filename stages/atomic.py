@@ -1,7 +1,13 @@
 """Write outputs under a temporary name and move them into place, so an interrupted stage never leaves a
-half-written file that DVC would cache as if it were whole."""
+half-written file that DVC would cache as if it were whole.
+
+The temporary folder, ``.<name>.<pid>.<random>.tmp`` beside the output (ignored by git), is removed when the
+write ends, even by an error or Ctrl-C. A process killed outright (``kill -9``, the machine going down) leaves
+it behind; the next write of the same output removes every such folder whose process is gone.
+"""
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -18,7 +24,8 @@ def replacing(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    remove_stale(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
     target = tmp / path.name
     try:
         yield target
@@ -27,6 +34,29 @@ def replacing(path):
         os.replace(target, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_stale(path) -> list[Path]:
+    """Remove the temporary folders left beside ``path`` by writers that were killed; those of a process
+    still running (another write of the same output under way) stay. Returns what was removed."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        writer = tmp.name[len(path.name) + 2:].split(".", 1)[0]
+        if not (writer.isdigit() and running(int(writer))):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def write_text(path, text: str) -> None:

@@ -12,8 +12,10 @@ Grayscale, RGB (its colour is dropped first), RGBA/LA (alpha kept), 16-bit, pale
 photographs (written upright) are taken. Outputs keep the input's format (JPEG at quality 95), except BMP
 and unknown formats, written as PNG; they are always 8 bits per channel, and no metadata is copied.
 Folders are walked recursively and mirrored under the output folder. A file that cannot be read is reported
-and skipped; the exit status is 0 when every photograph was coloured, 1 when any failed, 2 for bad
-arguments (including an output that would overwrite an input). Outputs are written atomically.
+and skipped; a write that fails (a full disk, a read-only folder) stops the run there, and so does Ctrl-C,
+each with a one-line summary. The exit status is 0 when every photograph was coloured, 1 when any could not
+be or a write failed, 2 for bad arguments (a missing input, an output that is a file or would overwrite an
+input, a file that is not a model), 130 on Ctrl-C. Outputs are written atomically.
 
 The conversions (`stages.color.lightness_of` and `stages.color.lab_to_srgb8`) are sRGB (D65) <-> CIE Lab
 exactly as scikit-image does them, but in float32, in strips of rows and through lookup tables:
@@ -22,6 +24,7 @@ scikit-image's float64 ``rgb2lab`` alone takes 4.5 s and 1 GB on a 12-megapixel 
 
 import argparse
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +39,7 @@ from stages.images import UnreadableImage, find_images, open_upright
 DEFAULT_MODEL = "models/colorizer.keras"
 DEFAULT_SIZE = 256  # long side of the working resolution, in pixels (see docs/colorize.md for the choice)
 DEFAULT_BATCH = 4
+MAX_SATURATION = 4.0  # as export.saturation
 MULTIPLE = 8  # stages.model.DOWNSAMPLING: the networks halve the image three times
 STRIP = 256  # rows converted at a time: memory does not grow with the photograph
 JPEG_QUALITY = 95
@@ -146,6 +150,8 @@ def load_model(spec: str):
 
     if not Path(spec).is_file():
         raise FileNotFoundError(f"no model file {spec} (train one with `dvc repro`, or give --model)")
+    if not zipfile.is_zipfile(spec):
+        raise ValueError(f"{spec} is not a Keras model (a .keras file is a zip archive; this one is not)")
     return load(spec)
 
 
@@ -191,14 +197,24 @@ def _identity(path: Path) -> tuple[int, int]:
     return stat.st_dev, stat.st_ino
 
 
+class Stopped(Exception):
+    """The run ended before its last photograph: an output could not be written (a full disk, a read-only
+    folder: every later write would fail too), or Ctrl-C. Says how far it got."""
+
+    def __init__(self, reason: str, coloured: int, failed: list):
+        super().__init__(reason)
+        self.reason, self.coloured, self.failed = reason, coloured, failed
+
+
 def colorize_files(model, pairs, size: int = DEFAULT_SIZE, saturation: float = 1.0,
                    batch_size: int = DEFAULT_BATCH, progress: bool | None = None) -> list[tuple[Path, str]]:
-    """Colour every (source, target) pair; returns the (source, reason) of those that failed.
+    """Colour every (source, target) pair; returns the (source, reason) of those that could not be read.
 
     Consecutive photographs with the same working size go through the network together, up to
-    ``batch_size``; only their working-size lightness and decoded pixels wait in memory.
+    ``batch_size``; only their working-size lightness and decoded pixels wait in memory. The first write
+    that fails, and Ctrl-C, end the run with `Stopped`.
     """
-    failed = []
+    failed, coloured = [], 0
     bar = tqdm(total=len(pairs), unit="photo", file=sys.stderr,
                disable=None if progress is None else not progress)  # None: shown on a terminal only
 
@@ -208,6 +224,7 @@ def colorize_files(model, pairs, size: int = DEFAULT_SIZE, saturation: float = 1
         bar.update()
 
     def flush(batch):
+        nonlocal coloured
         if not batch:
             return
         ab = np.asarray(model.predict_on_batch(np.stack([photo.small for _, _, photo in batch])[..., None]),
@@ -216,23 +233,27 @@ def colorize_files(model, pairs, size: int = DEFAULT_SIZE, saturation: float = 1
             try:
                 save(colorize_photo(photo, ab_scaled, saturation), target)
             except OSError as error:
-                fail(source, f"cannot write {target}: {error}")
-                continue
+                raise Stopped(f"cannot write {target}: {error.strerror or error}", coloured, failed) from None
+            coloured += 1
             bar.update()
         batch.clear()
 
     batch = []
-    for source, target in pairs:
-        try:
-            photo = read_photo(source, size)
-        except (UnreadableImage, OSError) as error:
-            fail(source, str(error))
-            continue
-        if batch and (len(batch) == batch_size or batch[0][2].small.shape != photo.small.shape):
-            flush(batch)
-        batch.append((source, target, photo))
-    flush(batch)
-    bar.close()
+    try:
+        for source, target in pairs:
+            try:
+                photo = read_photo(source, size)
+            except (UnreadableImage, OSError) as error:
+                fail(source, str(error))
+                continue
+            if batch and (len(batch) == batch_size or batch[0][2].small.shape != photo.small.shape):
+                flush(batch)
+            batch.append((source, target, photo))
+        flush(batch)
+    except KeyboardInterrupt:
+        raise Stopped("interrupted", coloured, failed) from None
+    finally:
+        bar.close()
     return failed
 
 
@@ -259,8 +280,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.size < MULTIPLE:
         parser.error(f"--size must be at least {MULTIPLE}")
-    if not (args.saturation >= 0 and np.isfinite(args.saturation)):
-        parser.error("--saturation must be a number >= 0")
+    if not 0 <= args.saturation <= MAX_SATURATION:  # NaN fails too
+        parser.error(f"--saturation must be between 0 and {MAX_SATURATION:g} (export.saturation's range)")
     if args.temperature is not None and not (0 < args.temperature <= 10):
         parser.error("--temperature must be in (0, 10]")
     if args.batch_size < 1:
@@ -271,12 +292,26 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        pairs, missing = plan(args.inputs, args.output)
+        return colorize_command(args)
+    except KeyboardInterrupt:  # before the first photograph (while loading the model)
+        print("colorize: interrupted, nothing coloured", file=sys.stderr)
+        return 130
+
+
+def colorize_command(args) -> int:
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        print(f"colorize: the output {output} is a file; give a folder (-o)", file=sys.stderr)
+        return 2
+    try:
+        pairs, missing = plan(args.inputs, output)
     except (ValueError, OSError) as error:
         print(f"colorize: {error}", file=sys.stderr)
         return 2
-    for item in missing:
-        print(f"colorize: skipped {item}: no such file or folder", file=sys.stderr)
+    if missing:
+        for item in missing:
+            print(f"colorize: no such file or folder: {item}", file=sys.stderr)
+        return 2
     if not pairs:
         print("colorize: no photographs found", file=sys.stderr)
         return 1
@@ -289,12 +324,16 @@ def main(argv=None) -> int:
     except Exception as error:  # a missing file, a bad URI, an unreachable MLflow store: all say why
         print(f"colorize: cannot load the model {args.model}: {error}", file=sys.stderr)
         return 2
-    failed = colorize_files(model, pairs, args.size, args.saturation, args.batch_size,
-                            progress=False if args.quiet else None)
-    failures, total = len(failed) + len(missing), len(pairs) + len(missing)
-    print(f"colorize: {total - failures} of {total} photographs coloured into {args.output}"
-          + (f"; {failures} skipped, listed above" if failures else ""), file=sys.stderr)
-    return 1 if failures else 0
+    try:
+        failed = colorize_files(model, pairs, args.size, args.saturation, args.batch_size,
+                                progress=False if args.quiet else None)
+    except Stopped as stop:
+        print(f"colorize: stopped ({stop.reason}): {stop.coloured} of {len(pairs)} photographs coloured into "
+              f"{output}" + (f", {len(stop.failed)} skipped" if stop.failed else ""), file=sys.stderr)
+        return 130 if stop.reason == "interrupted" else 1
+    print(f"colorize: {len(pairs) - len(failed)} of {len(pairs)} photographs coloured into {output}"
+          + (f"; {len(failed)} skipped, listed above" if failed else ""), file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ METRICS = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_truth")
 
 
 def check_params(p: dict) -> dict:
-    return {"batch_size": P.integer(p, SECTION, "batch_size", minimum=1)}
+    return P.only_known(p, SECTION, {"batch_size": P.integer(p, SECTION, "batch_size", minimum=1)})
 
 
 def evaluate(model, test: LabSplit, sources: list[str], batch_size: int) -> tuple[dict, list[dict]]:

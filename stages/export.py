@@ -23,11 +23,11 @@ MODEL = Path("models/colorizer.keras")
 
 
 def check_params(p: dict) -> dict:
-    return {
+    return P.only_known(p, SECTION, {
         "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
         "temperature": P.number(p, SECTION, "temperature", minimum=0.0, maximum=10.0, exclusive_minimum=True),
         "saturation": P.number(p, SECTION, "saturation", minimum=0.0, maximum=4.0),
-    }
+    })
 
 
 def has_distribution_head(model) -> bool:

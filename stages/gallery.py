@@ -1,6 +1,9 @@
 """Pictures for people: labelled side-by-side panels (grayscale | colorized | original) and a contact sheet."""
 
 import html
+import re
+from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -46,10 +49,17 @@ def contact_sheet(panels: list[Image.Image], width: int = 1200) -> Image.Image:
     return sheet
 
 
+def panel_name(index: int, source: str) -> str:
+    """The file name of the ``index``-th panel, from its photograph's name: letters, digits, ``-``, ``_``
+    and ``.`` kept, anything else (``#``, ``?``, ``%``, spaces, a newline) as ``_``."""
+    return f"{index:03d}-{re.sub(r'[^A-Za-z0-9._-]+', '_', Path(source).stem)[:80]}.png"
+
+
 def index_html(entries: list[tuple[str, str]], title: str = "Colorization gallery") -> str:
-    """An offline page: the contact sheet link and each (png file name, caption) in turn."""
+    """An offline page: the contact sheet link and each (png file name, caption) in turn. File names are
+    URL-encoded in links (a ``#`` or ``?`` would end the path), captions HTML-escaped."""
     items = "\n".join(
-        f'<figure><img src="{html.escape(f)}" alt="{html.escape(c)}"><figcaption>{html.escape(c)}'
+        f'<figure><img src="{html.escape(quote(f))}" alt="{html.escape(c)}"><figcaption>{html.escape(c)}'
         f"</figcaption></figure>" for f, c in entries)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>

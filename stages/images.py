@@ -1,4 +1,5 @@
-"""Finding and reading photographs: every format Pillow reads, upright (EXIF orientation), as RGB."""
+"""Finding and reading photographs: every format Pillow reads (the first frame of an animation), upright
+(EXIF orientation), as RGB."""
 
 import os
 import warnings
@@ -7,16 +8,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
-
 
 class UnreadableImage(Exception):
     """A file that cannot be used as a photograph; the message says why."""
 
 
 def find_images(folder) -> list[Path]:
-    """Image files under ``folder`` (recursively, following folder links once each, hidden folders
-    skipped), as sorted relative paths."""
+    """Every file under ``folder`` (recursively, following folder links once each, hidden files and folders
+    skipped), as sorted relative paths. No file is left out by its name: Pillow knows an image by its
+    content (a GIF, a PPM, a JPEG without an extension), and a file it cannot read is skipped by the reader
+    with the reason (`open_upright`), so nothing is passed over without a word."""
     folder = Path(folder)
     found, visited = [], set()
     for root, dirs, files in os.walk(folder, followlinks=True):
@@ -27,7 +28,7 @@ def find_images(folder) -> list[Path]:
         visited.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
-            if name.lower().endswith(EXTENSIONS) and not name.startswith("."):
+            if not name.startswith("."):
                 found.append((Path(root) / name).relative_to(folder))
     return sorted(found, key=lambda p: p.as_posix())
 

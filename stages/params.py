@@ -4,6 +4,7 @@ Every check raises `ParamError` with the key, the value found and what is allowe
 stops the stage at once with a message a user can act on.
 """
 
+import difflib
 from pathlib import Path
 
 import yaml
@@ -20,10 +21,28 @@ def load(section: str, path=PARAMS_FILE) -> dict:
     path = Path(path)
     if not path.exists():
         raise ParamError(f"{path} not found (run the stage from the repository root)")
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data.get(section), dict):
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise ParamError(f"{path} is not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict) or not isinstance(data.get(section), dict):
         raise ParamError(f"{path} has no '{section}' section")
     return data[section]
+
+
+def only_known(params: dict, section: str, checked: dict) -> dict:
+    """``checked`` (a stage's validated parameters, named as in params.yaml), once ``params`` is known to hold
+    no other key: a misspelt key (``epoch: 3``) would otherwise be ignored, and the stage would run with the
+    value it did not mean to change. The error names the closest known key."""
+    for key in params:
+        if key not in checked:
+            close = difflib.get_close_matches(str(key), list(checked), n=1, cutoff=0.5)
+            hint = f"did you mean {section}.{close[0]}?" if close else f"known keys: {', '.join(checked)}"
+            raise ParamError(f"{section}.{key} is not a parameter of this stage; {hint}")
+    return checked
 
 
 def get(params: dict, section: str, key: str):

@@ -32,9 +32,9 @@ REPORT = Path("metrics/prepare.json")
 
 def check_params(p: dict) -> dict:
     """Validated prepare parameters; raises `ParamError` naming the first bad key."""
-    return {
+    return P.only_known(p, SECTION, {
         "images": P.existing_dir(p, SECTION, "images"),
-        "size": P.size(p, SECTION, "size", multiple_of=8),
+        "train_size": P.size(p, SECTION, "train_size", multiple_of=8),
         "test_size": P.size(p, SECTION, "test_size", multiple_of=8),
         "crop_scale": P.number(p, SECTION, "crop_scale", minimum=0.0, maximum=1.0, exclusive_minimum=True),
         "splits": P.fractions(p, SECTION, "splits"),
@@ -42,7 +42,7 @@ def check_params(p: dict) -> dict:
         "split_seed": P.integer(p, SECTION, "split_seed", minimum=0),
         "shard_size": P.integer(p, SECTION, "shard_size", minimum=1),
         "workers": P.integer(p, SECTION, "workers", minimum=0),
-    }
+    })
 
 
 def check_test_subfolder(p: dict) -> str | None:
@@ -77,13 +77,13 @@ def resize(image: Image.Image, size) -> np.ndarray:
 def stored_size(cfg: dict) -> tuple[int, int]:
     """The size a training photograph is stored at: its smallest crop (``crop_scale`` of each side, cut while
     training) still has ``size``'s pixels, so no crop is ever enlarged."""
-    return tuple(int(np.ceil(side / cfg["crop_scale"] - 1e-9)) for side in cfg["size"])
+    return tuple(int(np.ceil(side / cfg["crop_scale"] - 1e-9)) for side in cfg["train_size"])
 
 
 def split_size(split: str, cfg: dict) -> tuple[int, int]:
     """(height, width) of the rows of ``split``: whole photographs, at the size training cuts its crops
     from, at the training size (val) or at the evaluation protocol's size (test)."""
-    return {"train": stored_size(cfg), "val": cfg["size"], "test": cfg["test_size"]}[split]
+    return {"train": stored_size(cfg), "val": cfg["train_size"], "test": cfg["test_size"]}[split]
 
 
 def decode_size(split: str, cfg: dict) -> int:
@@ -145,9 +145,13 @@ def prepare(cfg: dict, output=OUTPUT) -> dict:
 def write_prepared(cfg: dict, output, pool) -> dict:
     """`prepare`, with the images converted by ``pool`` (or in this process when it is None)."""
     folder = cfg["images"]
-    names = [p.as_posix() for p in find_images(folder)]
-    if not names:
-        raise ValueError(f"no image files (.jpg .png .tif .bmp .webp) found in folder {str(folder)!r}")
+    found = [p.as_posix() for p in find_images(folder)]
+    if not found:
+        raise ValueError(f"no files found in folder {str(folder)!r} (hidden ones are not read)")
+    # A name that is not UTF-8 cannot go into the manifest (or be hashed to its split): skipped, named.
+    misnamed = [{"file": printable(n), "reason": "the file name is not valid UTF-8 (rename it)"}
+                for n in found if printable(n) != n]
+    names = [n for n in found if printable(n) == n]
     members = {s: [] for s in SPLITS}
     for name in names:
         members[split_of(name, cfg)].append(name)
@@ -169,12 +173,12 @@ def write_prepared(cfg: dict, output, pool) -> dict:
 
         results = pool.imap_unordered(process, jobs(), chunksize=4) if pool else map(process, jobs())
         failed = dict(r for r in results if r[1] is not None)
-        skipped = [{"file": n, "reason": failed[n]} for n in names if n in failed]
+        skipped = misnamed + [{"file": n, "reason": failed[n]} for n in names if n in failed]
         for entry in skipped:
             print(f"skipped {entry['file']}: {entry['reason']}", file=sys.stderr)
         used = {s: sum(n not in failed for n in members[s]) for s in SPLITS}
         if not any(used.values()):
-            raise ValueError(f"no usable image in folder {str(folder)!r}: all {len(names)} files were "
+            raise ValueError(f"no usable image in folder {str(folder)!r}: all {len(found)} files were "
                              f"unreadable (first: {skipped[0]['file']}: {skipped[0]['reason']})")
         empty = [s for s in SPLITS if not used[s]]
         if empty:
@@ -186,13 +190,19 @@ def write_prepared(cfg: dict, output, pool) -> dict:
         (tmp / SETTINGS).write_text(json.dumps({k: str(v) if isinstance(v, Path) else v
                                                 for k, v in cfg.items()}, indent=2) + "\n")
     return {
-        "found": len(names),
+        "found": len(found),
         "used": sum(used.values()),
         "skipped": len(skipped),
         **{f"{s}_images": used[s] for s in SPLITS},
         "train_stored_size": list(stored_size(cfg)),
         "skipped_files": skipped,
     }
+
+
+def printable(name: str) -> str:
+    """A file name as text: the bytes of a name that is not UTF-8 (which Python keeps as lone surrogates)
+    written as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def main() -> None:

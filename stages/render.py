@@ -11,7 +11,7 @@ from pathlib import Path
 from stages import params as P
 from stages import tracking
 from stages.atomic import replacing
-from stages.gallery import contact_sheet, index_html, panel
+from stages.gallery import contact_sheet, index_html, panel, panel_name
 from stages.inference import open_test_split, predict_lab
 from stages.shards import LabSplit
 
@@ -22,10 +22,10 @@ GALLERY = Path("gallery")
 
 
 def check_params(p: dict) -> dict:
-    return {
+    return P.only_known(p, SECTION, {
         "count": P.integer(p, SECTION, "count", minimum=1),
         "sheet_width": P.integer(p, SECTION, "sheet_width", minimum=64),
-    }
+    })
 
 
 def render(model, test: LabSplit, sources: list[str], cfg: dict, output=GALLERY) -> list[str]:
@@ -37,7 +37,7 @@ def render(model, test: LabSplit, sources: list[str], cfg: dict, output=GALLERY)
         for i in range(count):
             truth = test.take([i])
             image = panel(truth[0], predict_lab(model, truth)[0], title=sources[i])
-            name = f"{i:03d}-{Path(sources[i]).stem}.png"
+            name = panel_name(i, sources[i])
             image.save(tmp / name)
             panels.append(image)
             entries.append((name, sources[i]))

@@ -48,7 +48,7 @@ COLOUR_ERROR = "ab_mse"  # the metric logged each epoch: MSE of a and b in Lab u
 
 def check_params(p: dict) -> dict:
     """Validated train parameters; raises `ParamError` naming the first bad key."""
-    return {
+    return P.only_known(p, SECTION, {
         "arch": P.choice(p, SECTION, "arch", ARCHS),
         "width": P.integer(p, SECTION, "width", minimum=1),
         "epochs": P.integer(p, SECTION, "epochs", minimum=1),
@@ -69,7 +69,7 @@ def check_params(p: dict) -> dict:
         "distribute": check_distribute(p),
         "mixed_precision": P.auto_or_boolean(p, SECTION, "mixed_precision"),
         "jit_compile": P.auto_or_boolean(p, SECTION, "jit_compile"),
-    }
+    })
 
 
 def check_head(p: dict) -> str:
@@ -131,7 +131,7 @@ def open_data(prepared=PREPARED) -> tuple[LabSplit, LabSplit]:
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     height, width = training_size(val)
     if height % DOWNSAMPLING or width % DOWNSAMPLING:
-        raise P.ParamError(f"prepare.size: validation images are {height}x{width}; the networks need "
+        raise P.ParamError(f"prepare.train_size: validation images are {height}x{width}; the networks need "
                            f"multiples of {DOWNSAMPLING}")
     if train.image_shape[0] < height or train.image_shape[1] < width:
         raise P.ParamError(f"prepare: training photographs are stored at {train.image_shape[:2]}, smaller "
@@ -140,13 +140,13 @@ def open_data(prepared=PREPARED) -> tuple[LabSplit, LabSplit]:
 
 
 def training_size(val: LabSplit) -> tuple[int, int]:
-    """The size the network is trained at: prepare.size, the size of the validation images."""
+    """The size the network is trained at: prepare.train_size, the size of the validation images."""
     return tuple(val.image_shape[:2])
 
 
 def smallest_crop(train: LabSplit, val: LabSplit) -> float:
     """The smallest crop side, as a fraction of a stored training photograph's: the one that still has the
-    training size's pixels (prepare stores the photographs at prepare.size / prepare.crop_scale)."""
+    training size's pixels (prepare stores the photographs at prepare.train_size / prepare.crop_scale)."""
     return max(t / s for t, s in zip(training_size(val), train.image_shape[:2]))
 
 

@@ -229,13 +229,54 @@ def test_folders_are_mirrored_and_a_broken_file_is_skipped(model_path, tmp_path,
     Image.fromarray(gray_photo(47, 33, seed=2)).save(photos / "1950s" / "summer" / "beach.bmp")
     (photos / "1950s" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
     (photos / "empty.png").write_bytes(b"")
-    assert run(model_path, photos, tmp_path / "missing.png", "-o", tmp_path / "out") == 1
+    frames = [Image.fromarray(gray_photo(20, 30, darkest=d, brightest=d + 20)).convert("P") for d in (10, 70)]
+    frames[0].save(photos / "animated.gif", save_all=True, append_images=frames[1:])  # its first frame
+    (photos / "notes.txt").write_text("summer 1950")  # not an image: named as skipped, not passed over
+    assert run(model_path, photos, "-o", tmp_path / "out") == 1
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*"))
-    assert written == ["1950s", "1950s/summer", "1950s/summer/beach.png", "first.jpg"]
+    assert written == ["1950s", "1950s/summer", "1950s/summer/beach.png", "animated.png", "first.jpg"]
     assert Image.open(tmp_path / "out" / "first.jpg").size == (47, 33)
+    assert lab_of(tmp_path / "out" / "animated.png")[..., 0].max() < 35  # the first frame (dark), not the second
     err = capsys.readouterr().err
-    assert "broken.jpg" in err and "empty.png" in err and "missing.png" in err
-    assert "2 of 5 photographs" in err
+    assert "broken.jpg" in err and "empty.png" in err and "notes.txt: not an image" in err
+    assert "3 of 6 photographs" in err
+
+
+def test_bad_arguments_exit_2_before_any_work(model_path, tmp_path, capsys):
+    Image.fromarray(gray_photo(20, 30)).save(tmp_path / "old.png")
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "notes.keras").write_text("not a model")
+    for args, message in [((tmp_path / "old.png", tmp_path / "missing.png", "-o", tmp_path / "out"),
+                           "no such file or folder: " + str(tmp_path / "missing.png")),
+                          ((tmp_path / "old.png", "-o", tmp_path / "a-file"), "is a file; give a folder"),
+                          ((tmp_path / "old.png", "-o", tmp_path / "out", "--model", tmp_path / "notes.keras"),
+                           "notes.keras is not a Keras model")]:
+        given = [str(a) for a in args] + ([] if "--model" in args else ["--model", str(model_path)])
+        assert C.main(given + ["--quiet"]) == 2
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        run(model_path, tmp_path / "old.png", "-o", tmp_path / "out", "--saturation", "1e20")
+    assert exited.value.code == 2 and "--saturation must be between 0 and 4" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_write_stops_the_run_at_once(model_path, tmp_path, monkeypatch, capsys):
+    """A full disk or a read-only folder: the first failed write ends the run with one summary line,
+    rather than colouring every other photograph only to fail to write it too."""
+    for i in range(3):
+        Image.fromarray(gray_photo(20, 30, seed=i)).save(tmp_path / f"old{i}.png")
+    writes = []
+
+    def disk_full(image, fp, *args, **kwargs):
+        writes.append(fp)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", disk_full)
+    assert run(model_path, *sorted(tmp_path.glob("old*.png")), "-o", tmp_path / "out", "--batch-size", 1) == 1
+    assert len(writes) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"colorize: stopped (cannot write {tmp_path / 'out' / 'old0.png'}: No space left on device): "
+                   f"0 of 3 photographs coloured into {tmp_path / 'out'}"]
 
 
 def test_never_overwrites_an_input(model_path, tmp_path):
@@ -270,7 +311,7 @@ def test_working_size_multiple_is_the_networks():
     assert C.MULTIPLE == DOWNSAMPLING
 
 
-def test_an_interrupted_write_leaves_no_half_written_file(model_path, tmp_path, monkeypatch):
+def test_an_interrupted_write_leaves_no_half_written_file(model_path, tmp_path, monkeypatch, capsys):
     Image.fromarray(gray_photo(20, 30)).save(tmp_path / "old.png")
     out = tmp_path / "out"
     assert run(model_path, tmp_path / "old.png", "-o", out) == 0
@@ -281,8 +322,8 @@ def test_an_interrupted_write_leaves_no_half_written_file(model_path, tmp_path, 
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Image.Image, "save", save_half)
-    with pytest.raises(KeyboardInterrupt):
-        run(model_path, tmp_path / "old.png", "-o", out, "--saturation", 2)
+    assert run(model_path, tmp_path / "old.png", "-o", out, "--saturation", 2) == 130  # Ctrl-C: no traceback
+    assert "colorize: stopped (interrupted): 0 of 1 photographs" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["old.png"]  # no temporary file left beside it
     assert (out / "old.png").read_bytes() == whole
 

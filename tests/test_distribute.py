@@ -59,7 +59,7 @@ print("RESULT " + json.dumps(out))
 def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("distribute")
     write_photos(root / "photos", 24, size=(40, 40))
-    prepare({"images": root / "photos", "size": (32, 32), "test_size": (32, 32), "crop_scale": 0.6,
+    prepare({"images": root / "photos", "train_size": (32, 32), "test_size": (32, 32), "crop_scale": 0.6,
              "splits": {"train": 0.65, "val": 0.25, "test": 0.1}, "test_subfolder": None, "split_seed": 3,
              "shard_size": 16, "workers": 1}, root / "prepared")
     return root / "prepared"

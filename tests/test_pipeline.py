@@ -30,7 +30,7 @@ def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e") / "project"
     copy_project(root)
     write_photos(root / "photos", 14, size=(40, 48))
-    set_params(root, **{"prepare.images": "photos", "prepare.size": [32, 32], "prepare.test_size": [32, 32],
+    set_params(root, **{"prepare.images": "photos", "prepare.train_size": [32, 32], "prepare.test_size": [32, 32],
                         "train.crops_per_image": 2, "train.epochs": 2, "train.width": 4,
                         "train.batch_size": 8, "train.samples_logged": 2, "render.count": 3})
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
@@ -100,6 +100,17 @@ def test_only_what_a_change_touches_reruns(project):
     status = run(["dvc", "status"], root)
     assert "up to date" in status.stdout
     assert ran(run(["dvc", "repro"], root)) == set()
+
+    # prepare really reruns on a new training size (DVC's run cache once ignored keys named "size"), then a
+    # return to the old one restores the old outputs from the run cache and the rest is up to date again.
+    stored = json.loads((root / "metrics/prepare.json").read_text())["train_stored_size"]
+    set_params(root, **{"prepare.train_size": [24, 24]})
+    assert ran(run(["dvc", "repro", "--single-item", "prepare"], root)) == {"prepare"}
+    assert json.loads((root / "metrics/prepare.json").read_text())["train_stored_size"] == [48, 48] != stored
+    set_params(root, **{"prepare.train_size": [32, 32]})
+    assert "is cached" in run(["dvc", "repro", "--single-item", "prepare"], root).stdout
+    assert json.loads((root / "metrics/prepare.json").read_text())["train_stored_size"] == stored
+    assert "up to date" in run(["dvc", "status"], root).stdout
 
     set_params(root, **{"render.count": 2})
     assert ran(run(["dvc", "repro"], root)) == {"render"}

@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from stages.splits import assign
 
 
 def config(folder, **overrides):
-    cfg = {"images": folder, "size": (16, 24), "test_size": (32, 32), "crop_scale": 0.5,
+    cfg = {"images": folder, "train_size": (16, 24), "test_size": (32, 32), "crop_scale": 0.5,
            "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": None, "split_seed": 0,
            "shard_size": 5, "workers": 2}
     cfg.update(overrides)
@@ -49,8 +50,15 @@ def test_prepare_reads_every_format_and_applies_exif_orientation(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6
     Image.new("RGB", (60, 20), (200, 30, 30)).save(folder / "rotated.jpg", exif=exif)
+    # Formats known by their content, whatever the name: an animated GIF (its first frame), a PPM, a JPEG
+    # without an extension; and a file that is no image is listed as skipped, not passed over.
+    frames = [Image.new("RGB", (24, 16), colour) for colour in ((250, 200, 0), (0, 0, 250))]
+    frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:])
+    Image.new("RGB", (24, 16), (0, 150, 0)).save(folder / "plain.ppm")
+    Image.new("RGB", (24, 16), (0, 150, 150)).save(folder / "IMG_0001", format="JPEG")
+    (folder / "notes.txt").write_text("taken in 1950")
     out = tmp_path / "prepared"
-    cfg = config(folder, size=(16, 16), test_size=(16, 16), splits={"train": 1.0, "val": 0.0, "test": 0.0})
+    cfg = config(folder, train_size=(16, 16), test_size=(16, 16), splits={"train": 1.0, "val": 0.0, "test": 0.0})
     with pytest.raises(ValueError, match="split val, test got no image"):
         prepare(cfg, out)
     assert not out.exists(), "a failed prepare must leave no output behind"
@@ -58,7 +66,12 @@ def test_prepare_reads_every_format_and_applies_exif_orientation(tmp_path):
     from stages.images import read_rgb
     assert read_rgb(folder / "rotated.jpg").size == (20, 60)
     report = prepare(config(folder, splits={"train": 0.34, "val": 0.33, "test": 0.33}, split_seed=0), out)
-    assert report["used"] == 7 and report["skipped"] == 0
+    assert report["used"] == 10 and report["skipped_files"] == [
+        {"file": "notes.txt", "reason": "not an image Pillow can identify"}]
+    split = next(r["split"] for r in read_manifest(out) if r["source"] == "animated.gif")
+    index = [r["source"] for r in read_manifest(out, split)].index("animated.gif")
+    first_frame = LabSplit(out, split)[index]
+    assert first_frame[..., 2].mean() > 40, "the GIF's first frame (yellow) is what was prepared"
 
 
 def test_unreadable_files_are_skipped_and_listed(tmp_path):
@@ -69,13 +82,15 @@ def test_unreadable_files_are_skipped_and_listed(tmp_path):
     good = (folder / "photo_000.png").read_bytes()
     (folder / "truncated.png").write_bytes(good[: len(good) // 2])
     Image.new("1", (20000, 20000)).save(folder / "bomb.png")
+    (folder / os.fsdecode(b"caf\xe9.png")).write_bytes(good)  # a Latin-1 name: not valid UTF-8
     report = prepare(config(folder, splits={"train": 0.5, "val": 0.25, "test": 0.25}), tmp_path / "out")
     reasons = {s["file"]: s["reason"] for s in report["skipped_files"]}
-    assert set(reasons) == {"empty.png", "notes.jpg", "truncated.png", "bomb.png"}
+    assert set(reasons) == {"empty.png", "notes.jpg", "truncated.png", "bomb.png", "caf\\xe9.png"}
     assert reasons["empty.png"] == "empty file"
     assert "decompression-bomb" in reasons["bomb.png"]
-    assert report["used"] == 9 and report["skipped"] == 4
-    json.dumps(report)
+    assert reasons["caf\\xe9.png"] == "the file name is not valid UTF-8 (rename it)"
+    assert report["found"] == 14 and report["used"] == 9 and report["skipped"] == 5
+    json.dumps(report, ensure_ascii=False).encode("utf-8")
 
 
 def test_a_folder_without_usable_images_is_an_error_naming_it(tmp_path):
@@ -85,7 +100,7 @@ def test_a_folder_without_usable_images_is_an_error_naming_it(tmp_path):
     with pytest.raises(ValueError, match="no usable image in folder .*junk"):
         prepare(config(folder), tmp_path / "out")
     (folder / "a.jpg").unlink()
-    with pytest.raises(ValueError, match="no image files .* found in folder .*junk"):
+    with pytest.raises(ValueError, match="no files found in folder .*junk"):
         prepare(config(folder), tmp_path / "out")
 
 
@@ -119,7 +134,7 @@ def test_a_missing_test_subfolder_is_named(tmp_path):
     from stages.prepare import check_params
 
     write_photos(tmp_path / "photos", 1)
-    params = {"images": str(tmp_path / "photos"), "size": [16, 16], "test_size": [16, 16], "crop_scale": 0.5,
+    params = {"images": str(tmp_path / "photos"), "train_size": [16, 16], "test_size": [16, 16], "crop_scale": 0.5,
               "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": "cbsd68", "split_seed": 0,
               "shard_size": 4, "workers": 0}
     with pytest.raises(ParamError, match="prepare.test_subfolder: folder .*cbsd68' does not exist"):
@@ -185,7 +200,7 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_that_keeps_the_output_sharp(
     assert read_rgb(folder / "big.jpg", at_least=300).size == (512, 384)  # 1/2
     assert read_rgb(folder / "big.jpg", at_least=400).size == (1024, 768)  # 1/2 would make 384 < 400
     assert read_rgb(folder / "big.jpg").size == (1024, 768)
-    cfg = config(folder, size=(48, 64), test_size=(48, 64))
+    cfg = config(folder, train_size=(48, 64), test_size=(48, 64))
     assert decode_size("test", cfg) == 64 and decode_size("train", cfg) == 128  # crop_scale 0.5
     full = rgb_to_lab(resize(read_rgb(folder / "big.jpg"), (48, 64)))
     reduced = rgb_to_lab(resize(read_rgb(folder / "big.jpg", at_least=decode_size("test", cfg)), (48, 64)))

@@ -119,7 +119,7 @@ def test_the_pipeline_logs_params_metrics_model_and_gallery_to_a_tracking_server
     client = MlflowClient(tracking_uri=server.uri)
     found = client.get_run(recorded["run_id"])
     assert found.data.params["epochs"] == "2" and found.data.params["distribute"] == "none"
-    assert found.data.params["prepare.size"]
+    assert found.data.params["prepare.train_size"]
     assert len(client.get_metric_history(found.info.run_id, "val_loss")) == 2
     train = json.loads((root / "metrics/train.json").read_text())
     assert found.data.metrics["val_loss"] == pytest.approx(train["val_loss"], rel=1e-5)

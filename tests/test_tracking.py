@@ -79,7 +79,7 @@ def test_two_trainings_starting_together_on_a_new_sqlite_store_both_log_everythi
 def tiny_project(folder: Path) -> Path:
     """params.yaml and prepared shards: what the train stage reads."""
     write_photos(folder / "photos", 10, size=(32, 32))
-    prepare({"images": folder / "photos", "size": (32, 32), "test_size": (32, 32), "crop_scale": 0.6,
+    prepare({"images": folder / "photos", "train_size": (32, 32), "test_size": (32, 32), "crop_scale": 0.6,
              "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": None, "split_seed": 0,
              "shard_size": 16, "workers": 1}, folder / "data" / "prepared")
     params = yaml.safe_load((REPO / "params.yaml").read_text())

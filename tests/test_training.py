@@ -21,7 +21,7 @@ CFG = check_params({**load("train", REPO / "params.yaml"), "width": 8, "head": "
 def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("learning")
     write_photos(root / "photos", 24, size=(40, 40))
-    prepare({"images": root / "photos", "size": (32, 32), "test_size": (32, 32), "crop_scale": 0.6,
+    prepare({"images": root / "photos", "train_size": (32, 32), "test_size": (32, 32), "crop_scale": 0.6,
              "splits": {"train": 0.65, "val": 0.25, "test": 0.1}, "test_subfolder": None, "split_seed": 0,
              "shard_size": 16, "workers": 2}, root / "prepared")
     return root / "prepared"
