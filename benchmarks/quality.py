@@ -56,7 +56,10 @@ def repro(project: Path, changes: dict, log) -> dict:
     sh(["dvc", "repro"], project, stdout=log, stderr=subprocess.STDOUT)
     result = {"wall_s": round(time.time() - started)}
     result["eval"] = json.loads((project / "metrics/eval.json").read_text())
+    reference = project / "metrics/eval_reference.json"  # the baseline's figures (in eval.json before 2026-11-27)
+    result["eval"].update(json.loads(reference.read_text()) if reference.exists() else {})
     result["train"] = json.loads((project / "metrics/train.json").read_text())
+    result["train"].setdefault("seconds", training_seconds(project))  # in train.json before 2026-11-27
     result["sets"] = {name: score_set(project / "models" / "colorizer.keras", split)
                       for name, split in OTHER_SETS.items()}
     return result
@@ -186,6 +189,15 @@ def main() -> None:
         if not args.keep:
             sh(["git", "worktree", "remove", "--force", str(project)], REPO, capture_output=True)
             shutil.rmtree(work, ignore_errors=True)
+
+
+def training_seconds(project: Path) -> float:
+    """The training's duration, which train logs to its MLflow run (``train_seconds``)."""
+    from mlflow.tracking import MlflowClient
+
+    run_id = json.loads((project / "models/mlflow-run.json").read_text())["run_id"]
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    return client.get_run(run_id).data.metrics["train_seconds"]
 
 
 def row_of(name: str, result: dict, export_only: bool) -> str:

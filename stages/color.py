@@ -6,6 +6,7 @@ ever convert between RGB and Lab with the functions here.
 """
 
 import functools
+import warnings
 
 import numpy as np
 from skimage import color as skcolor
@@ -169,8 +170,12 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """Lab (..., H, W, 3) to float32 RGB in [0, 1] (out-of-gamut colours clipped)."""
-    return np.clip(skcolor.lab2rgb(lab.astype(np.float32)), 0.0, 1.0).astype(np.float32)
+    """Lab (..., H, W, 3) to float32 RGB in [0, 1] (out-of-gamut colours clipped: scikit-image's warning that
+    it clipped negative Z values says what is meant here, and is not shown)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*negative Z values that have been clipped", category=UserWarning)
+        rgb = skcolor.lab2rgb(lab.astype(np.float32))
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:

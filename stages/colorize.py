@@ -135,17 +135,21 @@ def save(pixels: np.ndarray, path: Path) -> None:
 
 
 def load_model(spec: str):
-    """A colorizer from a ``.keras`` file, or from MLflow for a URI (``runs:/<run id>/model``, ``models:/...``)
-    resolved against this project's tracking store (``MLFLOW_TRACKING_URI`` or ``mlflow.db``)."""
+    """A colorizer from a ``.keras`` file, or from MLflow for a URI (``runs:/<run id>/model``,
+    ``models:/colorizer/latest``) resolved against this project's tracking store (``MLFLOW_TRACKING_URI`` or
+    ``mlflow.db``)."""
     if ":/" in spec:
         import mlflow
 
         from stages import tracking
 
-        import stages.model  # noqa: F401  registers the read-out layers the saved model uses
+        import stages.model  # noqa: F401  registers the read-out layers, for a model logged with mlflow.keras
 
         mlflow.set_tracking_uri(tracking.tracking_uri())
-        return mlflow.keras.load_model(spec)
+        logged = mlflow.pyfunc.load_model(spec)
+        if "keras" in logged.metadata.flavors:  # logged with mlflow.keras, as export did before
+            return logged.get_raw_model()
+        return logged.unwrap_python_model().network  # export's pyfunc model, stages.mlflow_model.Colorizer
     from stages.inference import load
 
     if not Path(spec).is_file():

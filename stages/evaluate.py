@@ -1,8 +1,9 @@
 """Stage ``evaluate``: colorize the held-out test split and score it against the originals.
 
-Writes ``metrics/eval.json`` (means over the test images, for the model and for the zero-chroma baseline,
-which shows the grayscale input as is) and ``metrics/eval_images.csv`` (one row per test image), and logs
-the means into the training's MLflow run.
+Writes ``metrics/eval.json``, DVC's metrics (the model's means over the test images: what experiments are
+compared by), ``metrics/eval_reference.json`` (the same for the zero-chroma baseline, which shows the grayscale
+input as is, the truth's colourfulness and the number of images: the same for every model of a test split) and
+``metrics/eval_images.csv`` (one row per test image), and logs all the means into the training's MLflow run.
 """
 
 import csv
@@ -24,6 +25,7 @@ SECTION = "evaluate"
 PREPARED = Path("data/prepared")
 MODEL = Path("models/colorizer.keras")
 REPORT = Path("metrics/eval.json")
+REFERENCE = Path("metrics/eval_reference.json")
 TABLE = Path("metrics/eval_images.csv")
 METRICS = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_truth")
 
@@ -67,17 +69,23 @@ def main() -> None:
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"evaluate: {error}")
     means, rows = evaluate(model, test, sources, cfg["batch_size"])
-    write_json(REPORT, means)
+    model_means = {k: means[k] for k in METRICS if k != "colorfulness_truth"}
+    write_json(REPORT, model_means)
+    write_json(REFERENCE, {k: v for k, v in means.items() if k not in model_means})
     write_text(TABLE, table_csv(rows))
     try:
         import mlflow
 
-        with tracking.reopen_training_run():
+        with tracking.reopen_training_run() as run:
             mlflow.log_metrics({f"test_{k}": v for k, v in means.items()})
             mlflow.log_artifact(str(TABLE), "evaluation")
+        where = f"; MLflow: {tracking.runs_url(run.info.experiment_id)}"
     except Exception as error:
         print(f"evaluate: warning: metrics not logged to MLflow: {error}", file=sys.stderr)
-    print("evaluate: " + ", ".join(f"{k} {v}" for k, v in means.items()))
+        where = ""
+    print(f"evaluate: {means['images']} test images: PSNR {means['psnr']:.2f} dB (the grayscale input "
+          f"{means['baseline_psnr']:.2f}), SSIM {means['ssim']:.3f}, ab MSE {means['ab_mse']:.1f}, colourfulness "
+          f"{means['colorfulness']:.1f} (truth {means['colorfulness_truth']:.1f}){where}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ Reads ``models/network.keras`` (train's output), sets its read-out (``rebalance`
 the annealed mean for a distribution head, ``saturation`` for any head), writes ``models/colorizer.keras`` and logs it, with
 its signature, as the model of the training's MLflow run. The read-out is not learnt, so changing it reruns
 export, evaluate and render in seconds, never train.
+
+The logged model is a pyfunc model with this project's code (`stages.mlflow_model`), so that
+``mlflow.pyfunc.load_model`` and ``mlflow models predict`` work in any Python with its requirements, and each
+export is a new version of the registered model `REGISTERED_NAME` (``models:/colorizer/latest``).
 """
 
 import sys
@@ -20,6 +24,12 @@ from stages.model import set_vividness
 SECTION = "export"
 NETWORK = Path("models/network.keras")
 MODEL = Path("models/colorizer.keras")
+REGISTERED_NAME = "colorizer"
+# The code the logged model loads with: the whole package, as the read-out layers import their neighbours.
+CODE = Path(__file__).resolve().parent
+ABOUT = ("Colours grayscale photographs. Input: lightness L of Lab (0..100), float32 [n, H, W, 1], any H and W "
+         "that are multiples of 8; output: the colour, ab / 128 in [-1, 1], float32 [n, H, W, 2]. Logged by the "
+         "export stage of the colorizer pipeline (DVC + MLflow); each export is a new version.")
 
 
 def check_params(p: dict) -> dict:
@@ -49,11 +59,12 @@ def export(network_path, cfg: dict, output=MODEL):
 
 
 def requirements() -> list[str]:
-    """The packages a loader of the logged model needs, at the versions installed here."""
+    """The packages a loader of the logged model needs, at the versions installed here (scikit-image: the
+    read-out layers' colour bins)."""
     from importlib.metadata import PackageNotFoundError, version
 
     found = []
-    for package in ("keras", "tensorflow", "numpy"):
+    for package in ("keras", "tensorflow", "numpy", "scikit-image"):
         try:
             found.append(f"{package}=={version(package)}")
         except PackageNotFoundError:
@@ -61,27 +72,56 @@ def requirements() -> list[str]:
     return found
 
 
-def log_model(model, cfg: dict) -> None:
-    """The exported model, with a signature, into the training's run (the newest is ``runs:/<id>/model``)."""
+def signature():
+    """Any number of photographs of any height and width: a signature inferred from an example would fix its
+    size, and pyfunc would refuse every other (such as evaluate's 256x256)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
+    return ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, -1, 1))]),
+                          outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, -1, 2))]))
+
+
+def log_model(model_path, cfg: dict) -> None:
+    """The exported model into the training's run (the newest is ``runs:/<id>/model``), registered as a new
+    version of `REGISTERED_NAME`.
+
+    MLflow's Keras flavor cannot log code, and Keras rebuilds the custom read-out layers only with it; so the
+    model is a pyfunc model from code (`stages.mlflow_model`, the Keras file as its artifact) with the package
+    as ``code_paths``.
+    """
     import mlflow
-    from mlflow.models import infer_signature
 
     example = np.full((1, 64, 64, 1), 50.0, np.float32)
-    with tracking.reopen_training_run():
+    with tracking.reopen_training_run() as run:
         mlflow.set_tags({f"export.{k}": v for k, v in cfg.items()})
         # Naming the requirements saves MLflow 14 s of loading the model in a subprocess to infer them.
-        signature = infer_signature(example, model.predict(example, verbose=0))
-        mlflow.keras.log_model(model, name="model", signature=signature, pip_requirements=requirements())
+        logged = mlflow.pyfunc.log_model(
+            name="model", python_model=CODE / "mlflow_model.py", artifacts={"network": str(model_path)},
+            code_paths=[str(CODE)], signature=signature(), input_example=example,
+            pip_requirements=requirements(), registered_model_name=REGISTERED_NAME)
+    describe(logged.registered_model_version, run.info.run_id, cfg)
+
+
+def describe(version, run_id: str, cfg: dict) -> None:
+    """Say in the Model Registry what the model is, and which training and read-out this version has."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    client.update_registered_model(REGISTERED_NAME, description=ABOUT)
+    read_out = ", ".join(f"{k} {v}" for k, v in cfg.items())
+    client.update_model_version(REGISTERED_NAME, str(version),
+                                description=f"Trained in MLflow run {run_id}. Read-out: {read_out}.")
 
 
 def main() -> None:
     try:
         cfg = check_params(P.load(SECTION))
-        model = export(NETWORK, cfg)
+        export(NETWORK, cfg)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"export: {error}")
     try:
-        log_model(model, cfg)
+        log_model(MODEL, cfg)
     except Exception as error:
         print(f"export: warning: the model was not logged to MLflow: {error}", file=sys.stderr)
     print(f"export: {MODEL} with " + ", ".join(f"{k} {v}" for k, v in cfg.items()))

@@ -21,9 +21,14 @@ def _font(size: int = 16):
     return ImageFont.load_default(size=size)
 
 
-def panel(truth_lab: np.ndarray, predicted_lab: np.ndarray, title: str | None = None) -> Image.Image:
-    """One image: the grayscale input, the colorization and the original side by side, each labelled."""
+def panel(truth_lab: np.ndarray, predicted_lab: np.ndarray, title: str | None = None,
+          aspect: float | None = None) -> Image.Image:
+    """One image: the grayscale input, the colorization and the original side by side, each labelled; with
+    ``aspect`` (the photograph's width / height), each shown at that shape again, as tall as it is stored."""
     tiles = [to_uint8(lab_to_rgb(x)) for x in (gray_lab(truth_lab[..., :1]), predicted_lab, truth_lab)]
+    if aspect:
+        shape = (max(1, round(tiles[0].shape[0] * aspect)), tiles[0].shape[0])
+        tiles = [np.asarray(Image.fromarray(t).resize(shape, Image.Resampling.LANCZOS)) for t in tiles]
     height, width = tiles[0].shape[:2]
     top = CAPTION_HEIGHT if title else 0
     canvas = Image.new("RGB", (3 * width + 2 * GAP, top + height + CAPTION_HEIGHT), BACKGROUND)
@@ -55,18 +60,26 @@ def panel_name(index: int, source: str) -> str:
     return f"{index:03d}-{re.sub(r'[^A-Za-z0-9._-]+', '_', Path(source).stem)[:80]}.png"
 
 
-def index_html(entries: list[tuple[str, str]], title: str = "Colorization gallery") -> str:
-    """An offline page: the contact sheet link and each (png file name, caption) in turn. File names are
-    URL-encoded in links (a ``#`` or ``?`` would end the path), captions HTML-escaped."""
+def scores_caption(scores: dict) -> str:
+    """One image's scores (`stages.quality.image_scores`) as a caption."""
+    return (f"PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}, ab MSE {scores['ab_mse']:.0f}, "
+            f"colourfulness {scores['colorfulness']:.1f} (original {scores['colorfulness_truth']:.1f})")
+
+
+def index_html(entries: list[tuple[str, str, str]], model: str = "", title: str = "Colorization gallery") -> str:
+    """An offline page: which model made it (``model``), the contact sheet link and each (png file name,
+    photograph, scores) in turn. File names are URL-encoded in links (a ``#`` or ``?`` would end the path),
+    text HTML-escaped."""
     items = "\n".join(
-        f'<figure><img src="{html.escape(quote(f))}" alt="{html.escape(c)}"><figcaption>{html.escape(c)}'
-        f"</figcaption></figure>" for f, c in entries)
+        f'<figure><img src="{html.escape(quote(f))}" alt="{html.escape(c)}"><figcaption><b>{html.escape(c)}</b>'
+        f"<br>{html.escape(scores)}</figcaption></figure>" for f, c, scores in entries)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;background:#fafafa}}img{{max-width:100%}}
 figure{{margin:0 0 2em 0}}figcaption{{color:#444}}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p>Each row: the grayscale input, the network's colorization, the original.
+<p>{html.escape(model)}</p>
+<p>Each row: the grayscale input, the network's colorization, the original, at the photograph's own shape.
 <a href="contact_sheet.png">Contact sheet</a>.</p>
 {items}
 </body></html>

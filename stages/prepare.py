@@ -96,21 +96,21 @@ def process(job) -> tuple[str, str | None]:
     """Worker: read one image, resize it to its split's size and write its Lab codes into its row.
 
     ``job`` is (path, relative name, split, its index in the split, settings, output); image ``i`` of a split
-    is row ``i % shard_size`` of shard ``i // shard_size``. Returns (name, None), or (name, reason) when the
-    image cannot be read.
+    is row ``i % shard_size`` of shard ``i // shard_size``. Returns (name, None, the photograph's width /
+    height as it was read, upright), or (name, reason, None) when the image cannot be read.
     """
     path, name, split, index, cfg, output = job
     try:
         image = read_rgb(path, at_least=decode_size(split, cfg))
     except UnreadableImage as error:
-        return name, str(error)
+        return name, str(error), None
     shard, row = divmod(index, cfg["shard_size"])
     codes = lab_to_codes(rgb_to_lab(resize(image, split_size(split, cfg))))
     write_rows(output / shard_name(split, shard), row, codes[None])
-    return name, None
+    return name, None, image.width / image.height
 
 
-def finish_split(root, split: str, names: list[str], failed: dict, shard_size: int):
+def finish_split(root, split: str, names: list[str], failed: dict, aspects: dict, shard_size: int):
     """Yield the manifest rows of ``split``, shard by shard, closing the rows that unreadable images left
     empty (a shard left with none is removed)."""
     total = len(names)
@@ -121,7 +121,8 @@ def finish_split(root, split: str, names: list[str], failed: dict, shard_size: i
         for index in range(first, first + count):
             if names[index] in failed:
                 continue
-            yield {"split": split, "shard": shard_name(split, shard), "row": len(kept), "source": names[index]}
+            yield {"split": split, "shard": shard_name(split, shard), "row": len(kept), "source": names[index],
+                   "aspect": round(aspects[names[index]], 4)}
             kept.append(index - first)
         if len(kept) < count:
             drop_rows(Path(root) / shard_name(split, shard), kept)
@@ -172,7 +173,10 @@ def write_prepared(cfg: dict, output, pool) -> dict:
                 done[split] += 1
 
         results = pool.imap_unordered(process, jobs(), chunksize=4) if pool else map(process, jobs())
-        failed = dict(r for r in results if r[1] is not None)
+        failed, aspects = {}, {}
+        for name, reason, aspect in results:
+            failed.update({name: reason} if reason else {})
+            aspects.update({name: aspect} if aspect else {})
         skipped = misnamed + [{"file": n, "reason": failed[n]} for n in names if n in failed]
         for entry in skipped:
             print(f"skipped {entry['file']}: {entry['reason']}", file=sys.stderr)
@@ -186,7 +190,7 @@ def write_prepared(cfg: dict, output, pool) -> dict:
                              f"({sum(used.values())} usable images, fractions {cfg['splits']}); add images "
                              f"or change prepare.splits / prepare.split_seed")
         write_manifest(tmp, (row for split in SPLITS for row in finish_split(
-            tmp, split, members[split], failed, cfg["shard_size"])))
+            tmp, split, members[split], failed, aspects, cfg["shard_size"])))
         (tmp / SETTINGS).write_text(json.dumps({k: str(v) if isinstance(v, Path) else v
                                                 for k, v in cfg.items()}, indent=2) + "\n")
     return {

@@ -1,19 +1,25 @@
 """Stage ``render``: a PNG gallery of the first ``render.count`` test images.
 
-``gallery/`` gets one PNG per image (grayscale input | colorized | original, labelled), a contact sheet of
-them all and an ``index.html`` that shows them offline; the folder is logged to the training's MLflow run.
+``gallery/`` gets one PNG per image (grayscale input | colorized | original, labelled, at the photograph's own
+shape), a contact sheet of them all and an ``index.html`` that shows them offline with each image's scores
+and the MLflow run and parameters of the model; the pictures are logged to the training's MLflow run.
 """
 
+import json
 import sys
 from pathlib import Path
-
 
 from stages import params as P
 from stages import tracking
 from stages.atomic import replacing
-from stages.gallery import contact_sheet, index_html, panel, panel_name
+from stages.gallery import contact_sheet, index_html, panel, panel_name, scores_caption
 from stages.inference import open_test_split, predict_lab
-from stages.shards import LabSplit
+from stages.quality import image_scores
+from stages.shards import LabSplit, read_manifest
+
+# The training parameters that shape the model, in the order the page lists them (MLflow has them all).
+ABOUT_PARAMS = ("arch", "width", "head", "global_context", "epochs", "crops_per_image", "batch_size",
+                "learning_rate", "seed")
 
 SECTION = "render"
 PREPARED = Path("data/prepared")
@@ -28,36 +34,61 @@ def check_params(p: dict) -> dict:
     })
 
 
-def render(model, test: LabSplit, sources: list[str], cfg: dict, output=GALLERY) -> list[str]:
-    """Write the gallery into ``output`` (replaced whole); returns the panel file names."""
+def render(model, test: LabSplit, rows: list[dict], cfg: dict, output=GALLERY, about: str = "") -> list[str]:
+    """Write the gallery of the test split (``rows``: its manifest rows) into ``output`` (replaced whole), the
+    page saying ``about`` the model; returns the panel file names."""
     count = min(cfg["count"], len(test))
     panels, entries = [], []
     with replacing(output) as tmp:
         tmp.mkdir()
         for i in range(count):
             truth = test.take([i])
-            image = panel(truth[0], predict_lab(model, truth)[0], title=sources[i])
-            name = panel_name(i, sources[i])
+            predicted = predict_lab(model, truth)
+            source = rows[i]["source"]
+            image = panel(truth[0], predicted[0], title=source, aspect=float(rows[i].get("aspect") or 0))
+            name = panel_name(i, source)
             image.save(tmp / name)
             panels.append(image)
-            entries.append((name, sources[i]))
+            entries.append((name, source, scores_caption(image_scores(truth[0], predicted[0]))))
         contact_sheet(panels, cfg["sheet_width"]).save(tmp / "contact_sheet.png")
-        (tmp / "index.html").write_text(index_html(entries))
-    return [name for name, _ in entries]
+        (tmp / "index.html").write_text(index_html(entries, model=about))
+    return [name for name, _, _ in entries]
+
+
+def about_model() -> str:
+    """Which training made the model: its MLflow run and the parameters that shape it (the run id alone when
+    the tracking store cannot be read)."""
+    run_id = json.loads(tracking.RUN_FILE.read_text())["run_id"] if tracking.RUN_FILE.exists() else None
+    if not run_id:
+        return ""
+    try:
+        tracking.connect()
+        import mlflow
+
+        run = mlflow.get_run(run_id)
+    except Exception:  # the gallery does not wait for MLflow
+        return f"Made by the model of MLflow run {run_id}."
+    shown = {k: run.data.params[k] for k in ABOUT_PARAMS if k in run.data.params}
+    readout = {k.split(".", 1)[1]: v for k, v in run.data.tags.items() if k.startswith("export.")}
+    return (f"Made by the model of MLflow run {run.info.run_name or ''} ({run_id}): "
+            + ", ".join(f"{k} {v}" for k, v in shown.items())
+            + ("; read-out " + ", ".join(f"{k} {v}" for k, v in readout.items()) if readout else "") + ".")
 
 
 def main() -> None:
     try:
         cfg = check_params(P.load(SECTION))
-        test, sources, model = open_test_split(PREPARED, MODEL)
+        test, _, model = open_test_split(PREPARED, MODEL)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"render: {error}")
-    names = render(model, test, sources, cfg)
+    names = render(model, test, read_manifest(PREPARED, "test"), cfg, about=about_model())
     try:
         import mlflow
 
         with tracking.reopen_training_run():
-            mlflow.log_artifacts(str(GALLERY), "gallery")
+            # The pictures; not index.html, whose links MLflow's artifact viewer does not follow.
+            for path in sorted(GALLERY.glob("*.png")):
+                mlflow.log_artifact(str(path), "gallery")
     except Exception as error:
         print(f"render: warning: gallery not logged to MLflow: {error}", file=sys.stderr)
     print(f"render: {len(names)} images and a contact sheet in {GALLERY}/")

@@ -22,7 +22,7 @@ from stages.color import codes_to_lab
 
 MANIFEST = "manifest.csv"
 SETTINGS = "settings.json"  # the prepare parameters the shards were made with
-MANIFEST_FIELDS = ("split", "shard", "row", "source")
+MANIFEST_FIELDS = ("split", "shard", "row", "source", "aspect")  # aspect: the photograph's width / height
 DTYPE = np.dtype(np.uint8)  # Lab codes
 
 

@@ -25,6 +25,17 @@ import mlflow
 
 EXPERIMENT = "colorization"
 RUN_FILE = Path("models/mlflow-run.json")
+# The experiment's description (MLflow shows the note on its page) and kind: a training experiment, so the
+# UI opens on its runs, not on the pages for GenAI traces. `runs_url` adds the URL switch that MLflow 3.17
+# needs as well (the tag alone did not change where the UI lands).
+EXPERIMENT_TAGS = {
+    "mlflow.note.content": "Colorization: one run per training of the DVC pipeline (`dvc repro`, `dvc exp run`). "
+                           "Parameters are train's (params.yaml), metrics per epoch are Keras's, `test_*` "
+                           "metrics are evaluate's on the held-out photographs, artifacts hold the model (also "
+                           "registered as `colorizer`), sample colourisations and the gallery.",
+    "mlflow.experimentKind": "custom_model_development",
+}
+UI_ADDRESS = "http://127.0.0.1:5000"  # where `mlflow ui` serves a local store
 
 
 class TrackingUnavailable(RuntimeError):
@@ -79,12 +90,15 @@ def connect(experiment: str = EXPERIMENT) -> str:
         with environment(PROBE_ENV), sqlite_setup(uri):
             found = mlflow.get_experiment_by_name(experiment)
             if found is not None:
+                for key, value in EXPERIMENT_TAGS.items():  # a store made before the experiment had them
+                    if key not in found.tags:
+                        mlflow.MlflowClient().set_experiment_tag(found.experiment_id, key, value)
                 return found.experiment_id
             location = None
             if uri.startswith("sqlite:"):
                 location = (repo_root() / "mlartifacts").as_uri()
             try:
-                return mlflow.create_experiment(experiment, artifact_location=location)
+                return mlflow.create_experiment(experiment, artifact_location=location, tags=EXPERIMENT_TAGS)
             except mlflow.exceptions.MlflowException:
                 found = mlflow.get_experiment_by_name(experiment)  # another training created it just now
                 if found is None:
@@ -217,11 +231,69 @@ class ClosingRun:
 
 
 def start_training_run(experiment_id: str, run_id: str | None = None) -> ClosingRun:
-    """Start (or, when resuming an interrupted training, reopen) the run; named after the DVC experiment."""
+    """Start (or, when resuming an interrupted training, reopen) the run: named after the DVC experiment, or
+    for a plain ``dvc repro`` after the commit, and described by what params.yaml changes from the commit."""
     if run_id:
         return ClosingRun(mlflow.start_run(run_id=run_id), "train")
-    return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=os.environ.get("DVC_EXP_NAME"),
-                                       tags=run_tags()), "train")
+    return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=run_name(),
+                                       tags=run_tags(), description=run_description()), "train")
+
+
+def run_name() -> str:
+    """The DVC experiment's name, else ``repro-<commit>`` (``+params`` when params.yaml differs from it)."""
+    if name := os.environ.get("DVC_EXP_NAME"):
+        return name
+    commit = git_commit()
+    return f"repro-{commit[:7]}{'+params' if changed_params() else ''}" if commit else "repro"
+
+
+def run_description() -> str:
+    how = (f"DVC experiment {os.environ['DVC_EXP_NAME']}" if os.environ.get("DVC_EXP_NAME") else "`dvc repro`")
+    commit = git_commit()
+    changes = changed_params()
+    return (f"Trained by {how}" + (f" at commit {commit[:12]}" if commit else "") + ". "
+            + ("params.yaml changes from the commit: " + "; ".join(changes) if changes
+               else "params.yaml as committed." if commit else ""))
+
+
+def changed_params(path="params.yaml") -> list[str]:
+    """``section.key old -> new`` for each value of params.yaml that differs from the commit's."""
+    import yaml
+
+    try:
+        committed = subprocess.run(["git", "show", f"HEAD:{path}"], capture_output=True, text=True, timeout=10)
+        before, now = yaml.safe_load(committed.stdout) or {}, yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError, subprocess.SubprocessError):
+        return []
+    if committed.returncode:
+        return []
+    return [f"{section}.{key} {before.get(section, {}).get(key)!r} -> {value!r}"
+            for section, values in now.items() if isinstance(values, dict)
+            for key, value in values.items() if before.get(section, {}).get(key) != value]
+
+
+def log_dataset(path, context: str, lock="dvc.lock") -> None:
+    """The prepared data as the active run's dataset input, its digest DVC's hash of it (from dvc.lock,
+    which DVC updates as each stage finishes; none when the stage runs outside DVC)."""
+    import yaml
+    from mlflow.data.artifact_dataset_sources import LocalArtifactDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+
+    digest = None
+    with contextlib.suppress(OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, StopIteration):
+        stages = yaml.safe_load(Path(lock).read_text())["stages"]
+        digest = next(out["md5"] for stage in stages.values() for out in stage.get("outs", ())
+                      if out["path"] == Path(path).as_posix())
+    source = LocalArtifactDatasetSource(str(Path(path).resolve()))
+    mlflow.log_input(MetaDataset(source, name=Path(path).as_posix(), digest=digest), context=context)
+
+
+def runs_url(experiment_id: str) -> str:
+    """The MLflow UI page of the experiment's training runs: at the tracking server, or where `mlflow ui`
+    serves a local store."""
+    uri = tracking_uri()
+    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else UI_ADDRESS
+    return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
 
 
 def write_run_file(run_id: str, path=RUN_FILE) -> None:

@@ -269,10 +269,24 @@ def read_history(path) -> list[dict]:
 
 
 def history_csv(rows: list[dict]) -> str:
+    """The published history: epochs counted from 1, as Keras prints them, kept_epoch and MLflow's steps
+    count them (Keras's own CSV, the checkpoint's, counts from 0)."""
     columns = ["loss", "val_loss", f"val_{COLOUR_ERROR}"]
     lines = [",".join(["epoch", *columns])]
-    lines += [",".join([r["epoch"], *(f"{float(r[c]):.6g}" for c in columns)]) for r in rows]
+    lines += [",".join([str(int(r["epoch"]) + 1), *(f"{float(r[c]):.6g}" for c in columns)]) for r in rows]
     return "\n".join(lines) + "\n"
+
+
+class EpochMetrics(keras.callbacks.Callback):
+    """Each epoch's figures into the active MLflow run, at step = the epoch counted from 1. (Keras's
+    ``mlflow.keras.MlflowCallback`` would also log every validation pass once more as ``validation_*`` at
+    step 0, and the optimizer's 18 settings as params; train.optimizer and learning_rate are logged already.)"""
+
+    def on_epoch_end(self, epoch, logs=None):
+        import mlflow
+
+        if logs:
+            mlflow.log_metrics({k: float(v) for k, v in logs.items()}, step=epoch + 1, synchronous=False)
 
 
 # What restore_best minimises. Not val_ab_mse: on a tiny validation set the greyest early epoch wins on that.
@@ -385,12 +399,16 @@ def prepare_checkpoints(cfg: dict, checkpoints=CHECKPOINTS, prepared=PREPARED) -
     return run_file.read_text().strip() if run_file.exists() else None
 
 
-def log_to_mlflow(model, cfg, report, val: LabSplit) -> None:
-    """The report and a few sample colorizations into the active run (the export stage logs the model)."""
+def log_to_mlflow(model, cfg, report, seconds: float, val: LabSplit) -> None:
+    """The report and a few sample colorizations into the active run (the export stage logs the model).
+
+    The per-epoch series (loss, val_loss, val_ab_mse) are there already, from Keras's MLflow callback; the
+    kept epoch's figures go under their own names (``kept_val_loss``), not as one more point of a series.
+    """
     import mlflow
 
-    # loss and val_loss are already there epoch by epoch; the rest of the report once.
-    mlflow.log_metrics({k: v for k, v in report.items() if k not in ("loss", "val_loss")})
+    mlflow.log_metrics({("" if k in ("kept_epoch", "epochs") else "kept_") + k: v for k, v in report.items()}
+                       | {"train_seconds": seconds})
     count = min(cfg["samples_logged"], len(val))
     if count:
         truth = val.take(np.arange(count))
@@ -418,20 +436,19 @@ def main() -> None:
         if not resume_run:
             mlflow.log_params({**cfg, **data_params(), "train_images": len(train), "val_images": len(val),
                                "backend": keras.backend.backend(), "devices": ", ".join(devices())})
-        model, history = fit(cfg, train, val, extra_callbacks=[mlflow.keras.MlflowCallback()])
-        last = history[-1]
-        kept = kept_row(history) if cfg["restore_best"] else last
+            tracking.log_dataset(PREPARED, context="training")
+        model, history = fit(cfg, train, val, extra_callbacks=[EpochMetrics()])
+        kept = kept_row(history) if cfg["restore_best"] else history[-1]
+        # DVC's metrics: the figures of the network kept, which `dvc exp show` compares between experiments.
         report = {
-            "loss": float(last["loss"]),
-            "val_loss": float(last["val_loss"]),
-            "best_val_loss": min(float(r["val_loss"]) for r in history),
+            "val_loss": float(kept["val_loss"]),
             f"val_{COLOUR_ERROR}": float(kept[f"val_{COLOUR_ERROR}"]),
             "kept_epoch": int(kept["epoch"]) + 1,
             "epochs": len(history),
-            "seconds": round(time.time() - started, 1),
         }
         if cfg["head"] == "regression":  # the loss of always predicting grey, to compare val_loss with
             report["zero_chroma_val_loss"] = zero_chroma_loss(val, cfg["loss"])
+        seconds = round(time.time() - started, 1)  # changes every run: MLflow's, not DVC's
         # Outputs first: a tracking server that went away must not cost the trained model.
         with replacing(NETWORK) as tmp:
             model.save(tmp)
@@ -440,14 +457,15 @@ def main() -> None:
         tracking.write_run_file(run.info.run_id)
         try:
             tracking.check_reachable()  # fails at once, not after minutes of retries, if the server went away
-            log_to_mlflow(model, cfg, report, val)
+            log_to_mlflow(model, cfg, report, seconds, val)
         except Exception as error:  # the outputs are safe; say what did not reach MLflow
             tracking.tracking_failed("train", "could not log the model to MLflow", error)
     shutil.rmtree(CHECKPOINTS, ignore_errors=True)
     baseline = report.get("zero_chroma_val_loss")
-    print(f"train: val_loss {report['val_loss']:.4f}"
-          + (f" (zero chroma {baseline:.4f})" if baseline is not None else "") + " "
-          f"after {report['epochs']} epochs, {report['seconds']} s")
+    print(f"train: kept epoch {report['kept_epoch']} of {report['epochs']}, val_loss {report['val_loss']:.4f}"
+          + (f" (zero chroma {baseline:.4f})" if baseline is not None else "")
+          + f", val ab MSE {report[f'val_{COLOUR_ERROR}']:.1f}; {seconds:.0f} s; MLflow run {run.info.run_name}: "
+          + tracking.runs_url(experiment_id))
 
 
 if __name__ == "__main__":

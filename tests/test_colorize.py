@@ -14,6 +14,7 @@ from PIL import Image
 from skimage import color as skcolor
 
 from stages import colorize as C
+from stages.native_logs import NATIVE_LOG
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -358,6 +359,7 @@ def test_python_m_exit_status(model_path, tmp_path):
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr
     assert "bad.png" in result.stderr
+    assert not [line for line in result.stderr.splitlines() if NATIVE_LOG.match(line.encode())], result.stderr
     assert (tmp_path / "out" / "good.png").is_file() and not (tmp_path / "out" / "bad.png").exists()
 
 

@@ -22,10 +22,11 @@ def test_odd_photograph_names_give_working_links_and_readable_captions():
     assert names == ["000-holiday_3.png", "001-what_.png", "002-100_grey.png", "003-two_lines.png",
                      "004-plage_1_.png"]
     # Even a name with those characters (a panel file named by hand) is linked so a browser finds the file.
-    entries = list(zip(names + ["a#b?c%d e.png"], sources + ["by hand"]))
-    page = index_html(entries)
+    entries = [(name, source, "PSNR 20.00 dB") for name, source in zip(names + ["a#b?c%d e.png"],
+                                                                        sources + ["by hand"])]
+    page = index_html(entries, model="Made by the model of MLflow run x <y>.")
     parser = Sources()
     parser.feed(page)
-    assert [unquote(src) for src in parser.found] == [name for name, _ in entries]
+    assert [unquote(src) for src in parser.found] == [name for name, _, _ in entries]
     assert all(c not in src for src in parser.found for c in "#? \n")
-    assert "holiday #3.jpg" in page and "été/plage &lt;1&gt;.jpg" in page
+    assert "holiday #3.jpg" in page and "été/plage &lt;1&gt;.jpg" in page and "run x &lt;y&gt;." in page

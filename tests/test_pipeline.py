@@ -7,7 +7,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import copy_project, run, write_photos
+from conftest import copy_project, run, venv_env, write_photos
+from stages.native_logs import NATIVE_LOG
 
 STAGES = {"samples", "prepare", "train", "export", "evaluate", "render"}
 
@@ -44,6 +45,10 @@ def project(tmp_path_factory):
 def test_repro_runs_every_stage_and_writes_every_output(project):
     root, first = project
     assert ran(first) == STAGES
+    # What the stages print is for people: no TensorFlow or CUDA log lines on a CPU machine, no warnings.
+    printed = (first.stdout + first.stderr).splitlines()
+    noise = [line for line in printed if NATIVE_LOG.match(line.encode()) or "Warning" in line]
+    assert not noise, noise
     assert len(list((root / "data/samples").glob("*.png"))) == 8
     assert (root / "data/prepared/manifest.csv").exists()
     # The prepared data takes its space once: each file is a hard link into DVC's cache (.dvc/config).
@@ -59,13 +64,17 @@ def test_repro_runs_every_stage_and_writes_every_output(project):
     history = (root / "metrics/history.csv").read_text().splitlines()
     assert history[0] == "epoch,loss,val_loss,val_ab_mse" and len(history) == 3
     kept = min(history[1:], key=lambda line: float(line.split(",")[2]))  # restore_best: the lowest val_loss
-    assert train["kept_epoch"] == int(kept.split(",")[0]) + 1
+    assert train["kept_epoch"] == int(kept.split(",")[0])  # epochs count from 1 in every file
     assert train["val_ab_mse"] == pytest.approx(float(kept.split(",")[3]), rel=1e-4)
+    assert train["val_loss"] == pytest.approx(float(kept.split(",")[2]), rel=1e-4)
+    assert "seconds" not in train, "a timing differs every run: MLflow's, not a DVC metric"
     evaluation = json.loads((root / "metrics/eval.json").read_text())
-    for key in ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_truth", "baseline_psnr",
-                "baseline_ssim", "baseline_ab_mse", "baseline_colorfulness"):
-        assert isinstance(evaluation[key], float), key
-    assert evaluation["images"] == prepare["test_images"]
+    assert list(evaluation) == ["psnr", "ssim", "ab_mse", "colorfulness"]  # DVC's metrics: the model's
+    assert all(isinstance(value, float) for value in evaluation.values())
+    reference = json.loads((root / "metrics/eval_reference.json").read_text())
+    assert set(reference) == {"images", "colorfulness_truth", "baseline_psnr", "baseline_ssim", "baseline_ab_mse",
+                              "baseline_colorfulness"}
+    assert reference["images"] == prepare["test_images"]
     rows = (root / "metrics/eval_images.csv").read_text().splitlines()
     assert len(rows) == 1 + prepare["test_images"] and rows[0].startswith("image,psnr,ssim,ab_mse")
     gallery = root / "gallery"
@@ -74,6 +83,11 @@ def test_repro_runs_every_stage_and_writes_every_output(project):
     assert (gallery / "contact_sheet.png").exists()
     page = (gallery / "index.html").read_text()
     assert all(name in page for name in panels) and "http" not in page
+    run_id = json.loads((root / "models/mlflow-run.json").read_text())["run_id"]
+    assert run_id in page and "arch unet, width 4" in page and page.count("PSNR ") == len(panels)
+    # Shown at the photographs' own shape (48x40, stored at 32x32): three tiles 38 wide and the gaps.
+    from PIL import Image
+    assert Image.open(gallery / panels[0]).width == 3 * 38 + 2 * 6
     assert not list(root.glob("**/*.tmp")), "a temporary file was left behind"
     assert not (root / "checkpoints" / "train").exists(), "a finished training leaves no checkpoint"
 
@@ -84,9 +98,26 @@ def test_the_training_is_one_mlflow_run_with_params_metrics_model_and_gallery(pr
     client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
     found = client.get_run(run_id)
     assert found.data.params["arch"] == "unet" and found.data.params["epochs"] == "2"
-    assert found.data.tags["mlflow.source.git.commit"]
-    assert len(client.get_metric_history(run_id, "val_loss")) == 2
-    for key in ("val_loss", "test_psnr", "test_ab_mse", "test_colorfulness", "test_baseline_psnr"):
+    commit = found.data.tags["mlflow.source.git.commit"]
+    # Named and described for a reader of the UI, which opens on training runs (not GenAI traces).
+    assert found.info.run_name == f"repro-{commit[:7]}"
+    assert found.data.tags["mlflow.note.content"] == f"Trained by `dvc repro` at commit {commit[:12]}. " \
+                                                     "params.yaml as committed."
+    experiment = client.get_experiment(found.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert experiment.tags["mlflow.note.content"].startswith("Colorization: one run per training")
+    # One point an epoch in each series, at steps 1, 2 as in history.csv (the kept epoch's figures have names of
+    # their own); no step-0 copies of validation passes, no optimizer internals among the params.
+    assert [[m.step for m in client.get_metric_history(run_id, k)] for k in ("val_loss", "val_ab_mse", "loss")] \
+        == [[1, 2]] * 3
+    assert not [k for k in found.data.metrics if k.startswith("validation_")]
+    assert not [k for k in found.data.params if k.startswith("optimizer_")]
+    dataset = client.get_run(run_id).inputs.dataset_inputs[0].dataset
+    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["prepare"]["outs"]
+    assert (dataset.name, dataset.digest) == ("data/prepared", next(o["md5"] for o in lock
+                                                                     if o["path"] == "data/prepared"))
+    for key in ("kept_val_loss", "kept_val_ab_mse", "kept_epoch", "train_seconds", "test_psnr", "test_ab_mse",
+                "test_colorfulness", "test_baseline_psnr"):
         assert key in found.data.metrics, key
     artifacts = {a.path for a in client.list_artifacts(run_id)}
     assert {"gallery", "samples", "evaluation"} <= artifacts
@@ -130,8 +161,15 @@ def test_dvc_metrics_plots_and_experiments_work(project):
     root, _ = project
     metrics = json.loads(run(["dvc", "metrics", "show", "--json"], root).stdout)
     assert "metrics/eval.json" in json.dumps(metrics)
+    table = run(["dvc", "metrics", "show"], root, env=venv_env(COLUMNS="120")).stdout.splitlines()
+    assert table[0].split() == ["Path", "ab_mse", "colorfulness", "epochs", "kept_epoch", "psnr", "ssim",
+                                "val_ab_mse", "val_loss"]
+    assert max(map(len, table)) <= 120, "dvc metrics show must be readable at 120 columns"
     run(["dvc", "plots", "show", "-o", "plots_out"], root)
-    assert (root / "plots_out/index.html").exists()
+    page = (root / "plots_out/index.html").read_text()
+    assert "vegaEmbed(" in page and not re.search(r"<script[^>]+src=", page), "the plots page must work offline"
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], root).stdout)["data"]
+    assert list(plots) == ["loss", "validation colour error"]  # no untitled duplicate
     run(["dvc", "exp", "run", "-S", "train.epochs=1"], root)
     shown = run(["dvc", "exp", "show", "--json"], root).stdout
     assert '"train.epochs": 1' in shown.replace("\n", "") or re.search(r'"epochs":\s*1\b', shown)

@@ -133,7 +133,7 @@ def test_the_pipeline_logs_params_metrics_model_and_gallery_to_a_tracking_server
     # ... and the files themselves are in the server's artifact folder.
     assert list(server.artifacts.rglob("contact_sheet.png"))
     assert list(server.artifacts.rglob("eval_images.csv"))
-    assert list(server.artifacts.rglob("MLmodel")) and list(server.artifacts.rglob("model.keras"))
+    assert list(server.artifacts.rglob("MLmodel")) and list(server.artifacts.rglob("colorizer.keras"))
 
 
 def wait_for_queue(root: Path, experiments: int, timeout: float = 600) -> str:

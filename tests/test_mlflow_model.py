@@ -1,0 +1,115 @@
+"""The model that export logs, as its users load it: with ``mlflow.pyfunc`` in a Python that has never seen
+this repository, with ``mlflow models predict``, and by its registered name with ``colorize``."""
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+from mlflow.tracking._tracking_service import utils as tracking_state
+from PIL import Image
+
+from conftest import write_photos
+from stages import colorize as C
+from stages import export as E
+from stages import tracking
+from stages.model import build
+
+GREY = {"rebalance": 0.0, "temperature": 1.0, "saturation": 0.0}  # the first export: no colour at all
+READ_OUT = {"rebalance": 0.5, "temperature": 0.4, "saturation": 1.2}  # the second, the newest
+# Not a multiple of 64 (the size export's input example has) nor square.
+LIGHTNESS = np.linspace(20, 80, 40 * 56, dtype=np.float32).reshape(1, 40, 56, 1)
+
+LOAD_AND_PREDICT = """
+import importlib.util, sys
+import mlflow, numpy as np
+assert importlib.util.find_spec("stages") is None, "the project is importable here"
+model = mlflow.pyfunc.load_model(sys.argv[1])
+print(model.predict(np.load(sys.argv[2])).shape)
+"""
+
+
+class Store:
+    def __init__(self, folder: Path):
+        self.folder, self.uri, self.run_id = folder, f"sqlite:///{folder / 'mlflow.db'}", None
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A training run as train leaves it, then two exports of its network (a tiny one with the distribution
+    head, so with the custom read-out layers) by the export stage's own functions: a grey one, then a vivid one."""
+    store = Store(tmp_path_factory.mktemp("store"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(store.folder)
+        patch.setattr(tracking_state, "_tracking_uri", None)
+        patch.setenv("MLFLOW_TRACKING_URI", store.uri)
+        with tracking.start_training_run(tracking.connect()) as run:
+            store.run_id = run.info.run_id
+        tracking.write_run_file(store.run_id)
+        build("unet", width=4, head="distribution").save("network.keras")
+        for read_out in (GREY, READ_OUT):
+            E.export("network.keras", read_out, "colorizer.keras")
+            E.log_model("colorizer.keras", read_out)
+    return store
+
+
+def elsewhere(store: Store) -> dict:
+    """The environment of a Python that cannot import this project: run with ``-S``, it skips the ``.pth``
+    files, among them this project's editable install, and PYTHONPATH names only the installed packages."""
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "DVC_ROOT")}
+    packages = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
+    env.update(PYTHONPATH=os.pathsep.join(packages), MLFLOW_TRACKING_URI=store.uri)
+    return env
+
+
+def run_elsewhere(args: list, store: Store, cwd: Path) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-S", *map(str, args)], cwd=cwd, env=elsewhere(store),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_pyfunc_loads_the_model_where_the_project_is_not(store, tmp_path):
+    np.save(tmp_path / "lightness.npy", LIGHTNESS)
+    found = run_elsewhere(["-c", LOAD_AND_PREDICT, f"runs:/{store.run_id}/model", "lightness.npy"], store, tmp_path)
+    assert found.stdout.strip().splitlines()[-1] == "(1, 40, 56, 2)"
+
+
+def test_mlflow_models_predict_serves_it(store, tmp_path):
+    (tmp_path / "input.json").write_text(json.dumps({"inputs": LIGHTNESS.tolist()}))
+    mlflow_command = Path(sys.executable).parent / "mlflow"
+    run_elsewhere([mlflow_command, "models", "predict", "-m", f"runs:/{store.run_id}/model", "-i", "input.json",
+                   "-o", "output.json", "-t", "json", "--env-manager", "local"], store, tmp_path)
+    predictions = np.asarray(json.loads((tmp_path / "output.json").read_text())["predictions"])
+    assert predictions.shape == (1, 40, 56, 2)
+    assert np.all(np.abs(predictions) <= 1)
+
+
+def test_each_export_is_a_described_version_of_the_registered_model(store):
+    client = MlflowClient(store.uri)
+    assert "Colours grayscale photographs" in client.get_registered_model(E.REGISTERED_NAME).description
+    for number, read_out in (("1", "rebalance 0.0, temperature 1.0, saturation 0.0"),
+                             ("2", "rebalance 0.5, temperature 0.4, saturation 1.2")):
+        version = client.get_model_version(E.REGISTERED_NAME, number)
+        assert version.run_id == store.run_id
+        assert f"Trained in MLflow run {store.run_id}" in version.description
+        assert f"Read-out: {read_out}." in version.description
+
+
+def test_colorize_takes_the_registered_model(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(tracking_state, "_tracking_uri", None)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)
+    photo = write_photos(tmp_path, 1, size=(40, 56))[0]
+    assert C.main([str(photo), "-o", str(tmp_path / "out"), "--model", "models:/colorizer/latest", "-q"]) == 0
+    coloured = np.asarray(Image.open(tmp_path / "out" / photo.name)).astype(int)
+    assert coloured.shape == (40, 56, 3)
+    assert np.abs(coloured[..., 0] - coloured[..., 2]).max() > 5, "grey: not the newest version"
+    # The same colours as from the newest export's Keras file.
+    newest = store.folder / "colorizer.keras"
+    assert C.main([str(photo), "-o", str(tmp_path / "from-file"), "--model", str(newest), "-q"]) == 0
+    assert np.array_equal(coloured, np.asarray(Image.open(tmp_path / "from-file" / photo.name)))
