@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from stages import params as P
 from stages import tracking
@@ -37,7 +38,8 @@ def check_params(p: dict) -> dict:
 def evaluate(model, test: LabSplit, sources: list[str], batch_size: int) -> tuple[dict, list[dict]]:
     """Scores of the model and of the zero-chroma baseline: (means, one row per image)."""
     rows = []
-    for start in range(0, len(test), batch_size):
+    for start in tqdm(range(0, len(test), batch_size), desc="evaluate", unit="batch", leave=False, disable=None,
+                      file=sys.stderr):  # a bar on a terminal only
         truth = test.take(np.arange(start, min(start + batch_size, len(test))))
         predicted = predict_lab(model, truth, batch_size)
         for i, (t, p) in enumerate(zip(truth, predicted)):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
 from stages import params as P
 from stages.atomic import replacing, write_json
@@ -174,7 +175,9 @@ def write_prepared(cfg: dict, output, pool) -> dict:
 
         results = pool.imap_unordered(process, jobs(), chunksize=4) if pool else map(process, jobs())
         failed, aspects = {}, {}
-        for name, reason, aspect in results:
+        # A progress bar on a terminal only (tqdm's disable=None), where thousands of photographs take minutes.
+        for name, reason, aspect in tqdm(results, total=len(names), unit="photo", desc="prepare", leave=False,
+                                         disable=None, file=sys.stderr):
             failed.update({name: reason} if reason else {})
             aspects.update({name: aspect} if aspect else {})
         skipped = misnamed + [{"file": n, "reason": failed[n]} for n in names if n in failed]

@@ -14,6 +14,7 @@ it creates the tables and the experiment under a file lock, so two first runs do
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -86,6 +87,8 @@ def connect(experiment: str = EXPERIMENT) -> str:
     """
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
+    for chatty in ("mlflow.store.db.utils", "alembic"):  # "Creating initial MLflow database tables...", at INFO
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         with environment(PROBE_ENV), sqlite_setup(uri):
             found = mlflow.get_experiment_by_name(experiment)
@@ -275,8 +278,10 @@ def changed_params(path="params.yaml") -> list[str]:
 def log_dataset(path, context: str, lock="dvc.lock") -> None:
     """The prepared data as the active run's dataset input, its digest DVC's hash of it (from dvc.lock,
     which DVC updates as each stage finishes; none when the stage runs outside DVC)."""
+    import warnings
+
     import yaml
-    from mlflow.data.artifact_dataset_sources import LocalArtifactDatasetSource
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
 
     digest = None
@@ -284,7 +289,9 @@ def log_dataset(path, context: str, lock="dvc.lock") -> None:
         stages = yaml.safe_load(Path(lock).read_text())["stages"]
         digest = next(out["md5"] for stage in stages.values() for out in stage.get("outs", ())
                       if out["path"] == Path(path).as_posix())
-    source = LocalArtifactDatasetSource(str(Path(path).resolve()))
+    with warnings.catch_warnings():  # a local path matches two registered sources, the same class for both
+        warnings.simplefilter("ignore", UserWarning)
+        source = resolve_dataset_source(str(Path(path).resolve()))
     mlflow.log_input(MetaDataset(source, name=Path(path).as_posix(), digest=digest), context=context)
 
 

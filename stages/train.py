@@ -268,12 +268,14 @@ def read_history(path) -> list[dict]:
     return [rows[e] for e in sorted(rows)]
 
 
-def history_csv(rows: list[dict]) -> str:
+def history_csv(rows: list[dict], kept: dict) -> str:
     """The published history: epochs counted from 1, as Keras prints them, kept_epoch and MLflow's steps
-    count them (Keras's own CSV, the checkpoint's, counts from 0)."""
+    count them (Keras's own CSV, the checkpoint's, counts from 0); ``kept`` is 1 on the row of the epoch
+    kept (the network saved), which the plots mark (.dvc/plots/linear_kept.json)."""
     columns = ["loss", "val_loss", f"val_{COLOUR_ERROR}"]
-    lines = [",".join(["epoch", *columns])]
-    lines += [",".join([str(int(r["epoch"]) + 1), *(f"{float(r[c]):.6g}" for c in columns)]) for r in rows]
+    lines = [",".join(["epoch", *columns, "kept"])]
+    lines += [",".join([str(int(r["epoch"]) + 1), *(f"{float(r[c]):.6g}" for c in columns),
+                        str(int(r["epoch"] == kept["epoch"]))]) for r in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -361,7 +363,8 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extr
             Checkpoint(checkpoints / "state", cfg.get("checkpoint_every", 0), skip),  # last: after the logs
         ]
         trainee.fit(batches, validation_data=val_batches, initial_epoch=first, epochs=last, callbacks=callbacks,
-                    shuffle=False, verbose=2)  # the batches are in the seed's order already
+                    shuffle=False,  # the batches are in the seed's order already
+                    verbose=1 if sys.stdout.isatty() else 2)  # a bar on a terminal, a line an epoch in a log
     history = read_history(checkpoints / "history.csv")
     if keep_best and keep_best.restore() is not None:
         print(f"train: kept epoch {keep_best.best_epoch + 1} of {len(history)}, the lowest validation loss "
@@ -453,7 +456,7 @@ def main() -> None:
         with replacing(NETWORK) as tmp:
             model.save(tmp)
         write_json(REPORT, report)
-        write_text(HISTORY, history_csv(history))
+        write_text(HISTORY, history_csv(history, kept))
         tracking.write_run_file(run.info.run_id)
         try:
             tracking.check_reachable()  # fails at once, not after minutes of retries, if the server went away

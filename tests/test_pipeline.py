@@ -47,7 +47,7 @@ def test_repro_runs_every_stage_and_writes_every_output(project):
     assert ran(first) == STAGES
     # What the stages print is for people: no TensorFlow or CUDA log lines on a CPU machine, no warnings.
     printed = (first.stdout + first.stderr).splitlines()
-    noise = [line for line in printed if NATIVE_LOG.match(line.encode()) or "Warning" in line]
+    noise = [line for line in printed if NATIVE_LOG.match(line.encode()) or "Warning" in line or " INFO " in line]
     assert not noise, noise
     assert len(list((root / "data/samples").glob("*.png"))) == 8
     assert (root / "data/prepared/manifest.csv").exists()
@@ -62,8 +62,9 @@ def test_repro_runs_every_stage_and_writes_every_output(project):
     train = json.loads((root / "metrics/train.json").read_text())
     assert train["epochs"] == 2 and train["val_loss"] > 0
     history = (root / "metrics/history.csv").read_text().splitlines()
-    assert history[0] == "epoch,loss,val_loss,val_ab_mse" and len(history) == 3
+    assert history[0] == "epoch,loss,val_loss,val_ab_mse,kept" and len(history) == 3
     kept = min(history[1:], key=lambda line: float(line.split(",")[2]))  # restore_best: the lowest val_loss
+    assert [line.endswith(",1") for line in history[1:]] == [line == kept for line in history[1:]]
     assert train["kept_epoch"] == int(kept.split(",")[0])  # epochs count from 1 in every file
     assert train["val_ab_mse"] == pytest.approx(float(kept.split(",")[3]), rel=1e-4)
     assert train["val_loss"] == pytest.approx(float(kept.split(",")[2]), rel=1e-4)
