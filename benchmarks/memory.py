@@ -42,7 +42,7 @@ def rss_mb() -> float:
 def params(section: str) -> dict:
     """``section`` of the params.yaml beside the `stages` package measured (see `machine.REPO`)."""
     import stages
-    from stages import params as P
+    from colorizer import params as P
 
     return P.load(section, Path(stages.__file__).resolve().parents[1] / "params.yaml")
 
@@ -61,10 +61,10 @@ def child_prepare(folder: Path, out: Path, size) -> dict:
 
 def child_train(prepared: Path, width: int, crops: int) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from stages.shards import LabSplit
+    from colorizer.shards import LabSplit
     from stages.train import check_params, fit
 
-    cfg = check_params(dict(params("train"), width=width, epochs=1, crops_per_image=crops, samples_logged=0))
+    cfg = check_params(dict(params("train"), width=width, epochs=1, crops_per_image=crops))
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     before = rss_mb()
     start = time.perf_counter()
@@ -75,7 +75,7 @@ def child_train(prepared: Path, width: int, crops: int) -> dict:
 
 
 def link_tree(source: Path, target: Path, copies: int) -> int:
-    from stages.images import find_images
+    from colorizer.images import find_images
 
     names = find_images(source)
     for copy in range(copies):

@@ -24,7 +24,7 @@ import machine
 
 DEFAULT_IMAGES = machine.REPO.parent / "shared" / "datasets" / "bsds432"
 SMALL = {"prepare.size": [32, 32], "prepare.test_size": [32, 32], "train.crops_per_image": 1,
-         "train.epochs": 1, "train.width": 4, "train.samples_logged": 0, "render.count": 4}
+         "train.epochs": 1, "train.width": 4, "render.count": 4}
 
 
 def environment() -> dict:
@@ -56,7 +56,7 @@ def copy_project(root: Path) -> None:
 
 
 def fill(folder: Path, images: Path, count: int) -> None:
-    from stages.images import find_images
+    from colorizer.images import find_images
 
     names = find_images(images)
     for i in range(count):

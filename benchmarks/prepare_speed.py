@@ -22,12 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import machine  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
 from PIL import Image
 
-from stages.images import find_images, read_rgb
-from stages.prepare import prepare, resize
+import machine  # noqa: F401  (puts the repository on sys.path)
+from colorizer.images import find_images, read_rgb, resize
+from stages.prepare import prepare
 
 try:
     from stages.prepare import decode_size

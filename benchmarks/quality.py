@@ -69,7 +69,7 @@ OTHER_SETS = {}  # name -> its photographs as a test split (`test_split`), fille
 
 
 class ArraySplit:
-    """Lab images held in memory, read like a `stages.shards.LabSplit`."""
+    """Lab images held in memory, read like a `colorizer.shards.LabSplit`."""
 
     def __init__(self, lab):
         self.lab = lab
@@ -83,9 +83,8 @@ class ArraySplit:
 
 def test_split(folder: Path, size) -> tuple[ArraySplit, list[str]]:
     """The photographs of ``folder`` as prepare makes a test split: resized to ``size``, as Lab codes."""
-    from stages.color import codes_to_lab, lab_to_codes, rgb_to_lab
-    from stages.images import find_images, read_rgb
-    from stages.prepare import resize
+    from colorizer.color import codes_to_lab, lab_to_codes, rgb_to_lab
+    from colorizer.images import find_images, read_rgb, resize
 
     names = [n.as_posix() for n in find_images(folder)]
     lab = [codes_to_lab(lab_to_codes(rgb_to_lab(resize(read_rgb(folder / n), size)))) for n in names]
@@ -94,8 +93,8 @@ def test_split(folder: Path, size) -> tuple[ArraySplit, list[str]]:
 
 def score_set(model_path: Path, split) -> dict:
     """evaluate's means for the colorizer at ``model_path`` on ``split`` = (images, names)."""
+    from colorizer.inference import load
     from stages.evaluate import evaluate
-    from stages.inference import load
 
     means, _ = evaluate(load(model_path), split[0], split[1], batch_size=8)
     return means

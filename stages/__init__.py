@@ -1,14 +1,6 @@
-"""The colorization pipeline: one module per DVC stage, plus the small modules they share.
-
-Stages (each has a ``main()`` that ``dvc.yaml`` calls): ``samples``, ``prepare``, ``train``, ``export``,
-``evaluate``, ``render``; ``colorize`` is the command for any photograph. Shared modules: ``color`` (Lab
-conventions and one-byte Lab codes), ``images`` (reading photographs), ``splits``, ``shards`` (prepared data on
-disk), ``batches`` (the training input), ``crops`` (cutting fresh crops in the training graph),
-``checkpoints`` (resuming an interrupted training), ``model``, ``ab_bins``, ``inference``, ``quality``
-(metrics), ``gallery``, ``tracking`` (MLflow), ``mlflow_model`` (the model as MLflow loads it), ``params``,
-``atomic``, ``native_logs`` (TensorFlow's C++ log lines kept off the terminal).
+"""The stages of ``dvc.yaml``, one module each, nothing else: ``samples``, ``prepare``, ``train``, ``export``,
+``evaluate``, ``render``. Each has a ``main()`` that its stage's command runs (``python -m stages.train``); what
+they share is the library, `colorizer`.
 """
 
-from stages import native_logs
-
-native_logs.install()
+import colorizer  # noqa: F401  first: keeps TensorFlow's start-up log lines off the terminal (colorizer.native_logs)

@@ -9,25 +9,20 @@ input as is, the truth's colourfulness and the number of images: the same for ev
 import csv
 import io
 import sys
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from stages import params as P
-from stages import tracking
-from stages.atomic import write_json, write_text
-from stages.color import gray_lab
-from stages.inference import open_test_split, predict_lab
-from stages.quality import image_scores
-from stages.shards import LabSplit
+from colorizer import params as P
+from colorizer import tracking
+from colorizer.atomic import write_json, write_text
+from colorizer.cli import stage_paths
+from colorizer.color import gray_lab
+from colorizer.inference import open_test_split, predict_lab
+from colorizer.quality import image_scores
+from colorizer.shards import LabSplit
 
 SECTION = "evaluate"
-PREPARED = Path("data/prepared")
-MODEL = Path("models/colorizer.keras")
-REPORT = Path("metrics/eval.json")
-REFERENCE = Path("metrics/eval_reference.json")
-TABLE = Path("metrics/eval_images.csv")
 METRICS = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_truth")
 
 
@@ -64,27 +59,30 @@ def table_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    paths = stage_paths("evaluate", argv, prepared="the prepared data (its test split is scored)",
+                        colorizer="the model to score", run_file="the training's MLflow run, to log into",
+                        metrics="DVC's metrics to write: the model's means", reference="the baseline's means to write",
+                        table="every image's scores to write")
     try:
         cfg = check_params(P.load(SECTION))
-        test, sources, model = open_test_split(PREPARED, MODEL)
+        test, sources, model = open_test_split(paths.prepared, paths.colorizer)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"evaluate: {error}")
     means, rows = evaluate(model, test, sources, cfg["batch_size"])
     model_means = {k: means[k] for k in METRICS if k != "colorfulness_truth"}
-    write_json(REPORT, model_means)
-    write_json(REFERENCE, {k: v for k, v in means.items() if k not in model_means})
-    write_text(TABLE, table_csv(rows))
-    try:
+    write_json(paths.metrics, model_means)
+    write_json(paths.reference, {k: v for k, v in means.items() if k not in model_means})
+    write_text(paths.table, table_csv(rows))
+
+    def log(run):
         import mlflow
 
-        with tracking.reopen_training_run() as run:
-            mlflow.log_metrics({f"test_{k}": v for k, v in means.items()})
-            mlflow.log_artifact(str(TABLE), "evaluation")
-        where = f"; MLflow: {tracking.runs_url(run.info.experiment_id)}"
-    except Exception as error:
-        print(f"evaluate: warning: metrics not logged to MLflow: {error}", file=sys.stderr)
-        where = ""
+        mlflow.log_metrics({f"test_{k}": v for k, v in means.items()})
+        mlflow.log_artifact(str(paths.table), "evaluation")
+
+    url = tracking.log_to_training_run(paths.run_file, "evaluate", "the metrics", log)
+    where = f"; MLflow: {url}" if url else ""
     print(f"evaluate: {means['images']} test images: PSNR {means['psnr']:.2f} dB (the grayscale input "
           f"{means['baseline_psnr']:.2f}), SSIM {means['ssim']:.3f}, ab MSE {means['ab_mse']:.1f}, colourfulness "
           f"{means['colorfulness']:.1f} (truth {means['colorfulness_truth']:.1f}){where}")

@@ -5,7 +5,7 @@ the annealed mean for a distribution head, ``saturation`` for any head), writes 
 its signature, as the model of the training's MLflow run. The read-out is not learnt, so changing it reruns
 export, evaluate and render in seconds, never train.
 
-The logged model is a pyfunc model with this project's code (`stages.mlflow_model`), so that
+The logged model is a pyfunc model with this project's code (`colorizer.mlflow_model`), so that
 ``mlflow.pyfunc.load_model`` and ``mlflow models predict`` work in any Python with its requirements, and each
 export is a new version of the registered model `REGISTERED_NAME` (``models:/colorizer/latest``).
 """
@@ -15,18 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from stages import params as P
-from stages import tracking
-from stages.atomic import replacing
-from stages.inference import load
-from stages.model import set_vividness
+import colorizer
+from colorizer import params as P
+from colorizer import tracking
+from colorizer.atomic import replacing
+from colorizer.cli import stage_paths
+from colorizer.inference import load
+from colorizer.model import has_distribution_head, set_vividness
 
 SECTION = "export"
-NETWORK = Path("models/network.keras")
-MODEL = Path("models/colorizer.keras")
 REGISTERED_NAME = "colorizer"
 # The code the logged model loads with: the whole package, as the read-out layers import their neighbours.
-CODE = Path(__file__).resolve().parent
+CODE = Path(colorizer.__file__).resolve().parent
 ABOUT = ("Colours grayscale photographs. Input: lightness L of Lab (0..100), float32 [n, H, W, 1], any H and W "
          "that are multiples of 8; output: the colour, ab / 128 in [-1, 1], float32 [n, H, W, 2]. Logged by the "
          "export stage of the colorizer pipeline (DVC + MLflow); each export is a new version.")
@@ -40,11 +40,7 @@ def check_params(p: dict) -> dict:
     })
 
 
-def has_distribution_head(model) -> bool:
-    return any(layer.name == "annealed_mean" for layer in model.layers)
-
-
-def export(network_path, cfg: dict, output=MODEL):
+def export(network_path, cfg: dict, output):
     """Load the network, set its read-out, save it atomically to ``output``; returns the model."""
     model = load(network_path)
     if has_distribution_head(model):
@@ -82,24 +78,23 @@ def signature():
                           outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, -1, 2))]))
 
 
-def log_model(model_path, cfg: dict) -> None:
+def log_model(model_path, cfg: dict, run) -> None:
     """The exported model into the training's run (the newest is ``runs:/<id>/model``), registered as a new
     version of `REGISTERED_NAME`.
 
     MLflow's Keras flavor cannot log code, and Keras rebuilds the custom read-out layers only with it; so the
-    model is a pyfunc model from code (`stages.mlflow_model`, the Keras file as its artifact) with the package
+    model is a pyfunc model from code (`colorizer.mlflow_model`, the Keras file as its artifact) with the package
     as ``code_paths``.
     """
     import mlflow
 
     example = np.full((1, 64, 64, 1), 50.0, np.float32)
-    with tracking.reopen_training_run() as run:
-        mlflow.set_tags({f"export.{k}": v for k, v in cfg.items()})
-        # Naming the requirements saves MLflow 14 s of loading the model in a subprocess to infer them.
-        logged = mlflow.pyfunc.log_model(
-            name="model", python_model=CODE / "mlflow_model.py", artifacts={"network": str(model_path)},
-            code_paths=[str(CODE)], signature=signature(), input_example=example,
-            pip_requirements=requirements(), registered_model_name=REGISTERED_NAME)
+    mlflow.set_tags({f"export.{k}": v for k, v in cfg.items()})
+    # Naming the requirements saves MLflow 14 s of loading the model in a subprocess to infer them.
+    logged = mlflow.pyfunc.log_model(
+        name="model", python_model=CODE / "mlflow_model.py", artifacts={"network": str(model_path)},
+        code_paths=[str(CODE)], signature=signature(), input_example=example,
+        pip_requirements=requirements(), registered_model_name=REGISTERED_NAME)
     describe(logged.registered_model_version, run.info.run_id, cfg)
 
 
@@ -114,17 +109,18 @@ def describe(version, run_id: str, cfg: dict) -> None:
                                 description=f"Trained in MLflow run {run_id}. Read-out: {read_out}.")
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    paths = stage_paths("export", argv, network="the trained network (train's output)",
+                        run_file="the training's MLflow run (train's output)",
+                        colorizer="the model to write, with its read-out")
     try:
         cfg = check_params(P.load(SECTION))
-        export(NETWORK, cfg)
+        export(paths.network, cfg, paths.colorizer)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"export: {error}")
-    try:
-        log_model(MODEL, cfg)
-    except Exception as error:
-        print(f"export: warning: the model was not logged to MLflow: {error}", file=sys.stderr)
-    print(f"export: {MODEL} with " + ", ".join(f"{k} {v}" for k, v in cfg.items()))
+    tracking.log_to_training_run(paths.run_file, "export", "the model",
+                                 lambda run: log_model(paths.colorizer, cfg, run))
+    print(f"export: {paths.colorizer} with " + ", ".join(f"{k} {v}" for k, v in cfg.items()))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 Each image goes to a split by a hash of its relative path (or, with ``test_subfolder``, the photographs in
 that subfolder are the test split and the rest are shared between train and val by hash), and is stored once,
-as one byte a Lab channel (`stages.color.lab_to_codes`): a training photograph at the size its smallest crop
-needs (`stored_size`; training cuts fresh crops from it every epoch, `stages.crops`), a validation one at
+as one byte a Lab channel (`colorizer.color.lab_to_codes`): a training photograph at the size its smallest crop
+needs (`stored_size`; training cuts fresh crops from it every epoch, `colorizer.crops`), a validation one at
 ``size``, a test one at ``test_size`` (the evaluation protocol's 256x256). Files that cannot be read are
 skipped and listed in ``metrics/prepare.json``.
 """
@@ -16,19 +16,17 @@ from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
-from stages import params as P
-from stages.atomic import replacing, write_json
-from stages.color import lab_to_codes, rgb_to_lab
-from stages.images import UnreadableImage, find_images, read_rgb
-from stages.shards import SETTINGS, create_shard, drop_rows, shard_name, write_manifest, write_rows
-from stages.splits import SPLITS, assign
+from colorizer import params as P
+from colorizer.atomic import replacing, write_json
+from colorizer.cli import stage_paths
+from colorizer.color import lab_to_codes, rgb_to_lab
+from colorizer.images import UnreadableImage, find_images, read_rgb, resize
+from colorizer.shards import SETTINGS, create_shard, drop_rows, shard_name, write_manifest, write_rows
+from colorizer.splits import SPLITS, assign
 
 SECTION = "prepare"
-OUTPUT = Path("data/prepared")
-REPORT = Path("metrics/prepare.json")
 
 
 def check_params(p: dict) -> dict:
@@ -69,12 +67,6 @@ def split_of(name: str, cfg: dict) -> str:
     return assign(name, fractions, cfg["split_seed"])
 
 
-def resize(image: Image.Image, size) -> np.ndarray:
-    """``image`` resized (antialiased) to ``size`` = (height, width), as a uint8 array."""
-    height, width = size
-    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))
-
-
 def stored_size(cfg: dict) -> tuple[int, int]:
     """The size a training photograph is stored at: its smallest crop (``crop_scale`` of each side, cut while
     training) still has ``size``'s pixels, so no crop is ever enlarged."""
@@ -88,7 +80,7 @@ def split_size(split: str, cfg: dict) -> tuple[int, int]:
 
 
 def decode_size(split: str, cfg: dict) -> int:
-    """The smallest side a JPEG may be decoded at (`stages.images.open_upright`) without being enlarged to
+    """The smallest side a JPEG may be decoded at (`colorizer.images.open_upright`) without being enlarged to
     its split's size: JPEG decoding at 1/2..1/8 scale for large photographs."""
     return max(split_size(split, cfg))
 
@@ -129,7 +121,7 @@ def finish_split(root, split: str, names: list[str], failed: dict, aspects: dict
             drop_rows(Path(root) / shard_name(split, shard), kept)
 
 
-def prepare(cfg: dict, output=OUTPUT) -> dict:
+def prepare(cfg: dict, output) -> dict:
     """Write the shards and manifest for ``cfg`` (as `check_params` returns it) into ``output``.
 
     Every shard file is sized first; the workers then read, resize and convert the images and write each
@@ -212,13 +204,15 @@ def printable(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    paths = stage_paths("prepare", argv, prepared="the shards and manifest to write",
+                        report="the report to write (counts, skipped files)")
     try:
         cfg = check_params(P.load(SECTION))
-        report = prepare(cfg)
+        report = prepare(cfg, paths.prepared)
     except ValueError as error:  # ParamError is a ValueError
         sys.exit(f"prepare: {error}")
-    write_json(REPORT, report)
+    write_json(paths.report, report)
     height, width = report["train_stored_size"]
     print(f"prepare: {report['used']} images used ({report['train_images']} for training, stored at "
           f"{height}x{width} for crops drawn while training), {report['skipped']} skipped")

@@ -9,22 +9,20 @@ import json
 import sys
 from pathlib import Path
 
-from stages import params as P
-from stages import tracking
-from stages.atomic import replacing
-from stages.gallery import contact_sheet, index_html, panel, panel_name, scores_caption
-from stages.inference import open_test_split, predict_lab
-from stages.quality import image_scores
-from stages.shards import LabSplit, read_manifest
+from colorizer import params as P
+from colorizer import tracking
+from colorizer.atomic import replacing
+from colorizer.cli import stage_paths
+from colorizer.gallery import contact_sheet, index_html, panel, panel_name, scores_caption
+from colorizer.inference import open_test_split, predict_lab
+from colorizer.quality import image_scores
+from colorizer.shards import LabSplit, read_manifest
 
 # The training parameters that shape the model, in the order the page lists them (MLflow has them all).
 ABOUT_PARAMS = ("arch", "width", "head", "global_context", "epochs", "crops_per_image", "batch_size",
                 "learning_rate", "seed")
 
 SECTION = "render"
-PREPARED = Path("data/prepared")
-MODEL = Path("models/colorizer.keras")
-GALLERY = Path("gallery")
 
 
 def check_params(p: dict) -> dict:
@@ -34,7 +32,7 @@ def check_params(p: dict) -> dict:
     })
 
 
-def render(model, test: LabSplit, rows: list[dict], cfg: dict, output=GALLERY, about: str = "") -> list[str]:
+def render(model, test: LabSplit, rows: list[dict], cfg: dict, output, about: str = "") -> list[str]:
     """Write the gallery of the test split (``rows``: its manifest rows) into ``output`` (replaced whole), the
     page saying ``about`` the model; returns the panel file names."""
     count = min(cfg["count"], len(test))
@@ -55,10 +53,10 @@ def render(model, test: LabSplit, rows: list[dict], cfg: dict, output=GALLERY, a
     return [name for name, _, _ in entries]
 
 
-def about_model() -> str:
+def about_model(run_file: Path) -> str:
     """Which training made the model: its MLflow run and the parameters that shape it (the run id alone when
     the tracking store cannot be read)."""
-    run_id = json.loads(tracking.RUN_FILE.read_text())["run_id"] if tracking.RUN_FILE.exists() else None
+    run_id = json.loads(run_file.read_text())["run_id"] if run_file.exists() else None
     if not run_id:
         return ""
     try:
@@ -75,23 +73,26 @@ def about_model() -> str:
             + ("; read-out " + ", ".join(f"{k} {v}" for k, v in readout.items()) if readout else "") + ".")
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    paths = stage_paths("render", argv, prepared="the prepared data (its test split is shown)",
+                        colorizer="the model", run_file="the training's MLflow run, to log into",
+                        gallery="the folder to write")
     try:
         cfg = check_params(P.load(SECTION))
-        test, _, model = open_test_split(PREPARED, MODEL)
+        test, _, model = open_test_split(paths.prepared, paths.colorizer)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"render: {error}")
-    names = render(model, test, read_manifest(PREPARED, "test"), cfg, about=about_model())
-    try:
+    names = render(model, test, read_manifest(paths.prepared, "test"), cfg, paths.gallery,
+                   about=about_model(paths.run_file))
+
+    def log(run):
         import mlflow
 
-        with tracking.reopen_training_run():
-            # The pictures; not index.html, whose links MLflow's artifact viewer does not follow.
-            for path in sorted(GALLERY.glob("*.png")):
-                mlflow.log_artifact(str(path), "gallery")
-    except Exception as error:
-        print(f"render: warning: gallery not logged to MLflow: {error}", file=sys.stderr)
-    print(f"render: {len(names)} images and a contact sheet in {GALLERY}/")
+        for path in sorted(paths.gallery.glob("*.png")):  # not index.html: MLflow's viewer does not follow its links
+            mlflow.log_artifact(str(path), "gallery")
+
+    tracking.log_to_training_run(paths.run_file, "render", "the gallery", log)
+    print(f"render: {len(names)} images and a contact sheet in {paths.gallery}/")
 
 
 if __name__ == "__main__":

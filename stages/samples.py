@@ -4,12 +4,12 @@ They are the default images folder, so the pipeline runs offline with no photogr
 Usage: ``python -m stages.samples OUTPUT_FOLDER``.
 """
 
-import sys
 
 from PIL import Image
 from skimage import data
 
-from stages.atomic import replacing
+from colorizer.atomic import replacing
+from colorizer.cli import stage_paths
 
 # Colour photographs bundled in scikit-image's wheel (no download). One of the stereo motorcycle pair only,
 # so no near-duplicate can land in both training and test.
@@ -37,11 +37,9 @@ def write_samples(folder) -> list[str]:
 
 
 def main(argv=None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        sys.exit("usage: python -m stages.samples OUTPUT_FOLDER")
-    names = write_samples(argv[0])
-    print(f"wrote {len(names)} sample photographs to {argv[0]}")
+    paths = stage_paths("samples", argv, samples="the folder to write the sample photographs in")
+    names = write_samples(paths.samples)
+    print(f"samples: {len(names)} sample photographs in {paths.samples}")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 Writes ``models/network.keras`` (which the export stage turns into ``models/colorizer.keras``),
 ``models/mlflow-run.json``, ``metrics/train.json`` and the per-epoch ``metrics/history.csv``. Each epoch shows
-every training photograph ``crops_per_image`` times, each time a fresh random crop (`stages.batches`,
-`stages.crops`). Progress is checkpointed after every epoch, and every ``checkpoint_every`` batches, under
-``checkpoints/train`` (`stages.checkpoints`): an interrupted training (Ctrl-C, a killed process) resumes where
+every training photograph ``crops_per_image`` times, each time a fresh random crop (`colorizer.batches`,
+`colorizer.crops`). Progress is checkpointed after every epoch, and every ``checkpoint_every`` batches, under
+``checkpoints/train`` (`colorizer.checkpoints`): an interrupted training (Ctrl-C, a killed process) resumes where
 it was on the next run with the same parameters and data, in the same MLflow run. With ``restore_best`` the saved network is the epoch
 with the lowest validation loss, not the last (`KeepBest`); ``val_ab_mse``, the validation colour error in
 Lab units, is logged every epoch beside the losses.
@@ -22,22 +22,19 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from stages import params as P
-from stages.atomic import replacing, write_json, write_text
-from stages.batches import CropBatches, EpochCounter, EvenBatches
-from stages.checkpoints import Checkpoint, restore
-from stages.crops import CropTraining
-from stages.gallery import panel
-from stages.inference import predict_lab
-from stages.ab_bins import distribution_loss, mean_colour_error, rebalancing_weights
-from stages.model import ARCHS, DOWNSAMPLING, HEADS, build, training_model
-from stages.shards import MANIFEST, SETTINGS, LabSplit
+from colorizer import params as P
+from colorizer.ab_bins import distribution_loss, mean_colour_error, rebalancing_weights
+from colorizer.atomic import replacing, write_json, write_text
+from colorizer.batches import CropBatches, EpochCounter, EvenBatches
+from colorizer.checkpoints import Checkpoint, restore
+from colorizer.cli import stage_paths
+from colorizer.color import AB_SCALE
+from colorizer.crops import CropTraining
+from colorizer.devices import device_names, dtype_policy, mirrored_devices, strategy
+from colorizer.model import ARCHS, DOWNSAMPLING, HEADS, build, training_model
+from colorizer.shards import MANIFEST, SETTINGS, LabSplit
 
 SECTION = "train"
-PREPARED = Path("data/prepared")
-NETWORK = Path("models/network.keras")  # the export stage sets its read-out and writes models/colorizer.keras
-REPORT = Path("metrics/train.json")
-HISTORY = Path("metrics/history.csv")
 CHECKPOINTS = Path("checkpoints/train")
 OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
 LOSSES = ("mse", "mae", "huber")
@@ -65,7 +62,6 @@ def check_params(p: dict) -> dict:
         "restore_best": P.boolean(p, SECTION, "restore_best"),
         "checkpoint_every": P.integer(p, SECTION, "checkpoint_every", minimum=0),
         "seed": P.integer(p, SECTION, "seed", minimum=0),
-        "samples_logged": P.integer(p, SECTION, "samples_logged", minimum=0),
         "distribute": check_distribute(p),
         "mixed_precision": P.auto_or_boolean(p, SECTION, "mixed_precision"),
         "jit_compile": P.auto_or_boolean(p, SECTION, "jit_compile"),
@@ -103,30 +99,7 @@ def check_distribute(p: dict) -> str:
     return value
 
 
-def mirrored_devices() -> list[str]:
-    """Every visible GPU, or every logical CPU when there is no GPU."""
-    import tensorflow as tf
-
-    found = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-    return [d.name for d in found]
-
-
-def strategy(distribute: str):
-    """The tf.distribute strategy of ``train.distribute``, or None for the default (one device).
-
-    ``mirrored``: a replica of the model on each of `mirrored_devices`; each batch of ``batch_size`` is
-    split between them and their gradients are summed, so it trains like one device on the whole batch.
-    """
-    if distribute == "none":
-        return None
-    import tensorflow as tf
-
-    found = mirrored_devices()
-    print(f"train: mirrored across {len(found)} devices: {', '.join(found)}")
-    return tf.distribute.MirroredStrategy(found)
-
-
-def open_data(prepared=PREPARED) -> tuple[LabSplit, LabSplit]:
+def open_data(prepared) -> tuple[LabSplit, LabSplit]:
     """The train and val splits; a size the networks cannot take is an error before any training."""
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     height, width = training_size(val)
@@ -154,7 +127,7 @@ def batches_per_epoch(cfg: dict, train: LabSplit) -> int:
     return -(-len(train) * cfg["crops_per_image"] // cfg["batch_size"])
 
 
-def data_params(prepared=PREPARED) -> dict:
+def data_params(prepared) -> dict:
     """The parameters the shards were prepared with, as ``prepare.<key>``, for the MLflow run."""
     path = Path(prepared) / SETTINGS
     if not path.exists():
@@ -162,7 +135,7 @@ def data_params(prepared=PREPARED) -> dict:
     return {f"prepare.{k}": v for k, v in json.loads(path.read_text()).items()}
 
 
-def fingerprint(cfg: dict, prepared=PREPARED) -> str:
+def fingerprint(cfg: dict, prepared) -> str:
     """What a checkpoint must match to be resumed: the parameters and the prepared data."""
     digest = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode())
     digest.update((Path(prepared) / MANIFEST).read_bytes())
@@ -173,10 +146,10 @@ def compile_model(cfg: dict, train: LabSplit, size) -> tuple[keras.Model, keras.
     """The model to save and the compiled model to fit on crops of ``size`` (`CropTraining`) around the
     network: the saved model itself for a regression head; for a distribution head, its layers up to the
     logits, with the rebalanced cross-entropy over ``train``'s colours as the loss."""
-    chosen = strategy(cfg.get("distribute", "none"))
+    chosen = strategy(cfg["distribute"])
     with chosen.scope() if chosen else contextlib.nullcontext():  # build and compile under the strategy
-        with dtype_policy(cfg.get("mixed_precision", False)):
-            model = build(cfg["arch"], cfg["width"], cfg["head"], cfg.get("global_context", False))
+        with dtype_policy(cfg["mixed_precision"]):
+            model = build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"])
         trainee = CropTraining(training_model(model), size)
         if cfg["head"] == "regression":
             loss, colour_error = cfg["loss"], regression_colour_error
@@ -190,50 +163,23 @@ def compile_model(cfg: dict, train: LabSplit, size) -> tuple[keras.Model, keras.
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         trainee.compile(optimizer=optimizer, loss=loss,
                         metrics=[keras.metrics.MeanMetricWrapper(colour_error, name=COLOUR_ERROR)],
-                        jit_compile=cfg.get("jit_compile", "auto"))  # auto: XLA on a GPU, not on a CPU
+                        jit_compile=cfg["jit_compile"])  # auto: XLA on a GPU, not on a CPU
     return model, trainee
 
 
 def regression_colour_error(ab_scaled, predicted):
     """Mean squared error of a and b in Lab units (the targets are ab / 128)."""
-    return keras.ops.mean((128.0 * (predicted - ab_scaled)) ** 2, axis=(1, 2, 3))
+    return keras.ops.mean((AB_SCALE * (predicted - ab_scaled)) ** 2, axis=(1, 2, 3))
 
 
 def learning_rate(cfg: dict, train: LabSplit | None):
     """``learning_rate``, constant or (``lr_schedule: cosine``) decaying along a half cosine to zero over
     the whole training: ``epochs`` times the batches of an epoch. The schedule runs on the optimizer's
-    step count, which the checkpoints keep (`stages.checkpoints`), so a resumed training stays on it."""
-    if cfg.get("lr_schedule", "constant") == "constant" or train is None:
+    step count, which the checkpoints keep (`colorizer.checkpoints`), so a resumed training stays on it."""
+    if cfg["lr_schedule"] == "constant" or train is None:
         return cfg["learning_rate"]
     steps = cfg["epochs"] * batches_per_epoch(cfg, train)
     return keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], decay_steps=steps)
-
-
-def gpu_present() -> bool:
-    """Whether the Keras backend sees a GPU."""
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return bool(tf.config.list_physical_devices("GPU"))
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.default_backend() in ("gpu", "cuda", "rocm")
-    return False
-
-
-@contextlib.contextmanager
-def dtype_policy(mixed):
-    """Layers built inside compute in float16 with float32 weights when ``mixed`` (``auto``: when there is a
-    GPU; on a CPU float16 is slower, not faster); the output layers stay float32 (`stages.model.OUTPUT_DTYPE`).
-    Compiling such a model wraps its optimizer in Keras's loss scaling."""
-    before = keras.config.dtype_policy()
-    if mixed is True or (mixed == "auto" and gpu_present()):
-        keras.config.set_dtype_policy("mixed_float16")
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(before)
 
 
 def zero_chroma_loss(split: LabSplit, loss: str) -> float:
@@ -241,22 +187,9 @@ def zero_chroma_loss(split: LabSplit, loss: str) -> float:
     fn = keras.losses.get(loss)
     total = 0.0
     for start in range(0, len(split), 64):
-        ab = split.take(np.arange(start, min(start + 64, len(split))))[..., 1:] / 128.0
+        ab = split.take(np.arange(start, min(start + 64, len(split))))[..., 1:] / AB_SCALE
         total += float(keras.ops.sum(fn(ab, np.zeros_like(ab))) / np.prod(ab.shape[1:3]))
     return total / len(split)
-
-
-def devices() -> list[str]:
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return [d.name for d in tf.config.list_logical_devices()]
-    if backend == "jax":
-        import jax
-
-        return [str(d) for d in jax.devices()]
-    return [backend]
 
 
 def read_history(path) -> list[dict]:
@@ -337,14 +270,14 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extr
 
     An epoch interrupted after some of its batches is finished first, from the next batch, by a fit of that
     one epoch; the remaining epochs follow in a second fit. Batches depend only on the seed, the epoch and
-    their index (`stages.batches.CropBatches`), so the resumed training sees what an uninterrupted one would.
+    their index (`colorizer.batches.CropBatches`), so the resumed training sees what an uninterrupted one would.
     """
     checkpoints = Path(checkpoints)
     checkpoints.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg["seed"])
     model, trainee = compile_model(cfg, train, training_size(val))
     epoch, done = restore(trainee, checkpoints / "state")
-    keep_best = KeepBest(model, checkpoints, checkpoints / "history.csv") if cfg.get("restore_best") else None
+    keep_best = KeepBest(model, checkpoints, checkpoints / "history.csv") if cfg["restore_best"] else None
     fits = []  # (first epoch, batches of it already done, the epoch to stop before)
     if done:
         print(f"train: resuming epoch {epoch + 1} after its batch {done}")
@@ -360,7 +293,7 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extr
             *([keep_best] if keep_best else []),
             keras.callbacks.CSVLogger(str(checkpoints / "history.csv"), append=True),
             *extra_callbacks,
-            Checkpoint(checkpoints / "state", cfg.get("checkpoint_every", 0), skip),  # last: after the logs
+            Checkpoint(checkpoints / "state", cfg["checkpoint_every"], skip),  # last: after the logs
         ]
         trainee.fit(batches, validation_data=val_batches, initial_epoch=first, epochs=last, callbacks=callbacks,
                     shuffle=False,  # the batches are in the seed's order already
@@ -377,7 +310,7 @@ def epoch_batches(cfg: dict, train: LabSplit, val: LabSplit, trainee, epoch: int
     validation batches; under a distribution strategy, batches that split evenly between its devices."""
     crops = {"crops_per_image": cfg["crops_per_image"], "min_scale": smallest_crop(train, val),
              "flip": cfg["flip"], "seed": cfg["seed"], "epoch": epoch, "skip": skip}
-    if cfg.get("distribute", "none") == "none":
+    if cfg["distribute"] == "none":
         return (CropBatches(train, cfg["batch_size"], shuffle=True, **crops),
                 CropBatches(val, cfg["batch_size"], shuffle=False))
     replicas = trainee.distribute_strategy.num_replicas_in_sync
@@ -388,7 +321,7 @@ def epoch_batches(cfg: dict, train: LabSplit, val: LabSplit, trainee, epoch: int
         raise P.ParamError(str(error)) from None
 
 
-def prepare_checkpoints(cfg: dict, checkpoints=CHECKPOINTS, prepared=PREPARED) -> str | None:
+def prepare_checkpoints(cfg: dict, checkpoints, prepared) -> str | None:
     """Keep a checkpoint folder only if it belongs to this exact training; returns its MLflow run id."""
     stamp = fingerprint(cfg, prepared)
     stamp_file = checkpoints / "fingerprint"
@@ -402,44 +335,42 @@ def prepare_checkpoints(cfg: dict, checkpoints=CHECKPOINTS, prepared=PREPARED) -
     return run_file.read_text().strip() if run_file.exists() else None
 
 
-def log_to_mlflow(model, cfg, report, seconds: float, val: LabSplit) -> None:
-    """The report and a few sample colorizations into the active run (the export stage logs the model).
+def log_to_mlflow(report, seconds: float) -> None:
+    """The report into the active run (export logs the model, render the colourisations of test photographs).
 
-    The per-epoch series (loss, val_loss, val_ab_mse) are there already, from Keras's MLflow callback; the
-    kept epoch's figures go under their own names (``kept_val_loss``), not as one more point of a series.
+    The per-epoch series (loss, val_loss, val_ab_mse) are there already, from `EpochMetrics`; the kept epoch's
+    figures go under their own names (``kept_val_loss``), not as one more point of a series.
     """
     import mlflow
 
     mlflow.log_metrics({("" if k in ("kept_epoch", "epochs") else "kept_") + k: v for k, v in report.items()}
                        | {"train_seconds": seconds})
-    count = min(cfg["samples_logged"], len(val))
-    if count:
-        truth = val.take(np.arange(count))
-        predicted = predict_lab(model, truth)
-        for i in range(count):
-            mlflow.log_image(panel(truth[i], predicted[i]), artifact_file=f"samples/val-{i:02d}.png")
 
 
-def main() -> None:
-    from stages import tracking  # MLflow: imported where logging happens (a GPU machine may have no MLflow)
+def main(argv=None) -> None:
+    from colorizer import tracking  # MLflow: imported where logging happens (a GPU machine may have no MLflow)
 
+    paths = stage_paths("train", argv, prepared="the prepared data (prepare's output)",
+                        network="the trained network to write (export gives it its read-out)",
+                        run_file="the file to write the MLflow run's id in", metrics="DVC's metrics to write",
+                        history="the per-epoch history to write")
     try:
         cfg = check_params(P.load(SECTION))
-        train, val = open_data()
+        train, val = open_data(paths.prepared)
         experiment_id = tracking.connect()
     except (ValueError, FileNotFoundError, tracking.TrackingUnavailable) as error:
         sys.exit(f"train: {error}")
 
     import mlflow
 
-    resume_run = prepare_checkpoints(cfg)
+    resume_run = prepare_checkpoints(cfg, CHECKPOINTS, paths.prepared)
     started = time.time()
     with tracking.start_training_run(experiment_id, resume_run) as run:
         (CHECKPOINTS / "mlflow_run_id").write_text(run.info.run_id)
         if not resume_run:
-            mlflow.log_params({**cfg, **data_params(), "train_images": len(train), "val_images": len(val),
-                               "backend": keras.backend.backend(), "devices": ", ".join(devices())})
-            tracking.log_dataset(PREPARED, context="training")
+            mlflow.log_params({**cfg, **data_params(paths.prepared), "train_images": len(train), "val_images": len(val),
+                               "backend": keras.backend.backend(), "devices": ", ".join(device_names())})
+            tracking.log_dataset(paths.prepared, context="training")
         model, history = fit(cfg, train, val, extra_callbacks=[EpochMetrics()])
         kept = kept_row(history) if cfg["restore_best"] else history[-1]
         # DVC's metrics: the figures of the network kept, which `dvc exp show` compares between experiments.
@@ -453,14 +384,14 @@ def main() -> None:
             report["zero_chroma_val_loss"] = zero_chroma_loss(val, cfg["loss"])
         seconds = round(time.time() - started, 1)  # changes every run: MLflow's, not DVC's
         # Outputs first: a tracking server that went away must not cost the trained model.
-        with replacing(NETWORK) as tmp:
+        with replacing(paths.network) as tmp:
             model.save(tmp)
-        write_json(REPORT, report)
-        write_text(HISTORY, history_csv(history, kept))
-        tracking.write_run_file(run.info.run_id)
+        write_json(paths.metrics, report)
+        write_text(paths.history, history_csv(history, kept))
+        tracking.write_run_file(run.info.run_id, paths.run_file)
         try:
             tracking.check_reachable()  # fails at once, not after minutes of retries, if the server went away
-            log_to_mlflow(model, cfg, report, seconds, val)
+            log_to_mlflow(report, seconds)
         except Exception as error:  # the outputs are safe; say what did not reach MLflow
             tracking.tracking_failed("train", "could not log the model to MLflow", error)
     shutil.rmtree(CHECKPOINTS, ignore_errors=True)

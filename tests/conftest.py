@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from stages.color import lab_to_rgb, to_uint8
+from colorizer.color import lab_to_rgb, to_uint8
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,6 +46,45 @@ def copy_project(root: Path) -> None:
         if (REPO / name).is_file() and not name.startswith(("metrics/", "tests/")) and name != "dvc.lock":
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, root / name)
+
+
+def prepare_config(images, **overrides) -> dict:
+    """params.yaml's prepare section, validated as the stage does, for the photographs in ``images``: made
+    small (32x32 training and test images, no test subfolder, one worker) unless ``overrides`` say otherwise."""
+    from colorizer.params import load
+    from stages.prepare import check_params
+
+    cfg = {**load("prepare", REPO / "params.yaml"), "images": str(images), "train_size": [32, 32],
+           "test_size": [32, 32], "test_subfolder": None, "workers": 1}
+    cfg.update({key: list(value) if isinstance(value, tuple) else value for key, value in overrides.items()})
+    return check_params(cfg)
+
+
+def set_params(project, **changes):
+    """Change ``section.key`` values of the params.yaml in folder ``project``."""
+    import yaml
+
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split(".")
+        params[section][key] = value
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stage_command(name: str) -> list[str]:
+    """The command dvc.yaml runs for stage ``name``, as a list (to run a stage as DVC would, without DVC)."""
+    import yaml
+
+    return yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"][name]["cmd"].split()
 
 
 def venv_env(**extra) -> dict:

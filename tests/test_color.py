@@ -1,9 +1,8 @@
 import numpy as np
-
 import pytest
 from skimage import color as skcolor
 
-from stages.color import AB_SCALE, gray_lab, lab_to_rgb, merge_lab, rgb_to_lab, srgb_to_lab, to_uint8
+from colorizer.color import AB_SCALE, gray_lab, lab_to_rgb, merge_lab, rgb_to_lab, srgb_to_lab, to_uint8
 
 
 def test_fast_lab_matches_skimage_on_every_code_of_each_channel():

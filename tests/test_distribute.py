@@ -11,10 +11,10 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, venv_env, write_photos
-from stages.params import ParamError
+from colorizer.params import ParamError
+from colorizer.shards import LabSplit
+from conftest import REPO, prepare_config, venv_env, write_photos
 from stages.prepare import prepare
-from stages.shards import LabSplit
 
 SCRIPT = """
 import json, sys
@@ -26,16 +26,14 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import numpy as np
 import yaml
-from stages.params import ParamError
-from stages.shards import LabSplit
+from colorizer.params import ParamError
+from colorizer.shards import LabSplit
 from stages.train import check_params, fit
 
 prepared, work, params_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 params = yaml.safe_load(params_file.read_text())["train"]
 params.update(arch="unet", width=8, epochs=1, crops_per_image=1, batch_size=8, optimizer="adam",
-              learning_rate=0.003, loss="mse", flip=False, seed=1, samples_logged=0)
-if "head" in params:
-    params["head"] = "regression"
+              learning_rate=0.003, loss="mse", flip=False, seed=1, head="regression")
 cfg = check_params(dict(params, distribute="none"))
 train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
 out = {"checked": check_params(dict(params, distribute="mirrored"))["distribute"]}
@@ -59,9 +57,8 @@ print("RESULT " + json.dumps(out))
 def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("distribute")
     write_photos(root / "photos", 24, size=(40, 40))
-    prepare({"images": root / "photos", "train_size": (32, 32), "test_size": (32, 32), "crop_scale": 0.6,
-             "splits": {"train": 0.65, "val": 0.25, "test": 0.1}, "test_subfolder": None, "split_seed": 3,
-             "shard_size": 16, "workers": 1}, root / "prepared")
+    prepare(prepare_config(root / "photos", crop_scale=0.6, splits={"train": 0.65, "val": 0.25, "test": 0.1},
+                           split_seed=3, shard_size=16), root / "prepared")
     return root / "prepared"
 
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
+from colorizer.inference import load
+from colorizer.model import build
+from colorizer.params import ParamError
 from stages.export import check_params, export
-from stages.inference import load
-from stages.model import build
-from stages.params import ParamError
 
 
 def test_export_sets_the_read_out_of_the_saved_model(tmp_path):

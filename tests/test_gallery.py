@@ -3,7 +3,7 @@
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
-from stages.gallery import index_html, panel_name
+from colorizer.gallery import index_html, panel_name
 
 
 class Sources(HTMLParser):

@@ -14,11 +14,11 @@ from mlflow import MlflowClient
 from mlflow.tracking._tracking_service import utils as tracking_state
 from PIL import Image
 
+from colorizer import colorize as C
+from colorizer import tracking
+from colorizer.model import build
 from conftest import write_photos
-from stages import colorize as C
 from stages import export as E
-from stages import tracking
-from stages.model import build
 
 GREY = {"rebalance": 0.0, "temperature": 1.0, "saturation": 0.0}  # the first export: no colour at all
 READ_OUT = {"rebalance": 0.5, "temperature": 0.4, "saturation": 1.2}  # the second, the newest
@@ -28,7 +28,7 @@ LIGHTNESS = np.linspace(20, 80, 40 * 56, dtype=np.float32).reshape(1, 40, 56, 1)
 LOAD_AND_PREDICT = """
 import importlib.util, sys
 import mlflow, numpy as np
-assert importlib.util.find_spec("stages") is None, "the project is importable here"
+assert importlib.util.find_spec("colorizer") is None, "the project is importable here"
 model = mlflow.pyfunc.load_model(sys.argv[1])
 print(model.predict(np.load(sys.argv[2])).shape)
 """
@@ -50,11 +50,12 @@ def store(tmp_path_factory):
         patch.setenv("MLFLOW_TRACKING_URI", store.uri)
         with tracking.start_training_run(tracking.connect()) as run:
             store.run_id = run.info.run_id
-        tracking.write_run_file(store.run_id)
+        tracking.write_run_file(store.run_id, "mlflow-run.json")
         build("unet", width=4, head="distribution").save("network.keras")
         for read_out in (GREY, READ_OUT):
             E.export("network.keras", read_out, "colorizer.keras")
-            E.log_model("colorizer.keras", read_out)
+            with tracking.reopen_training_run("mlflow-run.json", "export") as reopened:
+                E.log_model("colorizer.keras", read_out, reopened)
     return store
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from stages.ab_bins import centers
-from stages.model import build
+from colorizer.ab_bins import centers
+from colorizer.model import build
 
 
 @pytest.mark.parametrize("arch", ["seed", "unet"])

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, run, write_photos
-from stages import params as P
+from colorizer import params as P
+from conftest import REPO, run, stage_command, write_photos
 from stages.evaluate import check_params as check_evaluate
 from stages.export import check_params as check_export
 from stages.prepare import check_params as check_prepare
@@ -79,7 +79,7 @@ def test_stage_stops_before_any_work(tmp_path, stage, section, key, value, messa
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params[section][key] = value
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    result = run(["python", "-m", f"stages.{stage}"], cwd=tmp_path, check=False)
+    result = run(stage_command(stage), cwd=tmp_path, check=False)
     assert result.returncode != 0
     assert message in result.stderr
     leftovers = {p.name for p in tmp_path.iterdir()} - {"params.yaml"}
@@ -113,7 +113,7 @@ def test_broken_yaml_is_one_line_naming_where(tmp_path):
     (tmp_path / "params.yaml").write_text("train:\n  epochs: 3\n   batch_size: 4\n")
     with pytest.raises(P.ParamError, match=r"params.yaml is not valid YAML at line 3, column 14"):
         P.load("train", tmp_path / "params.yaml")
-    result = run(["python", "-m", "stages.export"], cwd=tmp_path, check=False)
+    result = run(stage_command("export"), cwd=tmp_path, check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("export: params.yaml is not valid YAML at line 3")
 

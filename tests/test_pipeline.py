@@ -7,22 +7,14 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import copy_project, run, venv_env, write_photos
-from stages.native_logs import NATIVE_LOG
+from colorizer.native_logs import NATIVE_LOG
+from conftest import copy_project, run, set_params, venv_env, write_photos
 
 STAGES = {"samples", "prepare", "train", "export", "evaluate", "render"}
 
 
 def ran(result) -> set[str]:
     return set(re.findall(r"Running stage '(\w+)'", result.stdout))
-
-
-def set_params(project, **changes):
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    for dotted, value in changes.items():
-        section, key = dotted.split(".")
-        params[section][key] = value
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +25,7 @@ def project(tmp_path_factory):
     write_photos(root / "photos", 14, size=(40, 48))
     set_params(root, **{"prepare.images": "photos", "prepare.train_size": [32, 32], "prepare.test_size": [32, 32],
                         "train.crops_per_image": 2, "train.epochs": 2, "train.width": 4,
-                        "train.batch_size": 8, "train.samples_logged": 2, "render.count": 3})
+                        "train.batch_size": 8, "render.count": 3})
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     run(["git", "init", "-q"], root)
     run(["git", "add", "-A"], root)
@@ -121,7 +113,7 @@ def test_the_training_is_one_mlflow_run_with_params_metrics_model_and_gallery(pr
                 "test_colorfulness", "test_baseline_psnr"):
         assert key in found.data.metrics, key
     artifacts = {a.path for a in client.list_artifacts(run_id)}
-    assert {"gallery", "samples", "evaluation"} <= artifacts
+    assert {"gallery", "evaluation"} <= artifacts
     assert client.list_artifacts(run_id, "gallery")
     models = client.search_logged_models(experiment_ids=[found.info.experiment_id])
     assert any(m.source_run_id == run_id for m in models)

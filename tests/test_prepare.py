@@ -5,18 +5,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import write_photos
+from colorizer.shards import LabSplit, read_manifest
+from colorizer.splits import assign
+from conftest import prepare_config, write_photos
 from stages.prepare import prepare
-from stages.shards import LabSplit, read_manifest
-from stages.splits import assign
 
 
 def config(folder, **overrides):
-    cfg = {"images": folder, "train_size": (16, 24), "test_size": (32, 32), "crop_scale": 0.5,
-           "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": None, "split_seed": 0,
-           "shard_size": 5, "workers": 2}
-    cfg.update(overrides)
-    return cfg
+    return prepare_config(folder, **{"train_size": (16, 24), "crop_scale": 0.5, "split_seed": 0, "shard_size": 5,
+                                     "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "workers": 2, **overrides})
 
 
 def test_prepare_writes_shards_by_split_with_manifest(tmp_path):
@@ -27,7 +24,7 @@ def test_prepare_writes_shards_by_split_with_manifest(tmp_path):
     assert report["found"] == report["used"] == 20 and report["skipped"] == 0
     rows = read_manifest(out)
     for row in rows:
-        assert row["split"] == assign(row["source"], config(None)["splits"], 0)
+        assert row["split"] == assign(row["source"], config(tmp_path / "photos")["splits"], 0)
     assert {r["source"] for r in rows if r["source"].startswith("nested/deeper/")}
     train, val, test = (LabSplit(out, s) for s in ("train", "val", "test"))
     assert len(train) == report["train_images"], "each training photograph is stored once"
@@ -63,7 +60,7 @@ def test_prepare_reads_every_format_and_applies_exif_orientation(tmp_path):
         prepare(cfg, out)
     assert not out.exists(), "a failed prepare must leave no output behind"
 
-    from stages.images import read_rgb
+    from colorizer.images import read_rgb
     assert read_rgb(folder / "rotated.jpg").size == (20, 60)
     report = prepare(config(folder, splits={"train": 0.34, "val": 0.33, "test": 0.33}, split_seed=0), out)
     assert report["used"] == 10 and report["skipped_files"] == [
@@ -130,7 +127,7 @@ def test_a_test_subfolder_is_the_test_split_and_the_rest_is_train_and_val(tmp_pa
 
 
 def test_a_missing_test_subfolder_is_named(tmp_path):
-    from stages.params import ParamError
+    from colorizer.params import ParamError
     from stages.prepare import check_params
 
     write_photos(tmp_path / "photos", 1)
@@ -144,7 +141,7 @@ def test_a_missing_test_subfolder_is_named(tmp_path):
 
 
 def test_linked_folders_are_followed_once(tmp_path):
-    from stages.images import find_images
+    from colorizer.images import find_images
 
     write_photos(tmp_path / "elsewhere", 2)
     folder = tmp_path / "photos"
@@ -158,9 +155,9 @@ def test_linked_folders_are_followed_once(tmp_path):
 def test_every_manifest_row_holds_its_source_even_around_skipped_files(tmp_path):
     # Unreadable files between readable ones leave rows that prepare must close up: each manifest row must
     # still hold the Lab of the image it names, and 1 or 3 worker processes must write the same bytes.
-    from stages.color import lab_to_codes, rgb_to_lab
-    from stages.images import read_rgb
-    from stages.prepare import resize, split_size
+    from colorizer.color import lab_to_codes, rgb_to_lab
+    from colorizer.images import read_rgb, resize
+    from stages.prepare import split_size
 
     folder = tmp_path / "photos"
     write_photos(folder, 14)
@@ -187,9 +184,9 @@ def test_every_manifest_row_holds_its_source_even_around_skipped_files(tmp_path)
 
 
 def test_a_large_jpeg_is_decoded_at_a_reduced_scale_that_keeps_the_output_sharp(tmp_path):
-    from stages.color import rgb_to_lab
-    from stages.images import read_rgb
-    from stages.prepare import decode_size, resize
+    from colorizer.color import rgb_to_lab
+    from colorizer.images import read_rgb, resize
+    from stages.prepare import decode_size
 
     folder = tmp_path / "photos"
     folder.mkdir()

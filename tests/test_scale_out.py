@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,17 +18,11 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import copy_project, run, venv_env, write_photos
-from stages.inference import load
-from test_pipeline import ran, set_params
+from colorizer.inference import load
+from conftest import copy_project, free_port, run, set_params, stage_command, venv_env, write_photos
+from test_pipeline import ran
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class MlflowServer:
@@ -95,9 +88,9 @@ def project(tmp_path_factory, server):
     root = tmp_path_factory.mktemp("scale-out") / "project"
     copy_project(root)
     write_photos(root / "photos", 14, size=(40, 48))
-    set_params(root, **{"prepare.images": "photos", "prepare.size": [32, 32], "prepare.test_size": [32, 32],
+    set_params(root, **{"prepare.images": "photos", "prepare.train_size": [32, 32], "prepare.test_size": [32, 32],
                         "train.crops_per_image": 2, "prepare.workers": 1, "train.epochs": 2,
-                        "train.width": 4, "train.batch_size": 8, "train.samples_logged": 1,
+                        "train.width": 4, "train.batch_size": 8,
                         "render.count": 2})
     run(["git", "init", "-q"], root)
     run(["dvc", "add", "-q", "photos"], root)
@@ -127,7 +120,7 @@ def test_the_pipeline_logs_params_metrics_model_and_gallery_to_a_tracking_server
     assert found.data.metrics["test_psnr"] == pytest.approx(evaluation["psnr"])
     assert found.info.artifact_uri.startswith("mlflow-artifacts:"), "artifacts must go through the server"
     artifacts = {a.path for a in client.list_artifacts(found.info.run_id)}
-    assert {"gallery", "samples", "evaluation"} <= artifacts
+    assert {"gallery", "evaluation"} <= artifacts
     assert any(m.source_run_id == found.info.run_id
                for m in client.search_logged_models(experiment_ids=[found.info.experiment_id]))
     # ... and the files themselves are in the server's artifact folder.
@@ -188,7 +181,7 @@ def test_a_queue_of_experiments_with_two_jobs_lands_each_as_its_own_run_in_the_o
         assert found.data.metrics["val_loss"] == pytest.approx(expected["train"]["val_loss"], rel=1e-5)
         assert len(client.get_metric_history(found.info.run_id, "val_loss")) == 1
         assert found.info.artifact_uri.startswith((root / "mlartifacts").as_uri())
-        assert client.list_artifacts(found.info.run_id, "samples")
+        assert client.list_artifacts(found.info.run_id, "gallery")
     # Both wrote to the SQLite store at the same time (else this test would not test that).
     first, second = sorted(runs, key=lambda r: r.info.start_time)
     assert second.info.start_time < first.info.end_time, "the two experiments did not run at once"
@@ -241,7 +234,7 @@ class KillTrackingServer(keras.callbacks.Callback):
 fit = train.fit
 train.fit = lambda *args, extra_callbacks=(), **kwargs: fit(
     *args, extra_callbacks=[*extra_callbacks, KillTrackingServer()], **kwargs)
-train.main()
+train.main(sys.argv[2:])
 """
 
 
@@ -256,7 +249,8 @@ def test_a_tracking_server_lost_during_training_costs_neither_the_model_nor_the_
     # the stage ends only after the metrics it had queued give up (measured: 4.5 minutes in all).
     env = venv_env(MLFLOW_TRACKING_URI=server.uri, PYTHONPATH=str(root), MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
                    MLFLOW_HTTP_REQUEST_TIMEOUT="10")
-    result = subprocess.run([sys.executable, "-c", KILL_DURING_TRAINING, str(server.proc.pid)], cwd=work,
+    result = subprocess.run([sys.executable, "-c", KILL_DURING_TRAINING, str(server.proc.pid),
+                             *stage_command("train")[3:]], cwd=work,
                             env=env, capture_output=True, text=True, timeout=400)
     assert "killed the tracking server after epoch 1" in result.stdout, result.stderr[-3000:]
     assert server.proc.wait(timeout=30) is not None

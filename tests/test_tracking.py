@@ -1,7 +1,6 @@
 """MLflow tracking without a pipeline around it: which store a queued experiment finds, two trainings
 starting together on a new SQLite store, and a tracking server that cannot be reached."""
 
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -11,15 +10,9 @@ from pathlib import Path
 import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import REPO, venv_env, write_photos
-from stages import tracking
+from colorizer import tracking
+from conftest import REPO, free_port, prepare_config, stage_command, venv_env, write_photos
 from stages.prepare import prepare
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_a_queued_experiment_finds_the_store_of_the_original_repository(tmp_path, monkeypatch):
@@ -41,7 +34,7 @@ def test_a_queued_experiment_finds_the_store_of_the_original_repository(tmp_path
 WRITER = """
 import sys, time
 import mlflow
-from stages import tracking
+from colorizer import tracking
 start, steps = float(sys.argv[1]), int(sys.argv[2])
 while time.time() < start:
     time.sleep(0.01)
@@ -79,11 +72,10 @@ def test_two_trainings_starting_together_on_a_new_sqlite_store_both_log_everythi
 def tiny_project(folder: Path) -> Path:
     """params.yaml and prepared shards: what the train stage reads."""
     write_photos(folder / "photos", 10, size=(32, 32))
-    prepare({"images": folder / "photos", "train_size": (32, 32), "test_size": (32, 32), "crop_scale": 0.6,
-             "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": None, "split_seed": 0,
-             "shard_size": 16, "workers": 1}, folder / "data" / "prepared")
+    prepare(prepare_config(folder / "photos", crop_scale=0.6, splits={"train": 0.6, "val": 0.2, "test": 0.2},
+                           split_seed=0, shard_size=16), folder / "data" / "prepared")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train"].update(epochs=2, width=4, batch_size=8, samples_logged=1)
+    params["train"].update(epochs=2, width=4, batch_size=8)
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return folder
 
@@ -95,7 +87,7 @@ def test_an_unreachable_tracking_server_stops_train_before_training_and_fast(tmp
     for key in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
         env.pop(key, None)  # MLflow's own defaults: 7 retries with backoff, minutes in all
     started = time.time()
-    result = subprocess.run([sys.executable, "-m", "stages.train"], cwd=project, env=env,
+    result = subprocess.run([sys.executable, *stage_command("train")[1:]], cwd=project, env=env,
                             capture_output=True, text=True, timeout=300)
     elapsed = time.time() - started
     assert result.returncode != 0

@@ -4,26 +4,24 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import REPO, write_photos
-from stages.params import load
+from colorizer.params import load
+from colorizer.shards import LabSplit
+from conftest import REPO, prepare_config, write_photos
 from stages.prepare import prepare
-from stages.shards import LabSplit
 from stages.train import check_params, fit, learning_rate, prepare_checkpoints, zero_chroma_loss
 
 # params.yaml's train section, made small and quick.
 CFG = check_params({**load("train", REPO / "params.yaml"), "width": 8, "head": "regression", "rebalance": 0.5,
                     "epochs": 6, "crops_per_image": 4, "batch_size": 8, "learning_rate": 0.003,
-                    "lr_schedule": "constant", "global_context": False, "restore_best": False, "seed": 1,
-                    "samples_logged": 0})
+                    "lr_schedule": "constant", "global_context": False, "restore_best": False, "seed": 1})
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("learning")
     write_photos(root / "photos", 24, size=(40, 40))
-    prepare({"images": root / "photos", "train_size": (32, 32), "test_size": (32, 32), "crop_scale": 0.6,
-             "splits": {"train": 0.65, "val": 0.25, "test": 0.1}, "test_subfolder": None, "split_seed": 0,
-             "shard_size": 16, "workers": 2}, root / "prepared")
+    prepare(prepare_config(root / "photos", crop_scale=0.6, splits={"train": 0.65, "val": 0.25, "test": 0.1},
+                           split_seed=0, shard_size=16, workers=2), root / "prepared")
     return root / "prepared"
 
 
@@ -141,8 +139,8 @@ def test_a_checkpoint_from_other_params_is_discarded(prepared, tmp_path):
 
 
 def test_the_distribution_head_learns_colour_too(prepared, tmp_path):
-    from stages.inference import predict_lab
-    from stages.quality import ab_mse
+    from colorizer.inference import predict_lab
+    from colorizer.quality import ab_mse
 
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     model, _ = fit(dict(CFG, head="distribution", epochs=15), train, val, checkpoints=tmp_path / "ckpt")
@@ -155,8 +153,8 @@ def test_the_distribution_head_learns_colour_too(prepared, tmp_path):
 
 @pytest.mark.parametrize("mixed, jit", [(True, False), (False, True)])
 def test_mixed_precision_and_xla_train_a_step_on_cpu(prepared, tmp_path, mixed, jit):
-    from stages.batches import CropBatches
-    from stages.inference import load
+    from colorizer.batches import CropBatches
+    from colorizer.inference import load
     from stages.train import compile_model
 
     train = LabSplit(prepared, "train")
@@ -175,7 +173,8 @@ def test_mixed_precision_and_xla_train_a_step_on_cpu(prepared, tmp_path, mixed, 
 
 
 def test_by_default_a_cpu_trains_in_float32_without_xla(prepared):
-    from stages.train import compile_model, gpu_present
+    from colorizer.devices import gpu_present
+    from stages.train import compile_model
 
     if gpu_present():
         pytest.skip("auto turns both on with a GPU")
@@ -196,7 +195,7 @@ def test_restore_best_keeps_the_epoch_with_the_lowest_validation_loss(prepared, 
 
 
 def test_keep_best_survives_an_interruption(tmp_path):
-    from stages.model import build
+    from colorizer.model import build
     from stages.train import KeepBest
 
     model = build("seed")

@@ -1,9 +1,9 @@
 """The colorizer as MLflow loads it: the code of the pyfunc model that the export stage logs.
 
 Export logs this file as the model's code (MLflow's "models from code": MLflow runs the file at load time
-rather than unpickling an object), the exported Keras file as the artifact ``network``, and the ``stages``
+rather than unpickling an object), the exported Keras file as the artifact ``network``, and the ``colorizer``
 package as ``code_paths``, which MLflow puts on ``sys.path`` first. The network's read-out layers are custom
-Keras layers (`stages.model`), which Keras can rebuild only when their code is imported; so the model loads
+Keras layers (`colorizer.model`), which Keras can rebuild only when their code is imported; so the model loads
 in any Python that has its requirements, without this repository.
 """
 
@@ -15,7 +15,7 @@ class Colorizer(mlflow.pyfunc.PythonModel):
     """Lightness L of Lab (0..100), float32 [n, H, W, 1] (H and W multiples of 8) in; ab / 128, [n, H, W, 2] out."""
 
     def load_context(self, context):
-        from stages.inference import load  # from the model's own copy of the package where it is not installed
+        from colorizer.inference import load  # from the model's own copy of the package where it is not installed
 
         self.network = load(context.artifacts["network"])
 

@@ -7,7 +7,8 @@ load, before its logging is set up, obey nothing. `install` catches those: the f
 (made by ``import keras`` on the TensorFlow backend) runs with the process's stderr (file descriptor 2, which
 C++ writes to) sent to a temporary file, and every line of it that is not such a log line is written back
 afterwards, in order (a Python warning, an import error's message). ``TF_CPP_MIN_LOG_LEVEL=0`` shows all.
-`install` runs when the ``stages`` package is imported, before any stage module imports Keras.
+`install` runs when the ``colorizer`` package is first imported (``stages`` imports it first of all),
+before any module imports Keras.
 """
 
 import contextlib

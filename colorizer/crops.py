@@ -4,8 +4,8 @@ The host's share is a few numbers an image (`draw_boxes`, seeded by the epoch an
 repeated training draws the same crops); the per-pixel work, cutting each box out of the stored photograph,
 mirroring it and resizing it to the training size, runs where the model runs (`crop_resize`, on the GPU when
 there is one), as two small matrix products an image. The resize filter is Pillow's bilinear one (a triangle
-widened by the reduction, so shrinking is antialiased like `stages.prepare.resize`), and the Lab codes are
-decoded on the way (`stages.color.codes_to_lab`): what reaches the network is what a photograph prepared at
+widened by the reduction, so shrinking is antialiased like `colorizer.images.resize`), and the Lab codes are
+decoded on the way (`colorizer.color.codes_to_lab`): what reaches the network is what a photograph prepared at
 that crop would be.
 
 `CropTraining` is what `stages.train` fits: the network, fed L of the crops and scored against their ab / 128.
@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from stages.color import AB_OFFSET, AB_SCALE, L_PER_CODE
+from colorizer.color import AB_OFFSET, AB_SCALE, L_PER_CODE
 
 BOX_FIELDS = ("top", "left", "height", "width", "flip")  # a box, in pixels of the stored photograph
 
@@ -68,7 +68,7 @@ def crop_resize(codes, boxes, size):
 
 class CropTraining(keras.Model):
     """Fits ``network`` on crops cut in the graph: its inputs are ``{"codes": stored photographs, "boxes":
-    one box each}`` (what `stages.batches.CropBatches` yields), the network sees L of the crops, and the
+    one box each}`` (what `colorizer.batches.CropBatches` yields), the network sees L of the crops, and the
     loss and metrics compare its output with their ab / 128. Only ``network`` is saved; this is the harness.
     """
 

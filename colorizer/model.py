@@ -6,7 +6,7 @@ the image three times, so H and W must be multiples of `DOWNSAMPLING`.
 
 Two heads:
 - ``regression``: ab through tanh, trained with MSE (or MAE/Huber): the article's approach.
-- ``distribution``: logits over the ab bins of `stages.ab_bins` at 1/4 resolution, trained with rebalanced
+- ``distribution``: logits over the ab bins of `colorizer.ab_bins` at 1/4 resolution, trained with rebalanced
   cross-entropy; the `AnnealedMean` read-out turns them into one colour, then it is enlarged 4x.
 
 Both end in the vividness read-out: `AnnealedMean`'s rebalancing and temperature (distribution head) and
@@ -18,7 +18,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from stages import ab_bins
+from colorizer import ab_bins
+from colorizer.color import AB_SCALE
 
 DOWNSAMPLING = 8
 ARCHS = ("seed", "unet")
@@ -54,7 +55,7 @@ class AnnealedMean(layers.Layer):
         self.rebalance = self.add_weight(shape=(), initializer="zeros", trainable=False, name="rebalance")
         self.log_weights = self.add_weight(shape=(input_shape[-1],), initializer="zeros", trainable=False,
                                            name="log_weights")
-        self.centers = ops.convert_to_tensor(ab_bins.centers() / 128.0)
+        self.centers = ops.convert_to_tensor(ab_bins.centers() / AB_SCALE)
 
     def call(self, logits):
         logits = (logits + self.rebalance * self.log_weights) / self.temperature
@@ -159,12 +160,14 @@ def build(arch: str, width: int = 16, head: str = "regression", global_context: 
     return build_unet(width, head, global_context)
 
 
+def has_distribution_head(model: keras.Model) -> bool:
+    """Whether ``model`` ends in the distribution head's read-out (`AnnealedMean`), rather than a regression."""
+    return any(layer.name == "annealed_mean" for layer in model.layers)
+
+
 def training_model(model: keras.Model) -> keras.Model:
     """What training fits: the model itself, or for a distribution head the same layers up to the logits."""
-    try:
-        return keras.Model(model.inputs, model.get_layer("logits").output)
-    except ValueError:
-        return model
+    return keras.Model(model.inputs, model.get_layer("logits").output) if has_distribution_head(model) else model
 
 
 def set_vividness(model: keras.Model, temperature: float | None = None, saturation: float | None = None,
@@ -173,10 +176,9 @@ def set_vividness(model: keras.Model, temperature: float | None = None, saturati
     (distribution head only) and the saturation factor. Returns the model."""
     for name, value in (("temperature", temperature), ("rebalance", rebalance)):
         if value is not None:
-            try:
-                getattr(model.get_layer("annealed_mean"), name).assign(value)
-            except ValueError:
-                raise ValueError(f"{name} applies to the distribution head only") from None
+            if not has_distribution_head(model):
+                raise ValueError(f"{name} applies to the distribution head only")
+            getattr(model.get_layer("annealed_mean"), name).assign(value)
     if saturation is not None:
         model.get_layer("saturation").factor.assign(saturation)
     return model

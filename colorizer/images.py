@@ -62,15 +62,24 @@ def open_upright(path, at_least: int | None = None) -> Image.Image:
         raise UnreadableImage(f"cannot decode: {error}") from None
 
 
+# Grayscale modes of more than 8 bits (16-bit PNG and TIFF, 32-bit integer and float).
+WIDE_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def wide_gray_levels(image: Image.Image) -> np.ndarray:
+    """A `WIDE_GRAY_MODES` image's grey levels, float64 in [0, 1]: values up to 255 are read as 8-bit ones
+    (some files store 8-bit data in a 16-bit mode), larger ones as 16-bit."""
+    values = np.asarray(image, dtype=np.float64)
+    peak = 65535.0 if values.max() > 255 else 255.0
+    return np.clip(values, 0.0, peak) / peak
+
+
 def to_rgb(image: Image.Image) -> Image.Image:
     """Any mode (grayscale, palette, 16-bit, RGBA, CMYK) as 8-bit RGB; transparency composited on white."""
     if image.mode == "RGB":
         return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit grayscale: scale to 8 bits rather than clipping at 255.
-        array = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if array.max() > 255 else 255.0
-        return Image.fromarray((array / peak * 255.0 + 0.5).astype(np.uint8)).convert("RGB")
+    if image.mode in WIDE_GRAY_MODES:  # scaled to 8 bits rather than clipped at 255
+        return Image.fromarray((wide_gray_levels(image) * 255.0 + 0.5).astype(np.uint8)).convert("RGB")
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA"):
@@ -82,3 +91,10 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def read_rgb(path, at_least: int | None = None) -> Image.Image:
     """The photograph at ``path``, upright and RGB (with ``at_least``: see `open_upright`)."""
     return to_rgb(open_upright(path, at_least))
+
+
+def resize(image: Image.Image, size) -> np.ndarray:
+    """``image`` resized (antialiased: Pillow's bilinear filter widened by the reduction) to ``size`` =
+    (height, width), as a uint8 array: how every stored photograph is made."""
+    height, width = size
+    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))

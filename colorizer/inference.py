@@ -2,14 +2,14 @@
 
 import numpy as np
 
-from stages.color import merge_lab
+from colorizer.color import merge_lab
 
 
 def load(path):
     """A saved colorizer (``.keras`` file)."""
     import keras
 
-    import stages.model  # noqa: F401  registers the read-out layers the saved model uses
+    import colorizer.model  # noqa: F401  registers the read-out layers the saved model uses
 
     return keras.saving.load_model(path, compile=False)
 
@@ -23,7 +23,7 @@ def predict_lab(model, lab_or_l: np.ndarray, batch_size: int = 8) -> np.ndarray:
 
 def open_test_split(prepared, model_path):
     """What evaluate and render start from: the test split, its source file names, and the colorizer."""
-    from stages.shards import LabSplit, read_manifest
+    from colorizer.shards import LabSplit, read_manifest
 
     test = LabSplit(prepared, "test")
     sources = [row["source"] for row in read_manifest(prepared, "test")]

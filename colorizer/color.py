@@ -78,6 +78,15 @@ def _f_inverse(t):
     return np.where(t > 0.2068966, t * t * t, (t - np.float32(16 / 116)) / 7.787)
 
 
+def lab_to_linear_rgb(lightness, a, b) -> np.ndarray:
+    """Lab -> XYZ (D65) -> linear sRGB [..., 3], unclipped: a colour outside the sRGB gamut has a channel
+    outside 0..1 (the dtype follows the inputs')."""
+    fy = (lightness + 16.0) / 116.0
+    xyz = np.stack(np.broadcast_arrays(_f_inverse(fy + a / 500.0) * WHITE[0], _f_inverse(fy),
+                                       _f_inverse(fy - b / 200.0) * WHITE[2]), -1)
+    return xyz @ RGB_FROM_XYZ.T
+
+
 def srgb_to_lab(pixels: np.ndarray) -> np.ndarray:
     """sRGB (..., 3) to float32 Lab, as ``skimage.color.rgb2lab`` computes it (within 1e-3).
 

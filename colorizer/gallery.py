@@ -8,7 +8,7 @@ from urllib.parse import quote
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from stages.color import gray_lab, lab_to_rgb, to_uint8
+from colorizer.color import gray_lab, lab_to_rgb, to_uint8
 
 LABELS = ("grayscale input", "colorized", "original")
 CAPTION_HEIGHT = 28
@@ -61,7 +61,7 @@ def panel_name(index: int, source: str) -> str:
 
 
 def scores_caption(scores: dict) -> str:
-    """One image's scores (`stages.quality.image_scores`) as a caption."""
+    """One image's scores (`colorizer.quality.image_scores`) as a caption."""
     return (f"PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}, ab MSE {scores['ab_mse']:.0f}, "
             f"colourfulness {scores['colorfulness']:.1f} (original {scores['colorfulness_truth']:.1f})")
 

@@ -7,8 +7,7 @@ Hasler and Suesstrunk (2003) on 0-255 RGB, which PSNR alone cannot see (grey out
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from stages.color import lab_to_rgb, to_uint8
-
+from colorizer.color import lab_to_rgb, to_uint8
 
 PSNR_CAP = 100.0  # dB: identical images (a grey photo and the zero-chroma baseline) score this, not infinity
 

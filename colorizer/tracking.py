@@ -25,7 +25,6 @@ from pathlib import Path
 import mlflow
 
 EXPERIMENT = "colorization"
-RUN_FILE = Path("models/mlflow-run.json")
 # The experiment's description (MLflow shows the note on its page) and kind: a training experiment, so the
 # UI opens on its runs, not on the pages for GenAI traces. `runs_url` adds the URL switch that MLflow 3.17
 # needs as well (the tag alone did not change where the UI lands).
@@ -180,18 +179,15 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def run_tags() -> dict:
-    tags = {"pipeline.stage": "train"}
+def run_tags(stage: str) -> dict:
+    """The tags of a new run: ``pipeline.stage``, the stage that started it (train, or evaluate or render when
+    the training's run is missing from the store), the git commit and the DVC experiment."""
+    tags = {"pipeline.stage": stage}
     if commit := git_commit():
         tags["mlflow.source.git.commit"] = commit
     if name := os.environ.get("DVC_EXP_NAME"):
         tags["dvc.experiment"] = name
     return tags
-
-
-def stage_name() -> str:
-    """The running stage, for messages: ``train`` for ``python -m stages.train``."""
-    return Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "stage"
 
 
 def check_reachable() -> None:
@@ -239,7 +235,7 @@ def start_training_run(experiment_id: str, run_id: str | None = None) -> Closing
     if run_id:
         return ClosingRun(mlflow.start_run(run_id=run_id), "train")
     return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=run_name(),
-                                       tags=run_tags(), description=run_description()), "train")
+                                       tags=run_tags("train"), description=run_description()), "train")
 
 
 def run_name() -> str:
@@ -303,21 +299,34 @@ def runs_url(experiment_id: str) -> str:
     return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
 
 
-def write_run_file(run_id: str, path=RUN_FILE) -> None:
-    from stages.atomic import write_json
+def write_run_file(run_id: str, path) -> None:
+    from colorizer.atomic import write_json
     write_json(path, {"run_id": run_id, "tracking_uri": tracking_uri()})
 
 
-def reopen_training_run(path=RUN_FILE):
-    """For evaluate and render: reopen the run that train recorded, or start a new one if the store no
-    longer has it (say, a model pulled from a DVC remote into a fresh clone)."""
+def reopen_training_run(path, stage: str):
+    """For export, evaluate and render: reopen the run that train recorded in ``path``, or start a new one if
+    the store no longer has it (say, a model pulled from a DVC remote into a fresh clone)."""
     experiment_id = connect()
     run_id = json.loads(Path(path).read_text())["run_id"] if Path(path).exists() else None
     if run_id:
         try:
             mlflow.get_run(run_id)
-            return ClosingRun(mlflow.start_run(run_id=run_id), stage_name())
+            return ClosingRun(mlflow.start_run(run_id=run_id), stage)
         except mlflow.exceptions.MlflowException:
-            print(f"MLflow run {run_id} is not in {tracking_uri()}; logging to a new run", file=sys.stderr)
-    return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=os.environ.get("DVC_EXP_NAME"),
-                                       tags=run_tags()), stage_name())
+            print(f"{stage}: MLflow run {run_id} is not in {tracking_uri()}; logging to a new run", file=sys.stderr)
+    return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=run_name(), tags=run_tags(stage)),
+                      stage)
+
+
+def log_to_training_run(path, stage: str, what: str, log) -> str | None:
+    """``log(run)`` inside the training's run (`reopen_training_run`), for a stage whose outputs are written
+    already: if MLflow fails, a warning that ``what`` did not reach it, and the stage still succeeds. Returns
+    the URL of the experiment's runs page (None after a failure)."""
+    try:
+        with reopen_training_run(path, stage) as run:
+            log(run)
+        return runs_url(run.info.experiment_id)
+    except Exception as error:  # MLflow raises many types for a store it cannot reach
+        tracking_failed(stage, f"{what} not logged to MLflow", error)
+        return None

@@ -17,7 +17,7 @@ each with a one-line summary. The exit status is 0 when every photograph was col
 be or a write failed, 2 for bad arguments (a missing input, an output that is a file or would overwrite an
 input, a file that is not a model), 130 on Ctrl-C. Outputs are written atomically.
 
-The conversions (`stages.color.lightness_of` and `stages.color.lab_to_srgb8`) are sRGB (D65) <-> CIE Lab
+The conversions (`colorizer.color.lightness_of` and `colorizer.color.lab_to_srgb8`) are sRGB (D65) <-> CIE Lab
 exactly as scikit-image does them, but in float32, in strips of rows and through lookup tables:
 scikit-image's float64 ``rgb2lab`` alone takes 4.5 s and 1 GB on a 12-megapixel photograph.
 """
@@ -32,15 +32,15 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from stages.atomic import replacing
-from stages.color import AB_SCALE, lab_to_srgb8, lightness_of
-from stages.images import UnreadableImage, find_images, open_upright
+from colorizer.atomic import replacing
+from colorizer.color import AB_SCALE, lab_to_srgb8, lightness_of
+from colorizer.images import WIDE_GRAY_MODES, UnreadableImage, find_images, open_upright, wide_gray_levels
 
 DEFAULT_MODEL = "models/colorizer.keras"
 DEFAULT_SIZE = 256  # long side of the working resolution, in pixels (see docs/colorize.md for the choice)
 DEFAULT_BATCH = 4
 MAX_SATURATION = 4.0  # as export.saturation
-MULTIPLE = 8  # stages.model.DOWNSAMPLING: the networks halve the image three times
+MULTIPLE = 8  # colorizer.model.DOWNSAMPLING: the networks halve the image three times
 STRIP = 256  # rows converted at a time: memory does not grow with the photograph
 JPEG_QUALITY = 95
 SAVE_AS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
@@ -69,10 +69,8 @@ def working_size(height: int, width: int, size: int) -> tuple[int, int]:
 
 def split_channels(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     """Any Pillow mode as (pixels, alpha): gray or RGB integer codes, and the alpha channel if there is one."""
-    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        values = np.asarray(image, np.float64)
-        peak = 65535.0 if values.max() > 255 else 255.0  # as stages.images.to_rgb reads 16-bit files
-        return (np.clip(values, 0, peak) * (65535.0 / peak) + 0.5).astype(np.uint16), None
+    if image.mode in WIDE_GRAY_MODES:
+        return (wide_gray_levels(image) * 65535.0 + 0.5).astype(np.uint16), None
     if image.mode in ("1", "L"):
         return np.asarray(image.convert("L")), None
     if image.mode in ("LA", "La"):
@@ -93,7 +91,7 @@ def read_photo(path, size: int) -> Photo:
         raise UnreadableImage(f"cannot convert a {image.mode} image: {error}") from None
     height, width = pixels.shape[:2]
     h, w = working_size(height, width, size)
-    # Pillow resizes 8-bit gray, RGB and 16-bit gray (I;16) with antialiasing, like `stages.prepare.resize`.
+    # Pillow resizes 8-bit gray, RGB and 16-bit gray (I;16) with antialiasing, like `colorizer.images.resize`.
     small = np.asarray(Image.fromarray(pixels).resize((w, h), Image.Resampling.BILINEAR))
     return Photo(pixels, alpha, lightness_of(small))
 
@@ -141,16 +139,15 @@ def load_model(spec: str):
     if ":/" in spec:
         import mlflow
 
-        from stages import tracking
-
-        import stages.model  # noqa: F401  registers the read-out layers, for a model logged with mlflow.keras
+        import colorizer.model  # noqa: F401  registers the read-out layers, for a model logged with mlflow.keras
+        from colorizer import tracking
 
         mlflow.set_tracking_uri(tracking.tracking_uri())
         logged = mlflow.pyfunc.load_model(spec)
         if "keras" in logged.metadata.flavors:  # logged with mlflow.keras, as export did before
             return logged.get_raw_model()
-        return logged.unwrap_python_model().network  # export's pyfunc model, stages.mlflow_model.Colorizer
-    from stages.inference import load
+        return logged.unwrap_python_model().network  # export's pyfunc model, colorizer.mlflow_model.Colorizer
+    from colorizer.inference import load
 
     if not Path(spec).is_file():
         raise FileNotFoundError(f"no model file {spec} (train one with `dvc repro`, or give --model)")
@@ -322,7 +319,7 @@ def colorize_command(args) -> int:
     try:
         model = load_model(args.model)
         if args.temperature is not None:
-            from stages.model import set_vividness
+            from colorizer.model import set_vividness
 
             set_vividness(model, temperature=args.temperature)
     except Exception as error:  # a missing file, a bad URI, an unreachable MLflow store: all say why

@@ -4,12 +4,12 @@ Layout under the prepared folder::
 
     manifest.csv            split, shard, row, source: which source image each row came from
     settings.json           the prepare parameters that made them
-    train/shard-00000.npy   uint8 [n, H, W, 3]: Lab codes, one byte a channel (`stages.color.lab_to_codes`)
+    train/shard-00000.npy   uint8 [n, H, W, 3]: Lab codes, one byte a channel (`colorizer.color.lab_to_codes`)
     val/...  test/...
 
 Readers (`LabSplit`) read the rows they need with positioned file reads, so nothing is read whole and
 memory stays flat however large the dataset grows; ``numpy.load`` opens any shard as it is, and
-`stages.color.codes_to_lab` turns its codes into Lab units.
+`colorizer.color.codes_to_lab` turns its codes into Lab units.
 """
 
 import csv
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.color import codes_to_lab
+from colorizer.color import codes_to_lab
 
 MANIFEST = "manifest.csv"
 SETTINGS = "settings.json"  # the prepare parameters the shards were made with
@@ -61,7 +61,7 @@ def create_shard(path, rows: int, image_shape) -> None:
 def write_rows(path, first: int, images: np.ndarray) -> None:
     """Write the Lab codes ``images`` [n, H, W, 3] into rows ``first`` to ``first + n - 1`` of the shard."""
     if images.dtype != DTYPE:
-        raise TypeError(f"shards hold {DTYPE} Lab codes (stages.color.lab_to_codes), not {images.dtype}")
+        raise TypeError(f"shards hold {DTYPE} Lab codes (colorizer.color.lab_to_codes), not {images.dtype}")
     images = np.ascontiguousarray(images)
     with open(path, "r+b") as handle:
         np.lib.format.read_magic(handle)  # version 1.0, as `create_shard` writes it

@@ -4,7 +4,7 @@ Colorization" (ECCV 2016).
 A network with a distribution head predicts, for each pixel, a probability over `centers` (a 10-unit grid of
 the in-gamut ab plane). Training targets are soft: a Gaussian (sigma 5) over the bins near the true colour.
 Class rebalancing weighs each pixel by how rare its colour is in the training set, so the network does not
-settle on the common desaturated browns. The read-out (the annealed mean, in `stages.model`) turns the
+settle on the common desaturated browns. The read-out (the annealed mean, in `colorizer.model`) turns the
 distribution back into one colour, vivid or safe by its temperature.
 """
 
@@ -12,7 +12,8 @@ import functools
 
 import numpy as np
 from keras import ops
-from skimage.color.colorconv import rgb_from_xyz as RGB_FROM_XYZ
+
+from colorizer.color import AB_SCALE, lab_to_linear_rgb
 
 GRID = 10.0  # bin spacing in Lab units
 SIGMA = 5.0  # soft-encoding width in Lab units
@@ -28,15 +29,7 @@ def centers() -> np.ndarray:
     da, db = (v.ravel() for v in np.meshgrid(offsets, offsets, indexing="ij"))
     pa, pb = a[:, None] + da, b[:, None] + db  # [cells, 9]
     lightness = np.arange(1.0, 100.0, 1.0)[:, None, None]
-    # Lab -> XYZ (D65) -> linear sRGB, without the clipping that scikit-image's conversions apply.
-    fy = (lightness + 16.0) / 116.0
-    fx, fz = fy + pa / 500.0, fy - pb / 200.0
-
-    def f_inverse(t):
-        return np.where(t > 6 / 29, t**3, 3 * (6 / 29) ** 2 * (t - 4 / 29))
-
-    xyz = np.stack(np.broadcast_arrays(0.95047 * f_inverse(fx), f_inverse(fy), 1.08883 * f_inverse(fz)), -1)
-    linear = xyz @ RGB_FROM_XYZ.T
+    linear = lab_to_linear_rgb(lightness, pa, pb)  # without the clipping of scikit-image's conversions
     inside = np.all((linear >= 0.0) & (linear <= 1.0), axis=-1).any(axis=(0, 2))
     return np.stack([a[inside], b[inside]], -1).astype(np.float32)
 
@@ -78,7 +71,7 @@ def rebalancing_weights(split, strength: float, batch: int = 64) -> np.ndarray:
 
 def soft_targets(ab_scaled, bin_centers):
     """Soft one-hot targets [..., Q] for true colours ab / 128 at full resolution, pooled to 1/4."""
-    ab = ops.average_pool(ab_scaled * 128.0, POOL, strides=POOL, padding="valid")
+    ab = ops.average_pool(ab_scaled * AB_SCALE, POOL, strides=POOL, padding="valid")
     d2 = ops.sum((ops.expand_dims(ab, -2) - bin_centers) ** 2, axis=-1)
     return ops.softmax(-d2 / (2 * SIGMA**2), axis=-1)
 
@@ -86,7 +79,7 @@ def soft_targets(ab_scaled, bin_centers):
 def mean_colour_error(ab_scaled, logits):
     """The colour error of the distribution's plain mean (temperature 1, no rebalancing), as a Keras metric:
     mean squared error of a and b in Lab units, at the 1/4 resolution of the logits."""
-    truth = ops.average_pool(ab_scaled * 128.0, POOL, strides=POOL, padding="valid")
+    truth = ops.average_pool(ab_scaled * AB_SCALE, POOL, strides=POOL, padding="valid")
     mean = ops.matmul(ops.softmax(logits, axis=-1), ops.convert_to_tensor(centers()))
     return ops.mean((mean - truth) ** 2, axis=(1, 2, 3))
 

@@ -1,7 +1,7 @@
 """The training input: batches of stored photographs (uint8 Lab codes) and the crops to cut from them.
 
 The host reads whole rows from the shards with positioned reads and draws one box an image; cutting,
-mirroring and resizing happen in the training graph (`stages.crops.CropTraining`). Every epoch shows each
+mirroring and resizing happen in the training graph (`colorizer.crops.CropTraining`). Every epoch shows each
 training photograph ``crops_per_image`` times, each time with a fresh crop. The order and the crops of
 batch ``i`` of epoch ``e`` depend on (seed, e, i) alone, so two trainings with the same seed see the same
 batches, whatever the number of workers, and a resumed training continues the same sequence.
@@ -10,8 +10,8 @@ batches, whatever the number of workers, and a resumed training continues the sa
 import keras
 import numpy as np
 
-from stages.crops import draw_boxes, whole_boxes
-from stages.shards import LabSplit
+from colorizer.crops import draw_boxes, whole_boxes
+from colorizer.shards import LabSplit
 
 
 class CropBatches(keras.utils.PyDataset):

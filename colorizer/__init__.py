@@ -1,0 +1,19 @@
+"""The colorizer library: what the pipeline's stages (`stages`) and the ``colorize`` command share.
+
+- Photographs and colour: ``images`` (finding, reading and resizing photographs), ``color`` (Lab conventions,
+  sRGB conversions, one-byte Lab codes), ``quality`` (the scores: PSNR, SSIM, colour error, colourfulness).
+- Prepared data: ``splits`` (which photograph goes to train, val or test), ``shards`` (the .npy shards and
+  their manifest).
+- Training: ``batches`` (the training input), ``crops`` (fresh crops cut in the training graph),
+  ``checkpoints`` (resuming an interrupted training), ``model`` (the networks and their read-out), ``ab_bins``
+  (the colour bins of the distribution head).
+- Using a model: ``inference`` (loading it and colouring Lab arrays), ``colorize`` (the ``colorize`` command,
+  for any photograph at its own size), ``mlflow_model`` (the model as MLflow loads it), ``gallery`` (panels,
+  contact sheets, the gallery page).
+- Plumbing: ``params`` (reading and checking params.yaml), ``tracking`` (MLflow), ``atomic`` (outputs written
+  whole or not at all), ``native_logs`` (TensorFlow's C++ log lines kept off the terminal).
+"""
+
+from colorizer import native_logs
+
+native_logs.install()

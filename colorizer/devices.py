@@ -1,0 +1,67 @@
+"""Where training runs: the devices the Keras backend sees, the tf.distribute strategy of
+``train.distribute``, and the dtype policy of ``train.mixed_precision``. One probe (`visible_devices`) answers
+every question about the hardware."""
+
+import contextlib
+
+import keras
+
+
+def visible_devices() -> list[tuple[str, str]]:
+    """(kind, name) of every device the Keras backend sees: kind ``GPU`` or ``CPU`` (TensorFlow: its logical
+    devices; JAX: ``jax.devices()``)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [(d.device_type, d.name) for d in tf.config.list_logical_devices()]
+    if backend == "jax":
+        import jax
+
+        return [("GPU" if d.platform in ("gpu", "cuda", "rocm") else d.platform.upper(), str(d))
+                for d in jax.devices()]
+    return [("CPU", backend)]
+
+
+def device_names() -> list[str]:
+    return [name for _, name in visible_devices()]
+
+
+def gpu_present() -> bool:
+    return any(kind == "GPU" for kind, _ in visible_devices())
+
+
+def mirrored_devices() -> list[str]:
+    """Every visible GPU, or every logical CPU when there is no GPU: what ``distribute: mirrored`` uses."""
+    found = visible_devices()
+    kind = "GPU" if any(k == "GPU" for k, _ in found) else "CPU"
+    return [name for k, name in found if k == kind]
+
+
+def strategy(distribute: str):
+    """The tf.distribute strategy of ``train.distribute``, or None for the default (one device).
+
+    ``mirrored``: a replica of the model on each of `mirrored_devices`; each batch of ``batch_size`` is
+    split between them and their gradients are summed, so it trains like one device on the whole batch.
+    """
+    if distribute == "none":
+        return None
+    import tensorflow as tf
+
+    found = mirrored_devices()
+    print(f"train: mirrored across {len(found)} devices: {', '.join(found)}")
+    return tf.distribute.MirroredStrategy(found)
+
+
+@contextlib.contextmanager
+def dtype_policy(mixed):
+    """Layers built inside compute in float16 with float32 weights when ``mixed`` (``auto``: when there is a
+    GPU; on a CPU float16 is slower, not faster); the output layers stay float32 (`colorizer.model.OUTPUT_DTYPE`).
+    Compiling such a model wraps its optimizer in Keras's loss scaling."""
+    before = keras.config.dtype_policy()
+    if mixed is True or (mixed == "auto" and gpu_present()):
+        keras.config.set_dtype_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
