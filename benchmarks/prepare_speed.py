@@ -27,12 +27,7 @@ from PIL import Image
 
 import machine  # noqa: F401  (puts the repository on sys.path)
 from colorizer.images import find_images, read_rgb, resize
-from stages.prepare import prepare
-
-try:
-    from stages.prepare import decode_size
-except ImportError:  # an older commit (PYTHONPATH=<its worktree>): JPEGs always decoded whole
-    decode_size = None
+from stages.prepare import decode_size, prepare
 
 DEFAULT_IMAGES = machine.REPO.parent / "shared" / "datasets" / "bsds432"
 
@@ -53,7 +48,7 @@ def article_loop(paths, size) -> int:
 
 def decode_and_resize(paths, size, cfg) -> int:
     """What prepare does before the Lab conversion: read (upright, RGB) and resize to uint8."""
-    options = {"at_least": decode_size("val", cfg)} if decode_size else {}
+    options = {"at_least": decode_size("val", cfg)}
     for path in paths:
         resize(read_rgb(path, **options), size)
     return len(paths)

@@ -83,11 +83,11 @@ class ArraySplit:
 
 def test_split(folder: Path, size) -> tuple[ArraySplit, list[str]]:
     """The photographs of ``folder`` as prepare makes a test split: resized to ``size``, as Lab codes."""
-    from colorizer.color import codes_to_lab, lab_to_codes, rgb_to_lab
+    from colorizer.color import codes_to_lab, lab_to_codes, srgb_to_lab
     from colorizer.images import find_images, read_rgb, resize
 
     names = [n.as_posix() for n in find_images(folder)]
-    lab = [codes_to_lab(lab_to_codes(rgb_to_lab(resize(read_rgb(folder / n), size)))) for n in names]
+    lab = [codes_to_lab(lab_to_codes(srgb_to_lab(resize(read_rgb(folder / n), size)))) for n in names]
     return ArraySplit(np.stack(lab)), names
 
 

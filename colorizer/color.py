@@ -31,7 +31,7 @@ WHITE = (0.95047, 1.0, 1.08883)
 # ---------------------------------------------------------------------------------------------------------
 # Fast conversions: float32, planar, through lookup tables; exact to scikit-image within 1e-3.
 # scikit-image's rgb2lab works in float64 on interleaved pixels: 3.7 ms for a 184x272 photograph where
-# `rgb_to_lab` takes 0.9 ms (one core, BENCHMARKS.md), and 4.5 s and 1 GB for a 12-megapixel photograph.
+# `srgb_to_lab` takes 0.9 ms (one core, BENCHMARKS.md), and 4.5 s and 1 GB for a 12-megapixel photograph.
 
 
 def srgb_to_linear(v: np.ndarray) -> np.ndarray:
@@ -161,21 +161,6 @@ def codes_to_lab(codes: np.ndarray) -> np.ndarray:
     lab[..., 0] *= np.float32(L_PER_CODE)
     lab[..., 1:] -= np.float32(AB_OFFSET)
     return lab
-
-
-def to_float_rgb(rgb: np.ndarray) -> np.ndarray:
-    """uint8 (or uint16) RGB to float32 in [0, 1]; float input is clipped to [0, 1]."""
-    if rgb.dtype == np.uint8:
-        return rgb.astype(np.float32) / 255.0
-    if rgb.dtype == np.uint16:
-        return rgb.astype(np.float32) / 65535.0
-    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
-
-
-def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """RGB (..., H, W, 3), any dtype `to_float_rgb` takes, to float32 Lab (`srgb_to_lab`: scikit-image's
-    conversion within 1e-3, 4x faster)."""
-    return srgb_to_lab(rgb if rgb.dtype in (np.uint8, np.uint16) else to_float_rgb(rgb))
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:

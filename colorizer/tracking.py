@@ -59,14 +59,12 @@ def original_repo(path: Path) -> Path:
 
 
 def repo_root() -> Path:
-    """``DVC_ROOT`` if set, else the nearest folder upwards holding ``.dvc``, else the working directory.
-
-    Either way a path inside an experiment's temporary copy (``<root>/.dvc/tmp/exps/...``) gives ``<root>``.
-    DVC 3 already sets ``DVC_ROOT`` to the original repository in queued experiments; older versions set it
-    to the copy, and a stage run by hand in the copy has no ``DVC_ROOT`` at all.
+    """``DVC_ROOT`` if set (DVC sets it to the original repository, in queued experiments too), else the nearest
+    folder upwards holding ``.dvc``, else the working directory; a stage run by hand inside an experiment's
+    temporary copy (``<root>/.dvc/tmp/exps/...``) gets ``<root>`` too.
     """
     if os.environ.get("DVC_ROOT"):
-        return original_repo(Path(os.environ["DVC_ROOT"]).resolve())
+        return Path(os.environ["DVC_ROOT"]).resolve()
     here = original_repo(Path.cwd().resolve())
     for folder in (here, *here.parents):
         if (folder / ".dvc").is_dir():

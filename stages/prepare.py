@@ -21,7 +21,7 @@ from tqdm import tqdm
 from colorizer import params as P
 from colorizer.atomic import replacing, write_json
 from colorizer.cli import stage_paths
-from colorizer.color import lab_to_codes, rgb_to_lab
+from colorizer.color import lab_to_codes, srgb_to_lab
 from colorizer.images import UnreadableImage, find_images, read_rgb, resize
 from colorizer.shards import SETTINGS, create_shard, drop_rows, shard_name, write_manifest, write_rows
 from colorizer.splits import SPLITS, assign
@@ -98,7 +98,7 @@ def process(job) -> tuple[str, str | None]:
     except UnreadableImage as error:
         return name, str(error), None
     shard, row = divmod(index, cfg["shard_size"])
-    codes = lab_to_codes(rgb_to_lab(resize(image, split_size(split, cfg))))
+    codes = lab_to_codes(srgb_to_lab(resize(image, split_size(split, cfg))))
     write_rows(output / shard_name(split, shard), row, codes[None])
     return name, None, image.width / image.height
 

@@ -136,9 +136,11 @@ def data_params(prepared) -> dict:
 
 
 def fingerprint(cfg: dict, prepared) -> str:
-    """What a checkpoint must match to be resumed: the parameters and the prepared data."""
+    """What a checkpoint must match to be resumed: the parameters and the prepared data (which photographs, in
+    which rows, and the settings they were prepared with: the same photographs at another size are other data)."""
     digest = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode())
-    digest.update((Path(prepared) / MANIFEST).read_bytes())
+    for name in (MANIFEST, SETTINGS):
+        digest.update((Path(prepared) / name).read_bytes())
     return digest.hexdigest()
 
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 from PIL import Image
-from test_shards import write_split
 
 from colorizer.batches import CropBatches, EvenBatches
 from colorizer.color import codes_to_lab
 from colorizer.crops import crop_resize, draw_boxes, whole_boxes
+from test_shards import write_split
 
 
 def smooth_codes(height, width, seed):

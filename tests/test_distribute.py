@@ -16,6 +16,8 @@ from colorizer.shards import LabSplit
 from conftest import REPO, prepare_config, venv_env, write_photos
 from stages.prepare import prepare
 
+pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
+
 SCRIPT = """
 import json, sys
 from pathlib import Path
@@ -29,6 +31,7 @@ import yaml
 from colorizer.params import ParamError
 from colorizer.shards import LabSplit
 from stages.train import check_params, fit
+
 
 prepared, work, params_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 params = yaml.safe_load(params_file.read_text())["train"]

@@ -20,6 +20,8 @@ from colorizer.model import build
 from conftest import write_photos
 from stages import export as E
 
+pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
+
 GREY = {"rebalance": 0.0, "temperature": 1.0, "saturation": 0.0}  # the first export: no colour at all
 READ_OUT = {"rebalance": 0.5, "temperature": 0.4, "saturation": 1.2}  # the second, the newest
 # Not a multiple of 64 (the size export's input example has) nor square.
@@ -28,6 +30,7 @@ LIGHTNESS = np.linspace(20, 80, 40 * 56, dtype=np.float32).reshape(1, 40, 56, 1)
 LOAD_AND_PREDICT = """
 import importlib.util, sys
 import mlflow, numpy as np
+
 assert importlib.util.find_spec("colorizer") is None, "the project is importable here"
 model = mlflow.pyfunc.load_model(sys.argv[1])
 print(model.predict(np.load(sys.argv[2])).shape)

@@ -10,6 +10,9 @@ from mlflow.tracking import MlflowClient
 from colorizer.native_logs import NATIVE_LOG
 from conftest import copy_project, run, set_params, venv_env, write_photos
 
+pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
+
+
 STAGES = {"samples", "prepare", "train", "export", "evaluate", "render"}
 
 

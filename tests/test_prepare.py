@@ -155,7 +155,7 @@ def test_linked_folders_are_followed_once(tmp_path):
 def test_every_manifest_row_holds_its_source_even_around_skipped_files(tmp_path):
     # Unreadable files between readable ones leave rows that prepare must close up: each manifest row must
     # still hold the Lab of the image it names, and 1 or 3 worker processes must write the same bytes.
-    from colorizer.color import lab_to_codes, rgb_to_lab
+    from colorizer.color import lab_to_codes, srgb_to_lab
     from colorizer.images import read_rgb, resize
     from stages.prepare import split_size
 
@@ -177,14 +177,14 @@ def test_every_manifest_row_holds_its_source_even_around_skipped_files(tmp_path)
         assert all(len(s) <= 4 for s in a.shards)
     for row in rows:
         shard = np.load(one / row["shard"])
-        expected = rgb_to_lab(resize(read_rgb(folder / row["source"]), split_size(row["split"], cfg)))
+        expected = srgb_to_lab(resize(read_rgb(folder / row["source"]), split_size(row["split"], cfg)))
         np.testing.assert_array_equal(shard[row["row"]], lab_to_codes(expected))
     broken = {f"photo_{i:03d}.png" for i in (2, 5, 6, 11)}
     assert not broken & {r["source"] for r in rows}
 
 
 def test_a_large_jpeg_is_decoded_at_a_reduced_scale_that_keeps_the_output_sharp(tmp_path):
-    from colorizer.color import rgb_to_lab
+    from colorizer.color import srgb_to_lab
     from colorizer.images import read_rgb, resize
     from stages.prepare import decode_size
 
@@ -199,7 +199,7 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_that_keeps_the_output_sharp(
     assert read_rgb(folder / "big.jpg").size == (1024, 768)
     cfg = config(folder, train_size=(48, 64), test_size=(48, 64))
     assert decode_size("test", cfg) == 64 and decode_size("train", cfg) == 128  # crop_scale 0.5
-    full = rgb_to_lab(resize(read_rgb(folder / "big.jpg"), (48, 64)))
-    reduced = rgb_to_lab(resize(read_rgb(folder / "big.jpg", at_least=decode_size("test", cfg)), (48, 64)))
+    full = srgb_to_lab(resize(read_rgb(folder / "big.jpg"), (48, 64)))
+    reduced = srgb_to_lab(resize(read_rgb(folder / "big.jpg", at_least=decode_size("test", cfg)), (48, 64)))
     assert not np.array_equal(full, reduced)
     assert np.abs(full - reduced).mean() < 1.0, "the reduced decode must give (nearly) the same picture"

@@ -22,6 +22,8 @@ from colorizer.inference import load
 from conftest import copy_project, free_port, run, set_params, stage_command, venv_env, write_photos
 from test_pipeline import ran
 
+pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
+
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
 
 
@@ -224,6 +226,7 @@ KILL_DURING_TRAINING = """
 import os, signal, sys
 import keras
 import stages.train as train
+
 
 class KillTrackingServer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):

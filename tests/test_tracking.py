@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
@@ -14,15 +15,15 @@ from colorizer import tracking
 from conftest import REPO, free_port, prepare_config, stage_command, venv_env, write_photos
 from stages.prepare import prepare
 
+pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
+
 
 def test_a_queued_experiment_finds_the_store_of_the_original_repository(tmp_path, monkeypatch):
     root = tmp_path / "repo"
     copy = root / ".dvc" / "tmp" / "exps" / "tmpa1b2c3"
     (copy / ".dvc").mkdir(parents=True)
-    # DVC 3 sets DVC_ROOT to the original repository; older versions set it to the copy.
-    for dvc_root in (root, copy):
-        monkeypatch.setenv("DVC_ROOT", str(dvc_root))
-        assert tracking.repo_root() == root.resolve()
+    monkeypatch.setenv("DVC_ROOT", str(root))  # what DVC sets in a queued experiment
+    assert tracking.repo_root() == root.resolve()
     # A stage run by hand inside the copy, without DVC_ROOT: the copy's own .dvc is not the answer.
     monkeypatch.delenv("DVC_ROOT")
     monkeypatch.chdir(copy)
@@ -35,6 +36,7 @@ WRITER = """
 import sys, time
 import mlflow
 from colorizer import tracking
+
 start, steps = float(sys.argv[1]), int(sys.argv[2])
 while time.time() < start:
     time.sleep(0.01)
@@ -95,3 +97,30 @@ def test_an_unreachable_tracking_server_stops_train_before_training_and_fast(tmp
     assert elapsed < 60, f"the check took {elapsed:.0f} s"
     assert not (project / "checkpoints").exists(), "training started"
     assert not (project / "models").exists() and not (project / "metrics").exists()
+
+
+def test_export_evaluate_and_render_finish_without_the_tracking_server(tmp_path, monkeypatch, capsys):
+    """Their outputs are written first; a server that is gone costs only the logging, with a warning each."""
+    import json
+
+    from mlflow.tracking._tracking_service import utils as tracking_state
+
+    from colorizer.model import build
+    from stages import evaluate, export, render
+
+    project = tiny_project(tmp_path / "project")
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(tracking_state, "_tracking_uri", None)
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    (project / "models").mkdir()
+    build("unet", width=4, head="distribution").save(project / "models" / "network.keras")
+    (project / "models" / "mlflow-run.json").write_text(json.dumps({"run_id": "0" * 32, "tracking_uri": uri}))
+    for stage in (export, evaluate, render):
+        stage.main(stage_command(stage.__name__.split(".")[-1])[3:])
+    err = capsys.readouterr().err
+    for what in ("export: warning: the model", "evaluate: warning: the metrics", "render: warning: the gallery"):
+        assert f"{what} not logged to MLflow ({uri})" in err, err
+    assert (project / "models/colorizer.keras").stat().st_size > 0
+    assert json.loads((project / "metrics/eval.json").read_text())["psnr"] > 0
+    assert (project / "gallery/index.html").exists()

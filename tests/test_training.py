@@ -1,5 +1,8 @@
 """Training learns colour from lightness, and an interrupted training resumes where it stopped."""
 
+import json
+import shutil
+
 import keras
 import numpy as np
 import pytest
@@ -9,6 +12,9 @@ from colorizer.shards import LabSplit
 from conftest import REPO, prepare_config, write_photos
 from stages.prepare import prepare
 from stages.train import check_params, fit, learning_rate, prepare_checkpoints, zero_chroma_loss
+
+pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
+
 
 # params.yaml's train section, made small and quick.
 CFG = check_params({**load("train", REPO / "params.yaml"), "width": 8, "head": "regression", "rebalance": 0.5,
@@ -129,13 +135,22 @@ def test_the_cosine_schedule_decays_to_zero_over_the_whole_training(prepared):
     assert learning_rate(dict(CFG, lr_schedule="constant"), train) == CFG["learning_rate"]
 
 
-def test_a_checkpoint_from_other_params_is_discarded(prepared, tmp_path):
+def test_a_checkpoint_from_other_params_or_other_data_is_discarded(prepared, tmp_path):
     checkpoints = tmp_path / "ckpt"
     prepare_checkpoints(CFG, checkpoints, prepared)
     (checkpoints / "mlflow_run_id").write_text("old-run")
     (checkpoints / "backup").mkdir()
+    assert prepare_checkpoints(CFG, checkpoints, prepared) == "old-run"  # the same training: resumed
     assert prepare_checkpoints(dict(CFG, epochs=9), checkpoints, prepared) is None
     assert not (checkpoints / "backup").exists()
+    # The same photographs in the same rows, prepared at another size: other data, another training.
+    prepare_checkpoints(CFG, checkpoints, prepared)
+    (checkpoints / "mlflow_run_id").write_text("old-run")
+    other = tmp_path / "prepared-again"
+    shutil.copytree(prepared, other)
+    settings = json.loads((other / "settings.json").read_text())
+    (other / "settings.json").write_text(json.dumps({**settings, "train_size": [48, 48]}))
+    assert prepare_checkpoints(CFG, checkpoints, other) is None
 
 
 def test_the_distribution_head_learns_colour_too(prepared, tmp_path):
