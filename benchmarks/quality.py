@@ -59,7 +59,8 @@ def repro(project: Path, changes: dict, log) -> dict:
     reference = project / "metrics/eval_reference.json"  # the baseline's figures (in eval.json before 2026-11-27)
     result["eval"].update(json.loads(reference.read_text()) if reference.exists() else {})
     result["train"] = json.loads((project / "metrics/train.json").read_text())
-    result["train"].setdefault("seconds", training_seconds(project))  # in train.json before 2026-11-27
+    if "seconds" not in result["train"]:  # in train.json before 2026-11-27; MLflow's since
+        result["train"]["seconds"] = training_seconds(project)
     result["sets"] = {name: score_set(project / "models" / "colorizer.keras", split)
                       for name, split in OTHER_SETS.items()}
     return result

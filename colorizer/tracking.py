@@ -35,6 +35,13 @@ EXPERIMENT_TAGS = {
                            "registered as `colorizer`), sample colourisations and the gallery.",
     "mlflow.experimentKind": "custom_model_development",
 }
+# The runs table's columns: a view shared by URL (MLflow 3.15+ keeps it in an experiment tag), which
+# `runs_url` opens; without it the table shows no metric at all.
+RUNS_VIEW = "colorizer"
+RUNS_VIEW_COLUMNS = ([f"metrics.`{key}`" for key in ("test_psnr", "test_ssim", "test_ab_mse", "test_colorfulness",
+                                                       "kept_val_loss", "kept_epoch")]
+                     + [f"params.`{key}`" for key in ("arch", "width", "head", "epochs", "crops_per_image")])
+EXPERIMENT_TAGS[f"mlflow.sharedViewState.{RUNS_VIEW}"] = json.dumps({"selectedColumns": RUNS_VIEW_COLUMNS})
 UI_ADDRESS = "http://127.0.0.1:5000"  # where `mlflow ui` serves a local store
 
 
@@ -84,8 +91,11 @@ def connect(experiment: str = EXPERIMENT) -> str:
     """
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
-    for chatty in ("mlflow.store.db.utils", "alembic"):  # "Creating initial MLflow database tables...", at INFO
+    # MLflow's INFO lines ("Creating initial MLflow database tables...", "Validating input example against
+    # model signature"), and its progress bar for artifacts of a few kilobytes: not for the stages' users.
+    for chatty in ("mlflow", "alembic"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         with environment(PROBE_ENV), sqlite_setup(uri):
             found = mlflow.get_experiment_by_name(experiment)
@@ -294,7 +304,7 @@ def runs_url(experiment_id: str) -> str:
     serves a local store."""
     uri = tracking_uri()
     base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else UI_ADDRESS
-    return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+    return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning&viewStateShareKey={RUNS_VIEW}"
 
 
 def write_run_file(run_id: str, path) -> None:

@@ -94,18 +94,26 @@ def log_model(model_path, cfg: dict, run) -> None:
     logged = mlflow.pyfunc.log_model(
         name="model", python_model=CODE / "mlflow_model.py", artifacts={"network": str(model_path)},
         code_paths=[str(CODE)], signature=signature(), input_example=example,
-        pip_requirements=requirements(), registered_model_name=REGISTERED_NAME)
-    describe(logged.registered_model_version, run.info.run_id, cfg)
+        pip_requirements=requirements())
+    register(logged, run.info.run_id, cfg)
 
 
-def describe(version, run_id: str, cfg: dict) -> None:
-    """Say in the Model Registry what the model is, and which training and read-out this version has."""
+def register(logged, run_id: str, cfg: dict) -> None:
+    """A new version of `REGISTERED_NAME` for the logged model, saying which training and read-out it has, and
+    the registered model saying what it is. (MlflowClient's calls: ``log_model``'s own registration prints
+    two lines to the terminal.)"""
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
     client = MlflowClient()
-    client.update_registered_model(REGISTERED_NAME, description=ABOUT)
+    try:
+        client.create_registered_model(REGISTERED_NAME, description=ABOUT)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        client.update_registered_model(REGISTERED_NAME, description=ABOUT)
     read_out = ", ".join(f"{k} {v}" for k, v in cfg.items())
-    client.update_model_version(REGISTERED_NAME, str(version),
+    client.create_model_version(REGISTERED_NAME, source=logged.model_uri, run_id=run_id, model_id=logged.model_id,
                                 description=f"Trained in MLflow run {run_id}. Read-out: {read_out}.")
 
 

@@ -301,9 +301,8 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extr
                     shuffle=False,  # the batches are in the seed's order already
                     verbose=1 if sys.stdout.isatty() else 2)  # a bar on a terminal, a line an epoch in a log
     history = read_history(checkpoints / "history.csv")
-    if keep_best and keep_best.restore() is not None:
-        print(f"train: kept epoch {keep_best.best_epoch + 1} of {len(history)}, the lowest validation loss "
-              f"({keep_best.best:.4f})")
+    if keep_best:
+        keep_best.restore()  # main's summary line names the epoch kept
     return model, history
 
 

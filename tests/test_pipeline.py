@@ -102,6 +102,9 @@ def test_the_training_is_one_mlflow_run_with_params_metrics_model_and_gallery(pr
     experiment = client.get_experiment(found.info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert experiment.tags["mlflow.note.content"].startswith("Colorization: one run per training")
+    columns = json.loads(experiment.tags["mlflow.sharedViewState.colorizer"])["selectedColumns"]
+    assert "metrics.`test_psnr`" in columns and all(c.split(".`")[1][:-1] in found.data.metrics
+                                                    for c in columns if c.startswith("metrics."))
     # One point an epoch in each series, at steps 1, 2 as in history.csv (the kept epoch's figures have names of
     # their own); no step-0 copies of validation passes, no optimizer internals among the params.
     assert [[m.step for m in client.get_metric_history(run_id, k)] for k in ("val_loss", "val_ab_mse", "loss")] \

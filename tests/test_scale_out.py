@@ -183,7 +183,7 @@ def test_a_queue_of_experiments_with_two_jobs_lands_each_as_its_own_run_in_the_o
         assert found.data.metrics["val_loss"] == pytest.approx(expected["train"]["val_loss"], rel=1e-5)
         assert len(client.get_metric_history(found.info.run_id, "val_loss")) == 1
         assert found.info.artifact_uri.startswith((root / "mlartifacts").as_uri())
-        assert client.list_artifacts(found.info.run_id, "gallery")
+        assert client.get_run(found.info.run_id).inputs.dataset_inputs[0].dataset.name == "data/prepared"
     # Both wrote to the SQLite store at the same time (else this test would not test that).
     first, second = sorted(runs, key=lambda r: r.info.start_time)
     assert second.info.start_time < first.info.end_time, "the two experiments did not run at once"
