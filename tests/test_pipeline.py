@@ -170,6 +170,11 @@ def test_dvc_metrics_plots_and_experiments_work(project):
     plots = json.loads(run(["dvc", "plots", "show", "--json"], root).stdout)["data"]
     assert list(plots) == ["loss", "validation colour error"]  # no untitled duplicate
     run(["dvc", "exp", "run", "-S", "train.epochs=1"], root)
+    # The README's command: the metrics, then the params, that differ, at 120 columns (no file hashes).
+    table = run(["dvc", "exp", "show", "--no-pager", "--only-changed", "--drop", "Created|epochs|.*/"], root,
+                env=venv_env(COLUMNS="120")).stdout.splitlines()
+    header = table[1].split()
+    assert max(map(len, table)) <= 120 and header[:5] == ["Experiment", "val_loss", "val_ab_mse", "kept_epoch", "psnr"]
     shown = run(["dvc", "exp", "show", "--json"], root).stdout
     assert '"train.epochs": 1' in shown.replace("\n", "") or re.search(r'"epochs":\s*1\b', shown)
     client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
