@@ -6,14 +6,20 @@
   their manifest).
 - Training: ``batches`` (the training input), ``crops`` (fresh crops cut in the training graph),
   ``checkpoints`` (resuming an interrupted training), ``model`` (the networks and their read-out), ``ab_bins``
-  (the colour bins of the distribution head).
+  (the colour bins of the distribution head), ``devices`` (the devices, the tf.distribute strategy, the dtype
+  policy).
 - Using a model: ``inference`` (loading it and colouring Lab arrays), ``colorize`` (the ``colorize`` command,
   for any photograph at its own size), ``mlflow_model`` (the model as MLflow loads it), ``gallery`` (panels,
   contact sheets, the gallery page).
-- Plumbing: ``params`` (reading and checking params.yaml), ``tracking`` (MLflow), ``atomic`` (outputs written
-  whole or not at all), ``native_logs`` (TensorFlow's C++ log lines kept off the terminal).
+- Plumbing: ``params`` (reading and checking params.yaml), ``cli`` (the stages' command lines: the files
+  dvc.yaml names), ``tracking`` (MLflow), ``atomic`` (outputs written whole or not at all), ``native_logs``
+  (TensorFlow's C++ log lines kept off the terminal).
 """
 
 from colorizer import native_logs
 
 native_logs.install()
+
+# The networks halve the image three times: every side they take is a multiple of this. Here, not in
+# `colorizer.model`, so that prepare and colorize check sizes without importing Keras.
+DOWNSAMPLING = 8

@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from colorizer import DOWNSAMPLING
 from colorizer.atomic import replacing
 from colorizer.color import AB_SCALE, lab_to_srgb8, lightness_of
 from colorizer.images import WIDE_GRAY_MODES, UnreadableImage, find_images, open_upright, wide_gray_levels
@@ -40,7 +41,6 @@ DEFAULT_MODEL = "models/colorizer.keras"
 DEFAULT_SIZE = 256  # long side of the working resolution, in pixels (see docs/colorize.md for the choice)
 DEFAULT_BATCH = 4
 MAX_SATURATION = 4.0  # as export.saturation
-MULTIPLE = 8  # colorizer.model.DOWNSAMPLING: the networks halve the image three times
 STRIP = 256  # rows converted at a time: memory does not grow with the photograph
 JPEG_QUALITY = 95
 SAVE_AS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
@@ -62,9 +62,9 @@ class Photo:
 
 def working_size(height: int, width: int, size: int) -> tuple[int, int]:
     """(h, w): the long side ``size`` (or the photograph's own, if smaller), the aspect kept, both sides
-    rounded to multiples of `MULTIPLE`."""
+    rounded to multiples of `DOWNSAMPLING`."""
     scale = min(1.0, size / max(height, width))
-    return tuple(max(MULTIPLE, round(side * scale / MULTIPLE) * MULTIPLE) for side in (height, width))
+    return tuple(max(DOWNSAMPLING, round(side * scale / DOWNSAMPLING) * DOWNSAMPLING) for side in (height, width))
 
 
 def split_channels(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -269,7 +269,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              f"(default {DEFAULT_MODEL})")
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
                         help=f"long side in pixels at which colour is predicted, rounded to a multiple of "
-                             f"{MULTIPLE}; the photograph keeps its own size (default {DEFAULT_SIZE})")
+                             f"{DOWNSAMPLING}; the photograph keeps its own size (default {DEFAULT_SIZE})")
     parser.add_argument("--saturation", type=float, default=1.0,
                         help="colour strength: 1 as predicted, 0 grey, 1.5 half as strong again (default 1)")
     parser.add_argument("--temperature", type=float, default=None,
@@ -279,8 +279,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help=f"photographs of one working size predicted together (default {DEFAULT_BATCH})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    if args.size < MULTIPLE:
-        parser.error(f"--size must be at least {MULTIPLE}")
+    if args.size < DOWNSAMPLING:
+        parser.error(f"--size must be at least {DOWNSAMPLING}")
     if not 0 <= args.saturation <= MAX_SATURATION:  # NaN fails too
         parser.error(f"--saturation must be between 0 and {MAX_SATURATION:g} (export.saturation's range)")
     if args.temperature is not None and not (0 < args.temperature <= 10):

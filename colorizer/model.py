@@ -21,7 +21,6 @@ from keras import layers, ops
 from colorizer import ab_bins
 from colorizer.color import AB_SCALE
 
-DOWNSAMPLING = 8
 ARCHS = ("seed", "unet")
 HEADS = ("regression", "distribution")
 # The output layers compute in float32 even under a mixed-precision policy (train.mixed_precision), so every

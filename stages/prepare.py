@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from colorizer import DOWNSAMPLING
 from colorizer import params as P
 from colorizer.atomic import replacing, write_json
 from colorizer.cli import stage_paths
@@ -33,8 +34,8 @@ def check_params(p: dict) -> dict:
     """Validated prepare parameters; raises `ParamError` naming the first bad key."""
     return P.only_known(p, SECTION, {
         "images": P.existing_dir(p, SECTION, "images"),
-        "train_size": P.size(p, SECTION, "train_size", multiple_of=8),
-        "test_size": P.size(p, SECTION, "test_size", multiple_of=8),
+        "train_size": P.size(p, SECTION, "train_size", multiple_of=DOWNSAMPLING),
+        "test_size": P.size(p, SECTION, "test_size", multiple_of=DOWNSAMPLING),
         "crop_scale": P.number(p, SECTION, "crop_scale", minimum=0.0, maximum=1.0, exclusive_minimum=True),
         "splits": P.fractions(p, SECTION, "splits"),
         "test_subfolder": check_test_subfolder(p),

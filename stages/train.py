@@ -22,6 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from colorizer import DOWNSAMPLING
 from colorizer import params as P
 from colorizer.ab_bins import distribution_loss, mean_colour_error, rebalancing_weights
 from colorizer.atomic import replacing, write_json, write_text
@@ -31,7 +32,7 @@ from colorizer.cli import stage_paths
 from colorizer.color import AB_SCALE
 from colorizer.crops import CropTraining
 from colorizer.devices import device_names, dtype_policy, mirrored_devices, strategy
-from colorizer.model import ARCHS, DOWNSAMPLING, HEADS, build, training_model
+from colorizer.model import ARCHS, HEADS, build, training_model
 from colorizer.shards import MANIFEST, SETTINGS, LabSplit
 
 SECTION = "train"

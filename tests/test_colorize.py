@@ -306,12 +306,6 @@ def test_inputs_that_would_share_an_output(model_path, tmp_path):
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["old.png"]
 
 
-def test_working_size_multiple_is_the_networks():
-    from colorizer.model import DOWNSAMPLING
-
-    assert C.MULTIPLE == DOWNSAMPLING
-
-
 def test_an_interrupted_write_leaves_no_half_written_file(model_path, tmp_path, monkeypatch, capsys):
     Image.fromarray(gray_photo(20, 30)).save(tmp_path / "old.png")
     out = tmp_path / "out"
