@@ -70,13 +70,9 @@ def fill(folder: Path, images: Path, count: int) -> None:
 
 
 def set_params(root: Path, changes: dict) -> None:
-    import yaml
+    from colorizer.params import update
 
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    for dotted, value in changes.items():
-        section, key = dotted.split(".")
-        params[section][key] = value
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    update(root / "params.yaml", changes)
 
 
 def main() -> None:

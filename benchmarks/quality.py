@@ -43,11 +43,9 @@ def sh(cmd, cwd, **kwargs):
 
 
 def set_params(project: Path, changes: dict) -> None:
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    for dotted, value in changes.items():
-        section, key = dotted.split(".")
-        params[section][key] = value
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    from colorizer.params import update
+
+    update(project / "params.yaml", changes)
 
 
 def repro(project: Path, changes: dict, log) -> dict:

@@ -33,6 +33,17 @@ def load(section: str, path=PARAMS_FILE) -> dict:
     return data[section]
 
 
+def update(path, changes: dict) -> None:
+    """Set values of the params.yaml at ``path``: ``changes`` maps ``section.key`` to the new value (how the tests
+    and benchmarks change a copy of the project; comments in the file are not kept)."""
+    path = Path(path)
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split(".")
+        params[section][key] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
 def only_known(params: dict, section: str, checked: dict) -> dict:
     """``checked`` (a stage's validated parameters, named as in params.yaml), once ``params`` is known to hold
     no other key: a misspelt key (``epoch: 3``) would otherwise be ignored, and the stage would run with the

@@ -62,13 +62,9 @@ def prepare_config(images, **overrides) -> dict:
 
 def set_params(project, **changes):
     """Change ``section.key`` values of the params.yaml in folder ``project``."""
-    import yaml
+    from colorizer.params import update
 
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    for dotted, value in changes.items():
-        section, key = dotted.split(".")
-        params[section][key] = value
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    update(Path(project) / "params.yaml", changes)
 
 
 def free_port() -> int:
