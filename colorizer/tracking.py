@@ -4,7 +4,7 @@ The default store is ``mlflow.db`` (SQLite) at the repository root, found from `
 the stage, with artifacts in ``mlartifacts/`` beside it. Queued DVC experiments run in temporary copies
 under ``<root>/.dvc/tmp/exps/``; they still log to the store at ``<root>``, so that every experiment is a run
 in one store. ``MLFLOW_TRACKING_URI`` points elsewhere, such as a shared ``mlflow server``. Train records its
-run id in `RUN_FILE`, which evaluate and render read.
+run id in the run file dvc.yaml names (``models/mlflow-run.json``), which export, evaluate and render read.
 
 Several experiments may write to the SQLite store at once (``dvc queue start -j 2``): `connect` switches it
 to write-ahead logging, so readers never block a writer and MLflow's busy timeout (20 s) covers writers, and
@@ -32,7 +32,7 @@ EXPERIMENT_TAGS = {
     "mlflow.note.content": "Colorization: one run per training of the DVC pipeline (`dvc repro`, `dvc exp run`). "
                            "Parameters are train's (params.yaml), metrics per epoch are Keras's, `test_*` "
                            "metrics are evaluate's on the held-out photographs, artifacts hold the model (also "
-                           "registered as `colorizer`), sample colourisations and the gallery.",
+                           "registered as `colorizer`) and the gallery of test photographs.",
     "mlflow.experimentKind": "custom_model_development",
 }
 # The runs table's columns: a view shared by URL (MLflow 3.15+ keeps it in an experiment tag), which
