@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-# The `stages` package these benchmarks measure: the checkout that holds this file, unless PYTHONPATH names
-# another one (`PYTHONPATH=/tmp/before python benchmarks/x.py` measures an older commit's worktree).
+# The `stages` and `colorizer` packages these benchmarks measure: the checkout that holds this file, unless
+# PYTHONPATH names another one (`PYTHONPATH=/tmp/before python benchmarks/x.py` measures an older commit's worktree).
 REPO = Path(__file__).resolve().parents[1]
 if not os.environ.get("PYTHONPATH"):
     sys.path.insert(0, str(REPO))
