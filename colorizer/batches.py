@@ -25,13 +25,17 @@ class CropBatches(keras.utils.PyDataset):
     batches of that first epoch, where an interrupted training had got to (a `model.fit` of that one epoch:
     Keras takes an input's length once a fit). Fit with ``shuffle=False``: the order is shuffled here, by
     the seed.
+
+    ``part`` = (i, n): this process is process i of n training one model (`colorizer.cluster`); it reads
+    and yields only its slice i of n of every batch (whose size must divide by n), with the crops a single
+    process would draw for those photographs.
     """
 
     def __init__(self, split: LabSplit, batch_size: int, shuffle: bool = True, crops_per_image: int = 1,
                  min_scale: float = 1.0, flip: bool = False, seed: int = 0, epoch: int = 0, skip: int = 0,
-                 **kwargs):
+                 part: tuple[int, int] = (0, 1), **kwargs):
         super().__init__(**kwargs)
-        self.split, self.batch_size = split, batch_size
+        self.split, self.batch_size, self.part = split, batch_size, tuple(part)
         self.shuffle, self.flip, self.seed = shuffle, flip, seed
         self.crops_per_image = crops_per_image if shuffle else 1
         self.min_scale = min_scale if shuffle else 1.0
@@ -56,22 +60,36 @@ class CropBatches(keras.utils.PyDataset):
         index += self.skip
         return self.order[index * self.batch_size:(index + 1) * self.batch_size]
 
-    def __getitem__(self, index: int):
+    def global_batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, boxes) of the whole batch ``index``, every process's slices together."""
         rows = self.rows_of(index)
-        codes = self.split.take_codes(rows)
         if self.shuffle:
             rng = np.random.default_rng([self.seed, self.epoch, index + self.skip, 1])
             boxes = draw_boxes(rng, len(rows), self.split.image_shape[:2], self.min_scale, self.flip)
         else:
             boxes = whole_boxes(len(rows), self.split.image_shape[:2])
-        return {"codes": codes, "boxes": boxes}
+        return rows, boxes
+
+    def __getitem__(self, index: int):
+        rows, boxes = self.global_batch(index)
+        mine = slice_of(len(rows), self.part)
+        return {"codes": self.split.take_codes(rows[mine]), "boxes": boxes[mine]}
+
+
+def slice_of(length: int, part: tuple[int, int]) -> slice:
+    """Slice ``part`` = (i, n) of a batch of ``length`` rows: its i-th n-th, in order."""
+    index, count = part
+    if length % count:
+        raise ValueError(f"a batch of {length} cannot be split evenly between {count} processes")
+    share = length // count
+    return slice(index * share, (index + 1) * share)
 
 
 class EvenBatches(CropBatches):
     """`CropBatches` whose every batch splits evenly between ``replicas`` devices: ``batch_size`` is a
     multiple of ``replicas`` and the last batch drops its remainder (fewer than ``replicas`` images, other
     ones each epoch when shuffled). Keras 3 under tf.distribute fails on an uneven batch
-    (keras-team/keras#19246)."""
+    (keras-team/keras#19246), and JAX shards a batch only evenly (``data_parallel``)."""
 
     def __init__(self, split, batch_size: int, replicas: int, **kwargs):
         if batch_size % replicas or len(split) < replicas:
@@ -85,10 +103,10 @@ class EvenBatches(CropBatches):
         usable = len(self.order) - len(self.order) % self.replicas
         return -(-usable // self.batch_size)
 
-    def __getitem__(self, index: int):
-        batch = super().__getitem__(index)
-        keep = len(batch["boxes"]) - len(batch["boxes"]) % self.replicas
-        return {key: value[:keep] for key, value in batch.items()}
+    def global_batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rows, boxes = super().global_batch(index)
+        keep = len(rows) - len(rows) % self.replicas
+        return rows[:keep], boxes[:keep]
 
 
 class EpochCounter(keras.callbacks.Callback):

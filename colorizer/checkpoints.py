@@ -14,8 +14,11 @@ from pathlib import Path
 
 import keras
 
+from colorizer.cluster import local_only
+
 WEIGHTS = "training.weights.h5"  # Keras 3 reads its own format only by this ending
 POSITION = "position.json"  # {"epoch": the epoch under way, "batches": how many of its batches are done}
+CHECKPOINT_FILES = (WEIGHTS, POSITION)
 
 
 class Checkpoint(keras.callbacks.Callback):
@@ -46,7 +49,8 @@ class Checkpoint(keras.callbacks.Callback):
     def save(self, epoch: int, batches: int) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f"saving.{WEIGHTS}"
-        self.model.save_weights(tmp)
+        with local_only():  # the chief of several processes saves alone
+            self.model.save_weights(tmp)
         os.replace(tmp, self.folder / WEIGHTS)
         position = self.folder / f"saving.{POSITION}"
         position.write_text(json.dumps({"epoch": epoch, "batches": batches}))

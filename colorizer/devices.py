@@ -1,5 +1,5 @@
-"""Where training runs: the devices the Keras backend sees, the tf.distribute strategy of
-``train.distribute``, and the dtype policy of ``train.mixed_precision``. One probe (`visible_devices`) answers
+"""Where training runs: the devices the Keras backend sees, the tf.distribute strategy or Keras distribution
+of ``train.distribute``, and the dtype policy of ``train.mixed_precision``. One probe (`visible_devices`) answers
 every question about the hardware."""
 
 import contextlib
@@ -38,13 +38,36 @@ def mirrored_devices() -> list[str]:
     return [name for k, name in found if k == kind]
 
 
+def replica_devices(distribute: str) -> list[str]:
+    """The devices ``distribute`` keeps a replica on: `mirrored_devices` for ``mirrored``; for
+    ``data_parallel``, every device of every process of the training (`colorizer.cluster`)."""
+    if distribute == "data_parallel":
+        return keras.distribution.list_devices()
+    return mirrored_devices()
+
+
+@contextlib.contextmanager
+def distribution(distribute: str):
+    """The Keras distribution a training runs under (build, compile and fit): for ``data_parallel``,
+    `colorizer.cluster.data_parallel`; otherwise none."""
+    if distribute != "data_parallel":
+        yield
+        return
+    from colorizer.cluster import data_parallel
+
+    found = replica_devices(distribute)
+    print(f"train: data parallel across {len(found)} devices: {', '.join(found)}")
+    with data_parallel().scope():
+        yield
+
+
 def strategy(distribute: str):
     """The tf.distribute strategy of ``train.distribute``, or None for the default (one device).
 
     ``mirrored``: a replica of the model on each of `mirrored_devices`; each batch of ``batch_size`` is
     split between them and their gradients are summed, so it trains like one device on the whole batch.
     """
-    if distribute == "none":
+    if distribute != "mirrored":
         return None
     import tensorflow as tf
 

@@ -22,16 +22,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from colorizer import DOWNSAMPLING
+from colorizer import DOWNSAMPLING, cluster
 from colorizer import params as P
 from colorizer.ab_bins import distribution_loss, mean_colour_error, rebalancing_weights
 from colorizer.atomic import replacing, write_json, write_text
 from colorizer.batches import CropBatches, EpochCounter, EvenBatches
-from colorizer.checkpoints import Checkpoint, restore
+from colorizer.checkpoints import CHECKPOINT_FILES, Checkpoint, restore
 from colorizer.cli import stage_paths
+from colorizer.cluster import SOLO, Group, chief_files, local_copy, local_only
 from colorizer.color import AB_SCALE
 from colorizer.crops import CropTraining
-from colorizer.devices import device_names, dtype_policy, mirrored_devices, strategy
+from colorizer.devices import device_names, distribution, dtype_policy, replica_devices, strategy
 from colorizer.model import ARCHS, HEADS, build, training_model
 from colorizer.shards import MANIFEST, SETTINGS, LabSplit
 
@@ -40,7 +41,7 @@ CHECKPOINTS = Path("checkpoints/train")
 OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
 LOSSES = ("mse", "mae", "huber")
 SCHEDULES = ("constant", "cosine")
-DISTRIBUTE = ("none", "mirrored")
+DISTRIBUTE = ("none", "mirrored", "data_parallel")
 COLOUR_ERROR = "ab_mse"  # the metric logged each epoch: MSE of a and b in Lab units
 
 
@@ -84,15 +85,21 @@ def check_global_context(p: dict) -> bool:
 
 
 def check_distribute(p: dict) -> str:
-    """``mirrored`` is tf.distribute, so it needs the TensorFlow backend, and each batch must split evenly
-    between the devices (Keras 3 cannot build or validate on an uneven split, keras-team/keras#19246)."""
+    """``mirrored`` is tf.distribute, so it needs the TensorFlow backend; ``data_parallel`` is Keras's
+    distribution API, which spans processes on the JAX backend only (`colorizer.cluster`). Each batch must
+    split evenly between the devices (Keras 3 cannot build or validate on an uneven split under tf.distribute,
+    keras-team/keras#19246; JAX shards evenly only)."""
     value = P.choice(p, SECTION, "distribute", DISTRIBUTE)
     if value == "none":
         return value
-    if keras.backend.backend() != "tensorflow":
-        raise P.ParamError(f"train.distribute: {value} needs the TensorFlow backend (tf.distribute), but "
-                           f"KERAS_BACKEND is {keras.backend.backend()}; use distribute: none")
-    count = len(mirrored_devices())
+    needed = {"mirrored": ("tensorflow", "TensorFlow", "tf.distribute"),
+              "data_parallel": ("jax", "JAX", "Keras's distribution API across processes")}
+    backend, name, engine = needed[value]
+    if keras.backend.backend() != backend:
+        raise P.ParamError(f"train.distribute: {value} needs the {name} backend ({engine}), but "
+                           f"KERAS_BACKEND is {keras.backend.backend()}; set KERAS_BACKEND={backend} or use "
+                           f"distribute: none")
+    count = len(replica_devices(value))
     batch_size = P.integer(p, SECTION, "batch_size", minimum=1)
     if batch_size % count:
         raise P.ParamError(f"train.batch_size must be a multiple of the {count} devices that distribute: "
@@ -256,7 +263,8 @@ class KeepBest(keras.callbacks.Callback):
         value = float((logs or {}).get(MONITOR, np.inf))
         if value < self.best:
             tmp = self.path.with_name("saving.weights.h5")
-            self.network.save_weights(tmp)
+            with local_only():  # the chief of several processes saves alone
+                self.network.save_weights(tmp)
             tmp.replace(self.path)
             self.best, self.best_epoch = value, epoch
 
@@ -267,20 +275,31 @@ class KeepBest(keras.callbacks.Callback):
         return self.best_epoch
 
 
-def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extra_callbacks=()):
+def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extra_callbacks=(), group=SOLO):
     """Train (resuming from ``checkpoints`` when it holds a matching interrupted run); returns the model
     and the per-epoch history rows. The checkpoint folder is left for the caller to remove.
+
+    In a training of several processes (``group``, `colorizer.cluster`) only the chief reads and writes
+    ``checkpoints`` and runs ``extra_callbacks``; it gives the others its weights and position before the
+    first step, and they return an empty history.
 
     An epoch interrupted after some of its batches is finished first, from the next batch, by a fit of that
     one epoch; the remaining epochs follow in a second fit. Batches depend only on the seed, the epoch and
     their index (`colorizer.batches.CropBatches`), so the resumed training sees what an uninterrupted one would.
     """
-    checkpoints = Path(checkpoints)
-    checkpoints.mkdir(parents=True, exist_ok=True)
+    with distribution(cfg["distribute"]):
+        return fit_under_distribution(cfg, train, val, Path(checkpoints), extra_callbacks, group)
+
+
+def fit_under_distribution(cfg, train, val, checkpoints: Path, extra_callbacks, group: Group):
+    if group.chief:
+        checkpoints.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg["seed"])
     model, trainee = compile_model(cfg, train, training_size(val))
-    epoch, done = restore(trainee, checkpoints / "state")
-    keep_best = KeepBest(model, checkpoints, checkpoints / "history.csv") if cfg["restore_best"] else None
+    with chief_files(checkpoints / "state", CHECKPOINT_FILES, group) as state:  # the chief's, on every process
+        epoch, done = restore(trainee, state)
+    keep_best = KeepBest(model, checkpoints, checkpoints / "history.csv") if cfg["restore_best"] and group.chief \
+        else None
     fits = []  # (first epoch, batches of it already done, the epoch to stop before)
     if done:
         print(f"train: resuming epoch {epoch + 1} after its batch {done}")
@@ -290,35 +309,47 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extr
     for first, skip, last in fits:
         if first >= last:
             continue
-        batches, val_batches = epoch_batches(cfg, train, val, trainee, first, skip)
-        callbacks = [
-            EpochCounter(batches),
-            *([keep_best] if keep_best else []),
-            keras.callbacks.CSVLogger(str(checkpoints / "history.csv"), append=True),
-            *extra_callbacks,
-            Checkpoint(checkpoints / "state", cfg["checkpoint_every"], skip),  # last: after the logs
-        ]
+        batches, val_batches = epoch_batches(cfg, train, val, first, skip, group)
+        callbacks = [EpochCounter(batches)]
+        if group.chief:
+            callbacks += [
+                *([keep_best] if keep_best else []),
+                keras.callbacks.CSVLogger(str(checkpoints / "history.csv"), append=True),
+                *extra_callbacks,
+                Checkpoint(checkpoints / "state", cfg["checkpoint_every"], skip),  # last: after the logs
+            ]
+        # A bar on a terminal, a line an epoch in a log; the chief's only.
+        verbose = 0 if not group.chief else 1 if sys.stdout.isatty() else 2
         trainee.fit(batches, validation_data=val_batches, initial_epoch=first, epochs=last, callbacks=callbacks,
                     shuffle=False,  # the batches are in the seed's order already
-                    verbose=1 if sys.stdout.isatty() else 2)  # a bar on a terminal, a line an epoch in a log
+                    verbose=verbose)
+    if not group.chief:
+        return model, []
+    if group.count > 1:  # from here on the chief works alone
+        model = local_copy(model)
+        if keep_best:
+            keep_best.network = model
     history = read_history(checkpoints / "history.csv")
     if keep_best:
         keep_best.restore()  # main's summary line names the epoch kept
     return model, history
 
 
-def epoch_batches(cfg: dict, train: LabSplit, val: LabSplit, trainee, epoch: int = 0, skip: int = 0):
+def epoch_batches(cfg: dict, train: LabSplit, val: LabSplit, epoch: int = 0, skip: int = 0,
+                  group: Group = SOLO):
     """The training batches from epoch ``epoch`` on (the first ``skip`` batches of it left out) and the
-    validation batches; under a distribution strategy, batches that split evenly between its devices."""
+    validation batches; under a distribution, batches that split evenly between its devices, of which this
+    process (``group``) reads its own slice."""
     crops = {"crops_per_image": cfg["crops_per_image"], "min_scale": smallest_crop(train, val),
              "flip": cfg["flip"], "seed": cfg["seed"], "epoch": epoch, "skip": skip}
     if cfg["distribute"] == "none":
         return (CropBatches(train, cfg["batch_size"], shuffle=True, **crops),
                 CropBatches(val, cfg["batch_size"], shuffle=False))
-    replicas = trainee.distribute_strategy.num_replicas_in_sync
+    replicas = len(replica_devices(cfg["distribute"]))
+    part = (group.index, group.count)
     try:
-        return (EvenBatches(train, cfg["batch_size"], replicas, shuffle=True, **crops),
-                EvenBatches(val, cfg["batch_size"], replicas, shuffle=False))
+        return (EvenBatches(train, cfg["batch_size"], replicas, shuffle=True, part=part, **crops),
+                EvenBatches(val, cfg["batch_size"], replicas, shuffle=False, part=part))
     except ValueError as error:
         raise P.ParamError(str(error)) from None
 
@@ -349,6 +380,23 @@ def log_to_mlflow(report, seconds: float) -> None:
                        | {"train_seconds": seconds})
 
 
+def join_group(params: dict) -> Group:
+    """This process's place in a training of several processes (`colorizer.cluster`, set by the
+    environment), once every process has joined; `SOLO` when it trains alone."""
+    group = cluster.group_from_env()
+    if group.count > 1:
+        distribute = params.get("distribute")
+        if distribute != "data_parallel":
+            raise P.ParamError(f"{cluster.COUNT} is {group.count}, but train.distribute is {distribute!r}: "
+                               f"several processes train one model with distribute: data_parallel")
+        if keras.backend.backend() != "jax":
+            raise P.ParamError(f"train.distribute: data_parallel across processes needs the jax backend "
+                               f"(KERAS_BACKEND=jax), not {keras.backend.backend()}")
+        print(f"train: {group}, joining the chief at {group.coordinator}", flush=True)
+        cluster.join(group)
+    return group
+
+
 def main(argv=None) -> None:
     from colorizer import tracking  # MLflow: imported where logging happens (a GPU machine may have no MLflow)
 
@@ -357,8 +405,14 @@ def main(argv=None) -> None:
                         run_file="the file to write the MLflow run's id in", metrics="DVC's metrics to write",
                         history="the per-epoch history to write")
     try:
+        group = join_group(P.load(SECTION))
         cfg = check_params(P.load(SECTION))
         train, val = open_data(paths.prepared)
+        if not group.chief:  # writes nothing and logs nowhere: the chief does
+            with cluster.stop_together(group):
+                fit(cfg, train, val, group=group)
+            print(f"train: {group} done; the chief wrote the network, the metrics and the MLflow run")
+            return
         experiment_id = tracking.connect()
     except (ValueError, FileNotFoundError, tracking.TrackingUnavailable) as error:
         sys.exit(f"train: {error}")
@@ -371,9 +425,11 @@ def main(argv=None) -> None:
         (CHECKPOINTS / "mlflow_run_id").write_text(run.info.run_id)
         if not resume_run:
             mlflow.log_params({**cfg, **data_params(paths.prepared), "train_images": len(train), "val_images": len(val),
-                               "backend": keras.backend.backend(), "devices": ", ".join(device_names())})
+                               "backend": keras.backend.backend(), "devices": ", ".join(device_names()),
+                               **({"processes": group.count} if group.count > 1 else {})})
             tracking.log_dataset(paths.prepared, context="training")
-        model, history = fit(cfg, train, val, extra_callbacks=[EpochMetrics()])
+        with cluster.stop_together(group):
+            model, history = fit(cfg, train, val, extra_callbacks=[EpochMetrics()], group=group)
         kept = kept_row(history) if cfg["restore_best"] else history[-1]
         # DVC's metrics: the figures of the network kept, which `dvc exp show` compares between experiments.
         report = {

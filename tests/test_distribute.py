@@ -92,13 +92,15 @@ def test_mirrored_on_two_devices_learns_like_one_device(prepared, tmp_path):
     assert difference < 1e-4, f"predictions differ by {difference} (ab / 128)"
 
 
-def test_mirrored_is_refused_without_tensorflow(monkeypatch):
+def test_each_distribution_is_refused_on_the_other_backend(monkeypatch):
     import keras
 
     from stages.train import check_params
 
     params = yaml.safe_load((REPO / "params.yaml").read_text())["train"]
     assert check_params(dict(params, distribute="none"))["distribute"] == "none"
+    with pytest.raises(ParamError, match="train.distribute: data_parallel needs the JAX backend"):
+        check_params(dict(params, distribute="data_parallel"))  # this test process runs TensorFlow
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     with pytest.raises(ParamError, match="train.distribute: mirrored needs the TensorFlow backend"):
         check_params(dict(params, distribute="mirrored"))
