@@ -25,6 +25,7 @@ for dead, which stops every other one.
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -177,10 +178,37 @@ def stop_together(group: Group):
         return
     try:
         yield
+    except SystemExit as error:  # a stage's error message (sys.exit("train: ...")), or a plain exit
+        if error.code in (None, 0):
+            raise
+        print(error.code if isinstance(error.code, str) else f"train: {group} stops (status {error.code})",
+              file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(error.code if isinstance(error.code, int) else 1)
     except (Exception, KeyboardInterrupt) as error:
         interrupted = isinstance(error, KeyboardInterrupt)
         cause = "interrupted" if interrupted else (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if not interrupted and ("Gloo" in cause or "NCCL" in cause or "Connection" in cause):
+            detail = re.sub(r"^(?:[A-Z_]+: )?(?:Error dispatching computation: )+", "", cause)
+            cause = f"another process of the training stopped ({detail})"
         print(f"train: {group} stops: {cause}. Every process of the training stops with it; start them all "
               f"again to resume from the chief's last checkpoint", file=sys.stderr, flush=True)
         sys.stdout.flush()
         os._exit(130 if interrupted else 1)
+
+
+def agree(digest: str, group: Group, what: str) -> None:
+    """Raise `ClusterError` on every process unless every process has the chief's ``digest`` (a hex digest
+    of ``what``): processes training on other parameters or other data would train nothing sensible, or
+    hang. A no-op for one process."""
+    if group.count == 1:
+        return
+    from jax.experimental import multihost_utils
+
+    mine = np.frombuffer(bytes.fromhex(digest), np.uint8)
+    chiefs = np.asarray(multihost_utils.broadcast_one_to_all(mine), np.uint8)
+    same = np.asarray(multihost_utils.process_allgather(np.array([np.array_equal(mine, chiefs)], np.int32)))
+    others = [index for index, ok in enumerate(same.ravel().tolist()) if not ok]
+    if others:
+        raise ClusterError(f"{what} of process {', '.join(map(str, others))} differ from the chief's: every "
+                           f"machine needs the same commit and data (git pull, dvc pull)")

@@ -392,25 +392,37 @@ def join_group(params: dict) -> Group:
         if keras.backend.backend() != "jax":
             raise P.ParamError(f"train.distribute: data_parallel across processes needs the jax backend "
                                f"(KERAS_BACKEND=jax), not {keras.backend.backend()}")
-        print(f"train: {group}, joining the chief at {group.coordinator}", flush=True)
+        print(f"train: {group}" + (f", the chief: waiting for the others at {group.coordinator}" if group.chief
+                                   else f", joining the chief at {group.coordinator}"), flush=True)
         cluster.join(group)
     return group
 
 
 def main(argv=None) -> None:
-    from colorizer import tracking  # MLflow: imported where logging happens (a GPU machine may have no MLflow)
-
     paths = stage_paths("train", argv, prepared="the prepared data (prepare's output)",
                         network="the trained network to write (export gives it its read-out)",
                         run_file="the file to write the MLflow run's id in", metrics="DVC's metrics to write",
                         history="the per-epoch history to write")
     try:
         group = join_group(P.load(SECTION))
+    except ValueError as error:
+        sys.exit(f"train: {error}")
+    with cluster.stop_together(group):  # with several processes, one that stops stops them all at once
+        train_as(group, paths)
+
+
+def train_as(group: Group, paths) -> None:
+    """The stage, in this process of ``group``: the chief (or a process training alone) writes the outputs
+    and logs to MLflow; any other process takes its part in the training and writes nothing."""
+    from colorizer import tracking  # MLflow: imported where logging happens (a GPU machine may have no MLflow)
+
+    try:
         cfg = check_params(P.load(SECTION))
         train, val = open_data(paths.prepared)
+        # Every process must train the same thing: the chief's parameters and data, checked before any step.
+        cluster.agree(fingerprint(cfg, paths.prepared), group, "train's parameters or the prepared data")
         if not group.chief:  # writes nothing and logs nowhere: the chief does
-            with cluster.stop_together(group):
-                fit(cfg, train, val, group=group)
+            fit(cfg, train, val, group=group)
             print(f"train: {group} done; the chief wrote the network, the metrics and the MLflow run")
             return
         experiment_id = tracking.connect()
@@ -428,8 +440,7 @@ def main(argv=None) -> None:
                                "backend": keras.backend.backend(), "devices": ", ".join(device_names()),
                                **({"processes": group.count} if group.count > 1 else {})})
             tracking.log_dataset(paths.prepared, context="training")
-        with cluster.stop_together(group):
-            model, history = fit(cfg, train, val, extra_callbacks=[EpochMetrics()], group=group)
+        model, history = fit(cfg, train, val, extra_callbacks=[EpochMetrics()], group=group)
         kept = kept_row(history) if cfg["restore_best"] else history[-1]
         # DVC's metrics: the figures of the network kept, which `dvc exp show` compares between experiments.
         report = {

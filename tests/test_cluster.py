@@ -139,6 +139,19 @@ def test_two_processes_train_like_one_and_stop_together_and_resume(tmp_path):
     # One process, the same global batches: the reference.
     run(command, alone, env=venv_env(KERAS_BACKEND="jax"))
 
+    # A machine left on other parameters is found before the first step, by every process.
+    set_params(worker, **{"train.seed": 7})
+    port = free_port()
+    started = [launch(worker, command, port, 1, tmp_path / "worker-0.log"),
+               launch(chief, ["dvc", "repro", "train"], port, 0, tmp_path / "chief-0.log")]
+    for process, name in zip(started, ("worker", "chief")):
+        process.wait(timeout=300)
+        printed = (tmp_path / f"{name}-0.log").read_text()
+        assert process.returncode != 0, printed[-3000:]
+        assert "train's parameters or the prepared data of process 1 differ from the chief's" in printed, printed
+    shutil.copy2(chief / "params.yaml", worker / "params.yaml")
+    assert not (chief / "checkpoints").exists()
+
     # Two processes; the second one killed once the chief has checkpointed inside the first epoch.
     before = files_of(worker)
     port = free_port()
