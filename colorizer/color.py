@@ -146,6 +146,12 @@ def lab_to_srgb8(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndar
     return out
 
 
+def lab_image_to_srgb8(lab: np.ndarray) -> np.ndarray:
+    """Lab (..., 3) in Lab units -> uint8 sRGB (..., 3) by `lab_to_srgb8`: what `colorize` writes, so what
+    evaluate scores and the gallery shows."""
+    return lab_to_srgb8(lab[..., 0], lab[..., 1], lab[..., 2])
+
+
 def lab_to_codes(lab: np.ndarray) -> np.ndarray:
     """Lab (..., 3) in Lab units -> uint8 codes (L / `L_PER_CODE`, ab + `AB_OFFSET`, rounded and clipped)."""
     codes = np.empty(lab.shape, np.float32)

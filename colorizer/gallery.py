@@ -8,7 +8,7 @@ from urllib.parse import quote
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from colorizer.color import gray_lab, lab_to_rgb, to_uint8
+from colorizer.color import gray_lab, lab_image_to_srgb8
 
 LABELS = ("grayscale input", "colorized", "original")
 CAPTION_HEIGHT = 28
@@ -25,7 +25,7 @@ def panel(truth_lab: np.ndarray, predicted_lab: np.ndarray, title: str | None = 
           aspect: float | None = None) -> Image.Image:
     """One image: the grayscale input, the colorization and the original side by side, each labelled; with
     ``aspect`` (the photograph's width / height), each shown at that shape again, as tall as it is stored."""
-    tiles = [to_uint8(lab_to_rgb(x)) for x in (gray_lab(truth_lab[..., :1]), predicted_lab, truth_lab)]
+    tiles = [lab_image_to_srgb8(x) for x in (gray_lab(truth_lab[..., :1]), predicted_lab, truth_lab)]
     if aspect:
         shape = (max(1, round(tiles[0].shape[0] * aspect)), tiles[0].shape[0])
         tiles = [np.asarray(Image.fromarray(t).resize(shape, Image.Resampling.LANCZOS)) for t in tiles]

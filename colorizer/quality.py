@@ -7,7 +7,7 @@ Hasler and Suesstrunk (2003) on 0-255 RGB, which PSNR alone cannot see (grey out
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from colorizer.color import lab_to_rgb, to_uint8
+from colorizer.color import lab_image_to_srgb8
 
 PSNR_CAP = 100.0  # dB: identical images (a grey photo and the zero-chroma baseline) score this, not infinity
 
@@ -37,9 +37,10 @@ def colorfulness(rgb8: np.ndarray) -> float:
 
 
 def image_scores(truth_lab: np.ndarray, predicted_lab: np.ndarray) -> dict:
-    """Every metric for one image pair given in Lab."""
-    truth8 = to_uint8(lab_to_rgb(truth_lab))
-    predicted8 = to_uint8(lab_to_rgb(predicted_lab))
+    """Every metric for one image pair given in Lab, each converted to sRGB as `colorize` converts (colours
+    outside the gamut mixed with grey at their own luminance, `colorizer.color.lab_to_srgb8`)."""
+    truth8 = lab_image_to_srgb8(truth_lab)
+    predicted8 = lab_image_to_srgb8(predicted_lab)
     return {
         "psnr": psnr(truth8, predicted8),
         "ssim": ssim(truth8, predicted8),
