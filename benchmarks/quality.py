@@ -111,7 +111,8 @@ def main() -> None:
     parser.add_argument("--seed-epochs", type=int, default=25)
     parser.add_argument("--default-epochs", type=int, default=6)
     parser.add_argument("--crops", type=int, default=16, help="train.crops_per_image")
-    parser.add_argument("--also", default="mcmaster18", help="other sets to score, folders of --datasets")
+    parser.add_argument("--also", default="mcmaster18", help="other sets to score, folders of --datasets, or "
+                        "samples: the 8 scikit-image photographs of the samples stage")
     parser.add_argument("--frontier", default="0/1/1,0.25/0.5/1,0.5/1/1,0.5/0.5/1,0.35/0.5/1.2,0.75/1/1,0.5/0.5/1.2",
                         help="read-outs to measure, as export.rebalance/temperature/saturation triples")
     parser.add_argument("--models", default="default,seed", help="which networks to train: default, seed")
@@ -133,7 +134,11 @@ def main() -> None:
         shutil.copytree(args.datasets / "bsds432", images / "bsds432")
         shutil.copytree(args.datasets / "cbsd68", images / "cbsd68")
         for name in filter(None, args.also.split(",")):
-            OTHER_SETS[name] = test_split(args.datasets / name, (256, 256))
+            if name == "samples":  # the pipeline's own sample photographs (scikit-image's), no dataset needed
+                from stages.samples import write_samples
+
+                write_samples(work / "samples")
+            OTHER_SETS[name] = test_split(work / "samples" if name == "samples" else args.datasets / name, (256, 256))
         params = yaml.safe_load((project / "params.yaml").read_text())
         train_size = "train_size" if "train_size" in params["prepare"] else "size"  # its name before 2026-11-27
         data = {"prepare.images": "bench_images", "prepare.test_subfolder": "cbsd68",
