@@ -292,14 +292,15 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extr
 
 
 def fit_under_distribution(cfg, train, val, checkpoints: Path, extra_callbacks, group: Group):
+    """`fit`, inside its Keras distribution (`colorizer.devices.distribution`)."""
     if group.chief:
         checkpoints.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg["seed"])
     model, trainee = compile_model(cfg, train, training_size(val))
     with chief_files(checkpoints / "state", CHECKPOINT_FILES, group) as state:  # the chief's, on every process
         epoch, done = restore(trainee, state)
-    keep_best = KeepBest(model, checkpoints, checkpoints / "history.csv") if cfg["restore_best"] and group.chief \
-        else None
+    chief_keeps_best = cfg["restore_best"] and group.chief
+    keep_best = KeepBest(model, checkpoints, checkpoints / "history.csv") if chief_keeps_best else None
     fits = []  # (first epoch, batches of it already done, the epoch to stop before)
     if done:
         print(f"train: resuming epoch {epoch + 1} after its batch {done}")
