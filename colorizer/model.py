@@ -61,71 +61,29 @@ class AnnealedMean(layers.Layer):
         return ops.matmul(ops.softmax(logits, axis=-1), self.centers)
 
 
-@keras.saving.register_keras_serializable(package="colorizer")
-class MirrorPadding(layers.Layer):
-    """Pads height and width by ``size`` pixels mirrored from the image (the edge row or column included, so
-    that even a one-pixel-wide map, the bottleneck of an 8-pixel image, can be padded).
-
-    A convolution padded with zeros sees a frame of mid-grey (0 after the input normalisation) around every
-    photograph and learns a colour for it: a fringe along the borders. Mirrored padding shows it the
-    photograph instead, so a uniform image stays uniform up to its edges."""
-
-    def __init__(self, size: int = 1, **kwargs):
-        super().__init__(**kwargs)
-        self.size = int(size)
-
-    def call(self, x):
-        s = self.size
-        return ops.pad(x, [[0, 0], [s, s], [s, s], [0, 0]], mode="symmetric")
-
-    def compute_output_shape(self, input_shape):
-        grow = lambda side: None if side is None else side + 2 * self.size  # noqa: E731
-        return (input_shape[0], grow(input_shape[1]), grow(input_shape[2]), input_shape[3])
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size}
-
-
-@keras.saving.register_keras_serializable(package="colorizer")
-class BilinearEnlarge(layers.Layer):
-    """Enlarges each channel ``factor`` times, bilinearly: a fixed transposed convolution whose weights at each
-    output pixel are divided by their sum, so that the pixels along the borders, which have fewer input
-    neighbours, are not pulled towards 0 (grey). (UpSampling2D's bilinear mode fails in TensorFlow graphs of
-    unknown image size; this does not.)"""
-
-    def __init__(self, factor: int, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = int(factor)
-        size = 2 * self.factor - self.factor % 2
-        centre = self.factor - 1 if size % 2 == 1 else self.factor - 0.5
-        ramp = 1 - np.abs(np.arange(size) - centre) / self.factor
-        self.kernel = np.outer(ramp, ramp).astype(np.float32)[:, :, None, None]
-
-    def call(self, x):
-        kernel = ops.convert_to_tensor(self.kernel, dtype=x.dtype)
-        channels = [x[..., i:i + 1] for i in range(x.shape[-1])]
-        enlarged = [ops.conv_transpose(c, kernel, self.factor, padding="same") for c in channels]
-        weights = ops.conv_transpose(ops.ones_like(channels[0]), kernel, self.factor, padding="same")
-        return ops.concatenate(enlarged, axis=-1) / weights
-
-    def compute_output_shape(self, input_shape):
-        grow = lambda side: None if side is None else side * self.factor  # noqa: E731
-        return (input_shape[0], grow(input_shape[1]), grow(input_shape[2]), input_shape[3])
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
-
-
-def _conv(x, filters, strides=1, activation="relu", dtype=None, mirror=False):
-    """A 3x3 convolution; with ``mirror``, padded with the image mirrored (`MirrorPadding`), not zeros."""
-    if mirror and strides == 1:
-        return layers.Conv2D(filters, 3, padding="valid", activation=activation, dtype=dtype)(MirrorPadding(1)(x))
+def _conv(x, filters, strides=1, activation="relu", dtype=None):
     return layers.Conv2D(filters, 3, strides=strides, padding="same", activation=activation, dtype=dtype)(x)
 
 
 def _normalised_input():
     lightness = keras.Input(shape=(None, None, 1), name="L")
     return lightness, layers.Rescaling(1.0 / 50.0, offset=-1.0, name="L_to_unit")(lightness)
+
+
+def _bilinear_upsampling(factor: int, channels: int, name: str):
+    """A fixed transposed convolution that enlarges each channel bilinearly by ``factor``.
+
+    (UpSampling2D's bilinear mode fails in TensorFlow graphs of unknown image size; this does not.)
+    """
+    size = 2 * factor - factor % 2
+    centre = factor - 1 if size % 2 == 1 else factor - 0.5
+    ramp = 1 - np.abs(np.arange(size) - centre) / factor
+    kernel = np.zeros((size, size, channels, channels), np.float32)
+    for c in range(channels):
+        kernel[:, :, c, c] = np.outer(ramp, ramp)
+    return layers.Conv2DTranspose(channels, size, strides=factor, padding="same", use_bias=False,
+                                  trainable=False, kernel_initializer=keras.initializers.Constant(kernel),
+                                  name=name, dtype=OUTPUT_DTYPE)
 
 
 def build_seed() -> keras.Model:
@@ -163,18 +121,14 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
 
     The regression head decodes back to full resolution; the distribution head stops at 1/4 resolution,
     where it predicts logits over the ab bins (the layer named ``logits``, what training fits).
-
-    Every 3x3 convolution is padded with the image mirrored (`MirrorPadding`) and the distribution head's
-    enlarging is normalised at the borders (`BilinearEnlarge`): a uniform photograph gets one colour up to
-    its edges, where zero padding gave a coloured fringe.
     """
     lightness, x = _normalised_input()
     skips = []
     for level in range(3):
-        x = _conv(_conv(x, width * 2**level, mirror=True), width * 2**level, mirror=True)
+        x = _conv(_conv(x, width * 2**level), width * 2**level)
         skips.append(x)
         x = layers.MaxPooling2D()(x)
-    x = _conv(_conv(x, width * 8, mirror=True), width * 8, mirror=True)
+    x = _conv(_conv(x, width * 8), width * 8)
     if global_context:
         x = _global_context(x, width * 8)
     last_level = 0 if head == "regression" else 2
@@ -183,13 +137,13 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
         # of a predict function that Keras has relaxed after a second image size.
         x = layers.UpSampling2D()(x)
         x = layers.Concatenate()([x, skips[level]])
-        x = _conv(_conv(x, width * 2**level, mirror=True), width * 2**level, mirror=True)
+        x = _conv(_conv(x, width * 2**level), width * 2**level)
     if head == "regression":
         ab = layers.Conv2D(2, 1, activation="tanh", name="ab", dtype=OUTPUT_DTYPE)(x)
     else:
         logits = layers.Conv2D(len(ab_bins.centers()), 1, name="logits", dtype=OUTPUT_DTYPE)(x)
         ab = AnnealedMean(name="annealed_mean", dtype=OUTPUT_DTYPE)(logits)
-        ab = BilinearEnlarge(ab_bins.POOL, name="enlarge", dtype=OUTPUT_DTYPE)(ab)
+        ab = _bilinear_upsampling(ab_bins.POOL, 2, name="enlarge")(ab)
     return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name=f"unet_{head}")
 
 

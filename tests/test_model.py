@@ -1,9 +1,7 @@
-import keras
 import numpy as np
 import pytest
 
 from colorizer.ab_bins import centers
-from colorizer.color import AB_SCALE
 from colorizer.model import build
 
 
@@ -61,27 +59,8 @@ def test_global_context_lets_the_whole_image_decide_each_colour():
     lightness = np.full((1, 256, 256, 1), 50.0, np.float32)
     far = lightness.copy()
     far[:, 192:, 192:] = 90.0
-    keras.utils.set_random_seed(0)  # some random weights leave the context's effect below 1e-7 (seed 2 does)
     for context in (False, True):
         model = build("unet", width=4, head="distribution", global_context=context)
         corner = [np.asarray(model.predict(x, verbose=0))[0, :16, :16] for x in (lightness, far)]
         assert (not np.allclose(*corner, rtol=0, atol=1e-7)) == context
         assert model.predict(lightness[:, :40, :56], verbose=0).shape == (1, 40, 56, 2)
-
-
-def colour_spread(model, lightness: float, size=(64, 96)) -> float:
-    """The largest distance in ab (Lab units) between any pixel's colour and the centre's, for a photograph
-    of one lightness."""
-    ab = np.asarray(model.predict(np.full((1, *size, 1), lightness, np.float32), verbose=0))[0] * AB_SCALE
-    return float(np.linalg.norm(ab - ab[size[0] // 2, size[1] // 2], axis=-1).max())
-
-
-@pytest.mark.parametrize("head", ["regression", "distribution"])
-def test_a_uniform_photograph_gets_one_colour_up_to_its_borders(head):
-    """Zero padding showed every convolution a frame of mid-grey around the photograph, and the distribution
-    head's enlarging lost weight along the borders: a fringe of another colour. The unet of before, with
-    these random weights, coloured a uniform photograph's borders 10 to 13 Lab units away from its centre."""
-    keras.utils.set_random_seed(1)
-    model = build("unet", width=4, head=head, global_context=True)
-    for lightness in (15.0, 50.0, 85.0):
-        assert colour_spread(model, lightness) < 2.0, lightness
