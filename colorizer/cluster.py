@@ -181,20 +181,23 @@ def stop_together(group: Group):
     except SystemExit as error:  # a stage's error message (sys.exit("train: ...")), or a plain exit
         if error.code in (None, 0):
             raise
-        print(error.code if isinstance(error.code, str) else f"train: {group} stops (status {error.code})",
-              file=sys.stderr, flush=True)
-        sys.stdout.flush()
-        os._exit(error.code if isinstance(error.code, int) else 1)
+        _end_now(error.code if isinstance(error.code, str) else f"train: {group} stops (status {error.code})",
+                 error.code if isinstance(error.code, int) else 1)
     except (Exception, KeyboardInterrupt) as error:
         interrupted = isinstance(error, KeyboardInterrupt)
         cause = "interrupted" if interrupted else (str(error).strip().splitlines() or [type(error).__name__])[0]
         if not interrupted and ("Gloo" in cause or "NCCL" in cause or "Connection" in cause):
             detail = re.sub(r"^(?:[A-Z_]+: )?(?:Error dispatching computation: )+", "", cause)
             cause = f"another process of the training stopped ({detail})"
-        print(f"train: {group} stops: {cause}. Every process of the training stops with it; start them all "
-              f"again to resume from the chief's last checkpoint", file=sys.stderr, flush=True)
-        sys.stdout.flush()
-        os._exit(130 if interrupted else 1)
+        _end_now(f"train: {group} stops: {cause}. Every process of the training stops with it; start them all "
+                 f"again to resume from the chief's last checkpoint", 130 if interrupted else 1)
+
+
+def _end_now(message: str, status: int) -> None:
+    """Print ``message`` and end this process at once, with ``status`` (no interpreter shutdown)."""
+    print(message, file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(status)
 
 
 def agree(digest: str, group: Group, what: str) -> None:

@@ -62,7 +62,8 @@ def distribution(distribute: str):
 
 
 def strategy(distribute: str):
-    """The tf.distribute strategy of ``train.distribute``, or None for the default (one device).
+    """The tf.distribute strategy of ``train.distribute``, or None when it is not ``mirrored`` (one device,
+    or ``data_parallel``, which is a Keras distribution: `distribution`).
 
     ``mirrored``: a replica of the model on each of `mirrored_devices`; each batch of ``batch_size`` is
     split between them and their gradients are summed, so it trains like one device on the whole batch.
