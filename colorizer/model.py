@@ -12,13 +12,17 @@ Two heads:
 Both end in the vividness read-out: `AnnealedMean`'s rebalancing and temperature (distribution head) and
 `Saturation`.
 They are weights of the model, so `set_vividness` changes them without retraining.
+
+The colorizer that export writes wraps the trained network in `with_mirrored_border`: it predicts for the
+photograph mirrored beyond its edges and crops back, so no border gets the colour of the convolutions' zero
+padding.
 """
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-from colorizer import ab_bins
+from colorizer import DOWNSAMPLING, ab_bins
 from colorizer.color import AB_SCALE
 
 ARCHS = ("seed", "unet")
@@ -59,6 +63,51 @@ class AnnealedMean(layers.Layer):
     def call(self, logits):
         logits = (logits + self.rebalance * self.log_weights) / self.temperature
         return ops.matmul(ops.softmax(logits, axis=-1), self.centers)
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
+class MirrorBorder(layers.Layer):
+    """Images [n, H, W, c] -> [n, H + 2p, W + 2p, c]: ``pixels`` (p) more on every side, mirrored about the edge
+    row or column (which is not repeated), of any size, even smaller than p (the reflection then repeats)."""
+
+    def __init__(self, pixels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.pixels = pixels
+
+    def call(self, images):
+        for axis in (1, 2):
+            size = ops.shape(images)[axis]
+            period = ops.maximum(2 * (size - 1), 1)
+            steps = ops.mod(ops.arange(-self.pixels, size + self.pixels), period)
+            images = ops.take(images, ops.where(steps < size, steps, period - steps), axis=axis)
+        return images
+
+    def get_config(self):
+        return {**super().get_config(), "pixels": self.pixels}
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
+class CropBorder(layers.Layer):
+    """Images [n, H, W, c] -> [n, H - 2p, W - 2p, c]: what `MirrorBorder` (p = ``pixels``) added, taken off."""
+
+    def __init__(self, pixels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.pixels = pixels
+
+    def call(self, images):
+        p = self.pixels
+        return images[:, p:ops.shape(images)[1] - p, p:ops.shape(images)[2] - p, :]
+
+    def get_config(self):
+        return {**super().get_config(), "pixels": self.pixels}
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
+class FlipLeftRight(layers.Layer):
+    """Images [n, H, W, c] mirrored left to right."""
+
+    def call(self, images):
+        return ops.flip(images, axis=2)
 
 
 def _conv(x, filters, strides=1, activation="relu", dtype=None):
@@ -159,9 +208,50 @@ def build(arch: str, width: int = 16, head: str = "regression", global_context: 
     return build_unet(width, head, global_context)
 
 
+def with_mirrored_border(network: keras.Model, pixels: int) -> keras.Model:
+    """``network`` as a colorizer that predicts the colour of a photograph mirrored ``pixels`` beyond each edge,
+    then crops back to the photograph (`MirrorBorder`, `CropBorder`; ``network`` is the inner model).
+
+    Every 3x3 convolution pads with zeros, mid-grey lightness once normalised, and the distribution head's 4x
+    enlarging has nothing to blend with past the edge: on their own, trained networks colour the outer 8 to 16
+    pixels of a photograph differently from its inside (a uniform grey photograph gets a fringe up to 49 Lab
+    units from its centre's colour). Mirroring moves that frame outside the photograph, as the U-Net paper's
+    overlap-tile strategy does (Ronneberger, Fischer and Brox, 2015). ``pixels`` is a multiple of
+    `DOWNSAMPLING`, so the mirrored photograph still halves three times; 0 returns ``network`` itself.
+    """
+    if pixels == 0:
+        return network
+    if pixels < 0 or pixels % DOWNSAMPLING:
+        raise ValueError(f"a mirrored border is a multiple of {DOWNSAMPLING} pixels, not {pixels}")
+    lightness = keras.Input(shape=(None, None, 1), name="L")
+    ab = network(MirrorBorder(pixels, name="mirror_border")(lightness))
+    return keras.Model(lightness, CropBorder(pixels, name="crop_border", dtype=OUTPUT_DTYPE)(ab),
+                       name=f"{network.name}_mirrored")
+
+
+def with_flip_average(network: keras.Model) -> keras.Model:
+    """``network`` as a colorizer that averages its colour for the photograph and for its mirror image (mirrored
+    back): test-time augmentation with the flip training already uses, at twice the cost."""
+    lightness = keras.Input(shape=(None, None, 1), name="L")
+    flipped = network(FlipLeftRight(name="flip_in")(lightness))
+    ab = layers.Average(name="flip_average", dtype=OUTPUT_DTYPE)(
+        [network(lightness), FlipLeftRight(name="flip_out", dtype=OUTPUT_DTYPE)(flipped)])
+    return keras.Model(lightness, ab, name=f"{network.name}_flip_averaged")
+
+
+def find_layer(model: keras.Model, name: str):
+    """The layer called ``name`` in ``model`` or in a model inside it (`with_mirrored_border`), or None."""
+    for layer in model.layers:
+        if layer.name == name:
+            return layer
+        if isinstance(layer, keras.Model) and (inner := find_layer(layer, name)) is not None:
+            return inner
+    return None
+
+
 def has_distribution_head(model: keras.Model) -> bool:
     """Whether ``model`` ends in the distribution head's read-out (`AnnealedMean`), rather than a regression."""
-    return any(layer.name == "annealed_mean" for layer in model.layers)
+    return find_layer(model, "annealed_mean") is not None
 
 
 def training_model(model: keras.Model) -> keras.Model:
@@ -177,7 +267,7 @@ def set_vividness(model: keras.Model, temperature: float | None = None, saturati
         if value is not None:
             if not has_distribution_head(model):
                 raise ValueError(f"{name} applies to the distribution head only")
-            getattr(model.get_layer("annealed_mean"), name).assign(value)
+            getattr(find_layer(model, "annealed_mean"), name).assign(value)
     if saturation is not None:
-        model.get_layer("saturation").factor.assign(saturation)
+        find_layer(model, "saturation").factor.assign(saturation)
     return model

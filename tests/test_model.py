@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from colorizer.ab_bins import centers
-from colorizer.model import build
+from colorizer.model import CropBorder, MirrorBorder, build
 
 
 @pytest.mark.parametrize("arch", ["seed", "unet"])
@@ -66,3 +66,10 @@ def test_global_context_lets_the_whole_image_decide_each_colour():
         corner = [np.asarray(model.predict(x, verbose=0))[0, :16, :16] for x in (lightness, far)]
         assert (not np.allclose(*corner, rtol=0, atol=1e-7)) == context
         assert model.predict(lightness[:, :40, :56], verbose=0).shape == (1, 40, 56, 2)
+
+
+def test_the_mirrored_border_is_numpys_reflection_and_comes_off_again():
+    images = np.random.default_rng(0).uniform(0, 100, (2, 24, 40, 1)).astype(np.float32)
+    padded = np.asarray(MirrorBorder(16)(images))
+    np.testing.assert_array_equal(padded, np.pad(images, ((0, 0), (16, 16), (16, 16), (0, 0)), mode="reflect"))
+    np.testing.assert_array_equal(np.asarray(CropBorder(16)(padded)), images)

@@ -7,8 +7,10 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from colorizer.inference import load
 from colorizer.native_logs import NATIVE_LOG
 from conftest import copy_project, run, set_params, venv_env, write_photos
+from test_export import grey_fringe
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
@@ -86,6 +88,11 @@ def test_repro_runs_every_stage_and_writes_every_output(project):
     assert Image.open(gallery / panels[0]).width == 3 * 38 + 2 * 6
     assert not list(root.glob("**/*.tmp")), "a temporary file was left behind"
     assert not (root / "checkpoints" / "train").exists(), "a finished training leaves no checkpoint"
+
+
+def test_the_colorizer_colours_a_grey_photograph_evenly_up_to_its_edges(project):
+    root, _ = project
+    assert grey_fringe(load(root / "models/colorizer.keras")) <= 2.0  # export.mirror_border's doing
 
 
 def test_the_training_is_one_mlflow_run_with_params_metrics_model_and_gallery(project):
