@@ -12,17 +12,13 @@ Two heads:
 Both end in the vividness read-out: `AnnealedMean`'s rebalancing and temperature (distribution head) and
 `Saturation`.
 They are weights of the model, so `set_vividness` changes them without retraining.
-
-The colorizer that export writes wraps the trained network in `with_mirrored_border`: it predicts for the
-photograph mirrored beyond its edges and crops back, so no border gets the colour of the convolutions' zero
-padding.
 """
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-from colorizer import DOWNSAMPLING, ab_bins
+from colorizer import ab_bins
 from colorizer.color import AB_SCALE
 
 ARCHS = ("seed", "unet")
@@ -66,73 +62,70 @@ class AnnealedMean(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="colorizer")
-class MirrorBorder(layers.Layer):
-    """Images [n, H, W, c] -> [n, H + 2p, W + 2p, c]: ``pixels`` (p) more on every side, mirrored about the edge
-    row or column (which is not repeated), of any size, even smaller than p (the reflection then repeats)."""
+class MirrorPadding(layers.Layer):
+    """Pads height and width by ``size`` pixels mirrored from the image (the edge row or column included, so
+    that even a one-pixel-wide map, the bottleneck of an 8-pixel image, can be padded).
 
-    def __init__(self, pixels: int, **kwargs):
+    A convolution padded with zeros sees a frame of mid-grey (0 after the input normalisation) around every
+    photograph and learns a colour for it: a fringe along the borders. Mirrored padding shows it the
+    photograph instead, so a uniform image stays uniform up to its edges."""
+
+    def __init__(self, size: int = 1, **kwargs):
         super().__init__(**kwargs)
-        self.pixels = pixels
+        self.size = int(size)
 
-    def call(self, images):
-        for axis in (1, 2):
-            size = ops.shape(images)[axis]
-            period = ops.maximum(2 * (size - 1), 1)
-            steps = ops.mod(ops.arange(-self.pixels, size + self.pixels), period)
-            images = ops.take(images, ops.where(steps < size, steps, period - steps), axis=axis)
-        return images
+    def call(self, x):
+        s = self.size
+        return ops.pad(x, [[0, 0], [s, s], [s, s], [0, 0]], mode="symmetric")
+
+    def compute_output_shape(self, input_shape):
+        grow = lambda side: None if side is None else side + 2 * self.size  # noqa: E731
+        return (input_shape[0], grow(input_shape[1]), grow(input_shape[2]), input_shape[3])
 
     def get_config(self):
-        return {**super().get_config(), "pixels": self.pixels}
+        return {**super().get_config(), "size": self.size}
 
 
 @keras.saving.register_keras_serializable(package="colorizer")
-class CropBorder(layers.Layer):
-    """Images [n, H, W, c] -> [n, H - 2p, W - 2p, c]: what `MirrorBorder` (p = ``pixels``) added, taken off."""
+class BilinearEnlarge(layers.Layer):
+    """Enlarges each channel ``factor`` times, bilinearly: a fixed transposed convolution whose weights at each
+    output pixel are divided by their sum, so that the pixels along the borders, which have fewer input
+    neighbours, are not pulled towards 0 (grey). (UpSampling2D's bilinear mode fails in TensorFlow graphs of
+    unknown image size; this does not.)"""
 
-    def __init__(self, pixels: int, **kwargs):
+    def __init__(self, factor: int, **kwargs):
         super().__init__(**kwargs)
-        self.pixels = pixels
+        self.factor = int(factor)
+        size = 2 * self.factor - self.factor % 2
+        centre = self.factor - 1 if size % 2 == 1 else self.factor - 0.5
+        ramp = 1 - np.abs(np.arange(size) - centre) / self.factor
+        self.kernel = np.outer(ramp, ramp).astype(np.float32)[:, :, None, None]
 
-    def call(self, images):
-        p = self.pixels
-        return images[:, p:ops.shape(images)[1] - p, p:ops.shape(images)[2] - p, :]
+    def call(self, x):
+        kernel = ops.convert_to_tensor(self.kernel, dtype=x.dtype)
+        channels = [x[..., i:i + 1] for i in range(x.shape[-1])]
+        enlarged = [ops.conv_transpose(c, kernel, self.factor, padding="same") for c in channels]
+        weights = ops.conv_transpose(ops.ones_like(channels[0]), kernel, self.factor, padding="same")
+        return ops.concatenate(enlarged, axis=-1) / weights
+
+    def compute_output_shape(self, input_shape):
+        grow = lambda side: None if side is None else side * self.factor  # noqa: E731
+        return (input_shape[0], grow(input_shape[1]), grow(input_shape[2]), input_shape[3])
 
     def get_config(self):
-        return {**super().get_config(), "pixels": self.pixels}
+        return {**super().get_config(), "factor": self.factor}
 
 
-@keras.saving.register_keras_serializable(package="colorizer")
-class FlipLeftRight(layers.Layer):
-    """Images [n, H, W, c] mirrored left to right."""
-
-    def call(self, images):
-        return ops.flip(images, axis=2)
-
-
-def _conv(x, filters, strides=1, activation="relu", dtype=None):
+def _conv(x, filters, strides=1, activation="relu", dtype=None, mirror=False):
+    """A 3x3 convolution; with ``mirror``, padded with the image mirrored (`MirrorPadding`), not zeros."""
+    if mirror and strides == 1:
+        return layers.Conv2D(filters, 3, padding="valid", activation=activation, dtype=dtype)(MirrorPadding(1)(x))
     return layers.Conv2D(filters, 3, strides=strides, padding="same", activation=activation, dtype=dtype)(x)
 
 
 def _normalised_input():
     lightness = keras.Input(shape=(None, None, 1), name="L")
     return lightness, layers.Rescaling(1.0 / 50.0, offset=-1.0, name="L_to_unit")(lightness)
-
-
-def _bilinear_upsampling(factor: int, channels: int, name: str):
-    """A fixed transposed convolution that enlarges each channel bilinearly by ``factor``.
-
-    (UpSampling2D's bilinear mode fails in TensorFlow graphs of unknown image size; this does not.)
-    """
-    size = 2 * factor - factor % 2
-    centre = factor - 1 if size % 2 == 1 else factor - 0.5
-    ramp = 1 - np.abs(np.arange(size) - centre) / factor
-    kernel = np.zeros((size, size, channels, channels), np.float32)
-    for c in range(channels):
-        kernel[:, :, c, c] = np.outer(ramp, ramp)
-    return layers.Conv2DTranspose(channels, size, strides=factor, padding="same", use_bias=False,
-                                  trainable=False, kernel_initializer=keras.initializers.Constant(kernel),
-                                  name=name, dtype=OUTPUT_DTYPE)
 
 
 def build_seed() -> keras.Model:
@@ -170,14 +163,18 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
 
     The regression head decodes back to full resolution; the distribution head stops at 1/4 resolution,
     where it predicts logits over the ab bins (the layer named ``logits``, what training fits).
+
+    Every 3x3 convolution is padded with the image mirrored (`MirrorPadding`) and the distribution head's
+    enlarging is normalised at the borders (`BilinearEnlarge`): a uniform photograph gets one colour up to
+    its edges, where zero padding gave a coloured fringe.
     """
     lightness, x = _normalised_input()
     skips = []
     for level in range(3):
-        x = _conv(_conv(x, width * 2**level), width * 2**level)
+        x = _conv(_conv(x, width * 2**level, mirror=True), width * 2**level, mirror=True)
         skips.append(x)
         x = layers.MaxPooling2D()(x)
-    x = _conv(_conv(x, width * 8), width * 8)
+    x = _conv(_conv(x, width * 8, mirror=True), width * 8, mirror=True)
     if global_context:
         x = _global_context(x, width * 8)
     last_level = 0 if head == "regression" else 2
@@ -186,13 +183,13 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
         # of a predict function that Keras has relaxed after a second image size.
         x = layers.UpSampling2D()(x)
         x = layers.Concatenate()([x, skips[level]])
-        x = _conv(_conv(x, width * 2**level), width * 2**level)
+        x = _conv(_conv(x, width * 2**level, mirror=True), width * 2**level, mirror=True)
     if head == "regression":
         ab = layers.Conv2D(2, 1, activation="tanh", name="ab", dtype=OUTPUT_DTYPE)(x)
     else:
         logits = layers.Conv2D(len(ab_bins.centers()), 1, name="logits", dtype=OUTPUT_DTYPE)(x)
         ab = AnnealedMean(name="annealed_mean", dtype=OUTPUT_DTYPE)(logits)
-        ab = _bilinear_upsampling(ab_bins.POOL, 2, name="enlarge")(ab)
+        ab = BilinearEnlarge(ab_bins.POOL, name="enlarge", dtype=OUTPUT_DTYPE)(ab)
     return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name=f"unet_{head}")
 
 
@@ -208,50 +205,9 @@ def build(arch: str, width: int = 16, head: str = "regression", global_context: 
     return build_unet(width, head, global_context)
 
 
-def with_mirrored_border(network: keras.Model, pixels: int) -> keras.Model:
-    """``network`` as a colorizer that predicts the colour of a photograph mirrored ``pixels`` beyond each edge,
-    then crops back to the photograph (`MirrorBorder`, `CropBorder`; ``network`` is the inner model).
-
-    Every 3x3 convolution pads with zeros, mid-grey lightness once normalised, and the distribution head's 4x
-    enlarging has nothing to blend with past the edge: on their own, trained networks colour the outer 8 to 16
-    pixels of a photograph differently from its inside (a uniform grey photograph gets a fringe up to 49 Lab
-    units from its centre's colour). Mirroring moves that frame outside the photograph, as the U-Net paper's
-    overlap-tile strategy does (Ronneberger, Fischer and Brox, 2015). ``pixels`` is a multiple of
-    `DOWNSAMPLING`, so the mirrored photograph still halves three times; 0 returns ``network`` itself.
-    """
-    if pixels == 0:
-        return network
-    if pixels < 0 or pixels % DOWNSAMPLING:
-        raise ValueError(f"a mirrored border is a multiple of {DOWNSAMPLING} pixels, not {pixels}")
-    lightness = keras.Input(shape=(None, None, 1), name="L")
-    ab = network(MirrorBorder(pixels, name="mirror_border")(lightness))
-    return keras.Model(lightness, CropBorder(pixels, name="crop_border", dtype=OUTPUT_DTYPE)(ab),
-                       name=f"{network.name}_mirrored")
-
-
-def with_flip_average(network: keras.Model) -> keras.Model:
-    """``network`` as a colorizer that averages its colour for the photograph and for its mirror image (mirrored
-    back): test-time augmentation with the flip training already uses, at twice the cost."""
-    lightness = keras.Input(shape=(None, None, 1), name="L")
-    flipped = network(FlipLeftRight(name="flip_in")(lightness))
-    ab = layers.Average(name="flip_average", dtype=OUTPUT_DTYPE)(
-        [network(lightness), FlipLeftRight(name="flip_out", dtype=OUTPUT_DTYPE)(flipped)])
-    return keras.Model(lightness, ab, name=f"{network.name}_flip_averaged")
-
-
-def find_layer(model: keras.Model, name: str):
-    """The layer called ``name`` in ``model`` or in a model inside it (`with_mirrored_border`), or None."""
-    for layer in model.layers:
-        if layer.name == name:
-            return layer
-        if isinstance(layer, keras.Model) and (inner := find_layer(layer, name)) is not None:
-            return inner
-    return None
-
-
 def has_distribution_head(model: keras.Model) -> bool:
     """Whether ``model`` ends in the distribution head's read-out (`AnnealedMean`), rather than a regression."""
-    return find_layer(model, "annealed_mean") is not None
+    return any(layer.name == "annealed_mean" for layer in model.layers)
 
 
 def training_model(model: keras.Model) -> keras.Model:
@@ -267,7 +223,7 @@ def set_vividness(model: keras.Model, temperature: float | None = None, saturati
         if value is not None:
             if not has_distribution_head(model):
                 raise ValueError(f"{name} applies to the distribution head only")
-            getattr(find_layer(model, "annealed_mean"), name).assign(value)
+            getattr(model.get_layer("annealed_mean"), name).assign(value)
     if saturation is not None:
-        find_layer(model, "saturation").factor.assign(saturation)
+        model.get_layer("saturation").factor.assign(saturation)
     return model

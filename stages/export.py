@@ -1,10 +1,9 @@
 """Stage ``export``: set the vividness of the trained network and write the model users colour with.
 
 Reads ``models/network.keras`` (train's output), sets its read-out (``rebalance`` and ``temperature`` of
-the annealed mean for a distribution head, ``saturation`` for any head), wraps it so that it predicts for the
-photograph mirrored ``mirror_border`` pixels beyond its edges (`colorizer.model.with_mirrored_border`), writes
-``models/colorizer.keras`` and logs it, with its signature, as the model of the training's MLflow run. None of
-this is learnt, so changing it reruns export, evaluate and render in seconds, never train.
+the annealed mean for a distribution head, ``saturation`` for any head), writes ``models/colorizer.keras`` and logs it, with
+its signature, as the model of the training's MLflow run. The read-out is not learnt, so changing it reruns
+export, evaluate and render in seconds, never train.
 
 The logged model is a pyfunc model with this project's code (`colorizer.mlflow_model`), so that
 ``mlflow.pyfunc.load_model`` and ``mlflow models predict`` work in any Python with its requirements, and each
@@ -17,17 +16,15 @@ from pathlib import Path
 import numpy as np
 
 import colorizer
-from colorizer import DOWNSAMPLING
 from colorizer import params as P
 from colorizer import tracking
 from colorizer.atomic import replacing
 from colorizer.cli import stage_paths
 from colorizer.inference import load
-from colorizer.model import has_distribution_head, set_vividness, with_mirrored_border
+from colorizer.model import has_distribution_head, set_vividness
 
 SECTION = "export"
 REGISTERED_NAME = "colorizer"
-MAX_BORDER = 128  # pixels; 16 already leaves no fringe (docs/colour-quality.md)
 # The code the logged model loads with: the whole package, as the read-out layers import their neighbours.
 CODE = Path(colorizer.__file__).resolve().parent
 ABOUT = ("Colours grayscale photographs. Input: lightness L of Lab (0..100), float32 [n, H, W, 1], any H and W "
@@ -40,21 +37,11 @@ def check_params(p: dict) -> dict:
         "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
         "temperature": P.number(p, SECTION, "temperature", minimum=0.0, maximum=10.0, exclusive_minimum=True),
         "saturation": P.number(p, SECTION, "saturation", minimum=0.0, maximum=4.0),
-        "mirror_border": mirror_border(p),
     })
 
 
-def mirror_border(p: dict) -> int:
-    pixels = P.integer(p, SECTION, "mirror_border", minimum=0, maximum=MAX_BORDER)
-    if pixels % DOWNSAMPLING:
-        raise P.ParamError(f"{SECTION}.mirror_border must be a multiple of {DOWNSAMPLING} (the network halves "
-                           f"images three times), got {pixels}")
-    return pixels
-
-
 def export(network_path, cfg: dict, output):
-    """Load the network, set its read-out, mirror its border, save it atomically to ``output``; returns the
-    model."""
+    """Load the network, set its read-out, save it atomically to ``output``; returns the model."""
     model = load(network_path)
     if has_distribution_head(model):
         set_vividness(model, temperature=cfg["temperature"], rebalance=cfg["rebalance"])
@@ -62,7 +49,6 @@ def export(network_path, cfg: dict, output):
         print(f"export: temperature {cfg['temperature']} and rebalance {cfg['rebalance']} ignored: the "
               f"network has a regression head", file=sys.stderr)
     set_vividness(model, saturation=cfg["saturation"])
-    model = with_mirrored_border(model, cfg["mirror_border"])
     with replacing(output) as tmp:
         model.save(tmp)
     return model

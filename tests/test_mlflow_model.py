@@ -22,8 +22,8 @@ from stages import export as E
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
-GREY = {"rebalance": 0.0, "temperature": 1.0, "saturation": 0.0, "mirror_border": 0}  # the first: no colour at all
-READ_OUT = {"rebalance": 0.5, "temperature": 0.4, "saturation": 1.2, "mirror_border": 16}  # the second, the newest
+GREY = {"rebalance": 0.0, "temperature": 1.0, "saturation": 0.0}  # the first export: no colour at all
+READ_OUT = {"rebalance": 0.5, "temperature": 0.4, "saturation": 1.2}  # the second, the newest
 # Not a multiple of 64 (the size export's input example has) nor square.
 LIGHTNESS = np.linspace(20, 80, 40 * 56, dtype=np.float32).reshape(1, 40, 56, 1)
 
@@ -97,8 +97,8 @@ def test_mlflow_models_predict_serves_it(store, tmp_path):
 def test_each_export_is_a_described_version_of_the_registered_model(store):
     client = MlflowClient(store.uri)
     assert "Colours grayscale photographs" in client.get_registered_model(E.REGISTERED_NAME).description
-    for number, read_out in (("1", "rebalance 0.0, temperature 1.0, saturation 0.0, mirror_border 0"),
-                             ("2", "rebalance 0.5, temperature 0.4, saturation 1.2, mirror_border 16")):
+    for number, read_out in (("1", "rebalance 0.0, temperature 1.0, saturation 0.0"),
+                             ("2", "rebalance 0.5, temperature 0.4, saturation 1.2")):
         version = client.get_model_version(E.REGISTERED_NAME, number)
         assert version.run_id == store.run_id
         assert f"Trained in MLflow run {store.run_id}" in version.description
