@@ -2,8 +2,9 @@
 
 Trains on ../shared/datasets/bsds432 and tests on ../shared/datasets/cbsd68 (the protocol of the project
 guide: 256x256, PSNR and SSIM on RGB uint8, colour MSE on ab, colorfulness of prediction and truth), and
-scores the same colorizer on every other set named by ``--also`` (mcmaster18 by default: another collection,
-to check that a gain generalises), each prepared like a test split. Prints one markdown table: the
+scores the same colorizer on every other set named by ``--also`` (by default mcmaster18, another collection,
+and the 8 scikit-image sample photographs: evidence that a gain generalises beyond the training collection's
+twin), each prepared like a test split. Prints one markdown table: the
 zero-chroma baseline, the seed network, the default model, and the default model's vividness frontier
 (export.rebalance / temperature / saturation, which rerun only export, evaluate and render), a PSNR /
 colorfulness column pair per set. Each row is also printed to stderr as soon as it is measured.
@@ -122,7 +123,7 @@ def main() -> None:
     parser.add_argument("--seed-epochs", type=int, default=25)
     parser.add_argument("--default-epochs", type=int, default=6)
     parser.add_argument("--crops", type=int, default=16, help="train.crops_per_image")
-    parser.add_argument("--also", default="mcmaster18", help="other sets to score, folders of --datasets, or "
+    parser.add_argument("--also", default="mcmaster18,samples", help="other sets to score, folders of --datasets, or "
                         "samples: the 8 scikit-image photographs of the samples stage")
     parser.add_argument("--frontier", default="0/1/1,0.25/0.5/1,0.5/1/1,0.5/0.5/1,0.35/0.5/1.2,0.75/1/1,0.5/0.5/1.2",
                         help="read-outs to measure, as export.rebalance/temperature/saturation triples, each "
