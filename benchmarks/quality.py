@@ -100,17 +100,6 @@ def score_set(model_path: Path, split) -> dict:
     return means
 
 
-def read_out(point: str) -> dict:
-    """A --frontier point: export.rebalance/temperature/saturation, then any other export param as KEY=VALUE
-    (a YAML value), all separated by slashes."""
-    parts = point.split("/")
-    values = dict(zip(("rebalance", "temperature", "saturation"), map(float, parts[:3])))
-    for extra in parts[3:]:
-        key, value = extra.split("=", 1)
-        values[key] = yaml.safe_load(value)
-    return values
-
-
 def row(name, training, e, prefix="", sets=None) -> str:
     others = "".join(f" {s[prefix + 'psnr']:.2f} / {s[prefix + 'colorfulness']:.1f} |" for s in (sets or {}).values())
     return (f"| {name} | {training} | {e[prefix + 'psnr']:.2f} | {e[prefix + 'ssim']:.3f} | "
@@ -123,11 +112,10 @@ def main() -> None:
     parser.add_argument("--seed-epochs", type=int, default=25)
     parser.add_argument("--default-epochs", type=int, default=6)
     parser.add_argument("--crops", type=int, default=16, help="train.crops_per_image")
-    parser.add_argument("--also", default="mcmaster18,samples", help="other sets to score, folders of --datasets, or "
-                        "samples: the 8 scikit-image photographs of the samples stage")
+    parser.add_argument("--also", default="mcmaster18,samples", help="other sets to score, folders of "
+                        "--datasets, or samples: the 8 scikit-image photographs of the samples stage")
     parser.add_argument("--frontier", default="0/1/1,0.25/0.5/1,0.5/1/1,0.5/0.5/1,0.35/0.5/1.2,0.75/1/1,0.5/0.5/1.2",
-                        help="read-outs to measure, as export.rebalance/temperature/saturation triples, each "
-                        "optionally followed by other export params, e.g. 0.35/0.5/1/mirror_border=0")
+                        help="read-outs to measure, as export.rebalance/temperature/saturation triples")
     parser.add_argument("--models", default="default,seed", help="which networks to train: default, seed")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="change a parameter of the default model (YAML value), e.g. train.global_context=false")
@@ -173,10 +161,9 @@ def main() -> None:
                          + ", ".join(f"{k} {v}" for k, v in params["export"].items()), default, False))
             print(row_of(*runs[-1]), file=sys.stderr)
             for point in filter(None, args.frontier.split(",")) if params["train"]["head"] == "distribution" else ():
-                values = read_out(point)
+                values = dict(zip(("rebalance", "temperature", "saturation"), map(float, point.split("/"))))
                 change = {f"export.{k}": v for k, v in values.items()}
-                runs.append(("the same network, read-out " + ", ".join(f"{k} {v:g}" if isinstance(v, float)
-                                                                      else f"{k} {v}" for k, v in values.items()),
+                runs.append(("the same network, read-out " + ", ".join(f"{k} {v:g}" for k, v in values.items()),
                              repro(project, change, log), True))
                 print(row_of(*runs[-1]), file=sys.stderr)
         if "seed" in args.models:
