@@ -118,7 +118,8 @@ def main() -> None:
                         help="read-outs to measure, as export.rebalance/temperature/saturation triples")
     parser.add_argument("--models", default="default,seed", help="which networks to train: default, seed")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="change a parameter of the default model (YAML value), e.g. train.global_context=false")
+                        help="change a parameter of the default model (YAML value), e.g. train.global_context=false; "
+                             "train.seed seeds the seed network too")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--keep", action="store_true", help="keep the worktree (its path is printed)")
     parser.add_argument("--commit", default="HEAD", help="the commit to measure (default HEAD); an older one "
@@ -171,6 +172,7 @@ def main() -> None:
                                    "train.global_context": False, "train.optimizer": "rmsprop",
                                    "train.loss": "mse", "train.learning_rate": 0.001,
                                    "train.lr_schedule": "constant", "train.epochs": args.seed_epochs,
+                                   "train.seed": params["train"]["seed"],  # --set train.seed: both networks'
                                    "export.rebalance": 0.0, "export.temperature": 1.0, "export.saturation": 1.0},
                          log)
             runs.insert(0, ("seed network (the article's: rmsprop, MSE)", seed, False))
