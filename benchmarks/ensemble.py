@@ -15,9 +15,7 @@ import tempfile
 from pathlib import Path
 
 import machine  # noqa: F401  (puts the repository on sys.path)
-from quality import DATASETS, test_split
-
-SIZE = (256, 256)
+from quality import DATASETS, named_sets, read_out
 
 
 def ensemble(paths: list[Path]):
@@ -52,17 +50,11 @@ def main() -> None:
 
     from colorizer.model import set_vividness
     from stages.evaluate import evaluate
-    from stages.samples import write_samples
 
-    samples = Path(tempfile.mkdtemp()) / "samples"
-    write_samples(samples)
-    sets = {"cbsd68": test_split(args.datasets / "cbsd68", SIZE),
-            "mcmaster18": test_split(args.datasets / "mcmaster18", SIZE),
-            "samples": test_split(samples, SIZE)}
+    sets = named_sets(("cbsd68", "mcmaster18", "samples"), args.datasets, Path(tempfile.mkdtemp()))
     model, first = ensemble(args.networks)
     for readout in args.readout:
-        rebalance, temperature, saturation = ([float(v) for v in readout.split("/")] + [1.0])[:3]
-        set_vividness(first, rebalance=rebalance, temperature=temperature, saturation=saturation)
+        set_vividness(first, **read_out(readout))
         scores = []
         for name, (images, names) in sets.items():
             means, _ = evaluate(model, images, names, batch_size=8)

@@ -91,6 +91,25 @@ def test_split(folder: Path, size) -> tuple[ArraySplit, list[str]]:
     return ArraySplit(np.stack(lab)), names
 
 
+def named_sets(names, datasets: Path, work: Path) -> dict:
+    """Test splits (`test_split`, 256x256) by name: a folder of ``datasets``, or ``samples``, the pipeline's own
+    sample photographs (scikit-image's, written under ``work``; no dataset needed)."""
+    sets = {}
+    for name in names:
+        if name == "samples":
+            from stages.samples import write_samples
+
+            write_samples(work / "samples")
+        sets[name] = test_split(work / "samples" if name == "samples" else datasets / name, (256, 256))
+    return sets
+
+
+def read_out(point: str) -> dict:
+    """A read-out as export.rebalance/temperature[/saturation] (saturation 1 when left out)."""
+    values = [float(v) for v in point.split("/")]
+    return dict(zip(("rebalance", "temperature", "saturation"), values + [1.0] * (3 - len(values))))
+
+
 def score_set(model_path: Path, split) -> dict:
     """evaluate's means for the colorizer at ``model_path`` on ``split`` = (images, names)."""
     from colorizer.inference import load
@@ -135,12 +154,7 @@ def main() -> None:
         images = project / "bench_images"
         shutil.copytree(args.datasets / "bsds432", images / "bsds432")
         shutil.copytree(args.datasets / "cbsd68", images / "cbsd68")
-        for name in filter(None, args.also.split(",")):
-            if name == "samples":  # the pipeline's own sample photographs (scikit-image's), no dataset needed
-                from stages.samples import write_samples
-
-                write_samples(work / "samples")
-            OTHER_SETS[name] = test_split(work / "samples" if name == "samples" else args.datasets / name, (256, 256))
+        OTHER_SETS.update(named_sets(filter(None, args.also.split(",")), args.datasets, work))
         params = yaml.safe_load((project / "params.yaml").read_text())
         train_size = "train_size" if "train_size" in params["prepare"] else "size"  # its name before 2026-11-27
         data = {"prepare.images": "bench_images", "prepare.test_subfolder": "cbsd68",
@@ -162,7 +176,7 @@ def main() -> None:
                          + ", ".join(f"{k} {v}" for k, v in params["export"].items()), default, False))
             print(row_of(*runs[-1]), file=sys.stderr)
             for point in filter(None, args.frontier.split(",")) if params["train"]["head"] == "distribution" else ():
-                values = dict(zip(("rebalance", "temperature", "saturation"), map(float, point.split("/"))))
+                values = read_out(point)
                 change = {f"export.{k}": v for k, v in values.items()}
                 runs.append(("the same network, read-out " + ", ".join(f"{k} {v:g}" for k, v in values.items()),
                              repro(project, change, log), True))
