@@ -8,6 +8,9 @@ of that average with the first network's read-out (`export.rebalance` / `tempera
 given as a third number), so one network alone gives what `benchmarks/quality.py` measures for it. Scores
 cbsd68, mcmaster18 and the 8 scikit-image sample photographs at 256x256 as `benchmarks/quality.py` does, and
 prints one line a read-out: PSNR dB / colorfulness per set.
+
+``--size SIDE`` (repeatable) also scores each read-out with the network seeing the photographs' L shrunk to
+SIDE x SIDE and its colour enlarged back to 256x256, as `colorize --size` does to a larger photograph.
 """
 
 import argparse
@@ -40,11 +43,35 @@ def ensemble(paths: list[Path]):
     return keras.Model(lightness, ab), first
 
 
+class AtWorkingSize:
+    """``model`` run on L shrunk to ``side`` x ``side`` (bilinear, antialiased), its ab enlarged back
+    bilinearly: `colorizer.colorize`'s path, for `stages.evaluate.evaluate`."""
+
+    def __init__(self, model, side: int):
+        self.model, self.side = model, side
+
+    def predict(self, lightness, batch_size=8, verbose=0):
+        import numpy as np
+        from PIL import Image
+
+        from colorizer.colorize import enlarge
+
+        height, width = lightness.shape[1:3]
+        small = np.stack([np.asarray(Image.fromarray(one[..., 0]).resize((self.side, self.side),
+                                                                       Image.Resampling.BILINEAR))
+                          for one in lightness])[..., None]
+        ab = np.asarray(self.model.predict(small, batch_size=batch_size, verbose=verbose), np.float32)
+        return np.stack([np.stack([enlarge(np.ascontiguousarray(a[..., c]), height, width) for c in range(2)], -1)
+                         for a in ab])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("networks", nargs="+", type=Path)
     parser.add_argument("--readout", action="append", required=True,
                         help="export.rebalance/temperature[/saturation], e.g. 0.25/0.7")
+    parser.add_argument("--size", action="append", type=int, default=[],
+                        help="also score the network at this working size (colorize --size), e.g. 192")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     args = parser.parse_args()
 
@@ -55,11 +82,13 @@ def main() -> None:
     model, first = ensemble(args.networks)
     for readout in args.readout:
         set_vividness(first, **read_out(readout))
-        scores = []
-        for name, (images, names) in sets.items():
-            means, _ = evaluate(model, images, names, batch_size=8)
-            scores.append(f"{name} {means['psnr']:.2f} / {means['colorfulness']:.1f}")
-        print(f"{len(args.networks)} network(s), read-out {readout}: " + " | ".join(scores), flush=True)
+        for side in [None, *args.size]:
+            scores = []
+            for name, (images, names) in sets.items():
+                means, _ = evaluate(AtWorkingSize(model, side) if side else model, images, names, batch_size=8)
+                scores.append(f"{name} {means['psnr']:.2f} / {means['colorfulness']:.1f}")
+            print(f"{len(args.networks)} network(s), read-out {readout}"
+                  f"{f', working size {side}' if side else ''}: " + " | ".join(scores), flush=True)
 
 
 if __name__ == "__main__":
