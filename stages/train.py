@@ -131,10 +131,6 @@ def smallest_crop(train: LabSplit, val: LabSplit) -> float:
     return max(t / s for t, s in zip(training_size(val), train.image_shape[:2]))
 
 
-def batches_per_epoch(cfg: dict, train: LabSplit) -> int:
-    return -(-len(train) * cfg["crops_per_image"] // cfg["batch_size"])
-
-
 def data_params(prepared) -> dict:
     """The parameters the shards were prepared with, as ``prepare.<key>``, for the MLflow run."""
     path = Path(prepared) / SETTINGS
@@ -152,10 +148,12 @@ def fingerprint(cfg: dict, prepared) -> str:
     return digest.hexdigest()
 
 
-def compile_model(cfg: dict, train: LabSplit, size) -> tuple[keras.Model, keras.Model]:
+def compile_model(cfg: dict, train: LabSplit, size, steps_per_epoch: int | None = None
+                  ) -> tuple[keras.Model, keras.Model]:
     """The model to save and the compiled model to fit on crops of ``size`` (`CropTraining`) around the
     network: the saved model itself for a regression head; for a distribution head, its layers up to the
-    logits, with the rebalanced cross-entropy over ``train``'s colours as the loss."""
+    logits, with the rebalanced cross-entropy over ``train``'s colours as the loss. ``steps_per_epoch``, the
+    batches of an epoch (`epoch_batches`), sets the length of a cosine schedule (`learning_rate`)."""
     chosen = strategy(cfg["distribute"])
     with chosen.scope() if chosen else contextlib.nullcontext():  # build and compile under the strategy
         with dtype_policy(cfg["mixed_precision"]):
@@ -168,7 +166,7 @@ def compile_model(cfg: dict, train: LabSplit, size) -> tuple[keras.Model, keras.
             colour_error = mean_colour_error
             # The read-out's rarity table (export.rebalance): log inverse colour frequencies of this data.
             model.get_layer("annealed_mean").log_weights.assign(np.log(rebalancing_weights(train, 0.999)))
-        optimizer = OPTIMIZERS[cfg["optimizer"]](learning_rate=learning_rate(cfg, train))
+        optimizer = OPTIMIZERS[cfg["optimizer"]](learning_rate=learning_rate(cfg, steps_per_epoch))
         if model.dtype_policy.name == "mixed_float16":  # what compile does for a model built under the policy
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         trainee.compile(optimizer=optimizer, loss=loss,
@@ -182,13 +180,15 @@ def regression_colour_error(ab_scaled, predicted):
     return keras.ops.mean((AB_SCALE * (predicted - ab_scaled)) ** 2, axis=(1, 2, 3))
 
 
-def learning_rate(cfg: dict, train: LabSplit | None):
+def learning_rate(cfg: dict, steps_per_epoch: int | None):
     """``learning_rate``, constant or (``lr_schedule: cosine``) decaying along a half cosine to zero over
-    the whole training: ``epochs`` times the batches of an epoch. The schedule runs on the optimizer's
-    step count, which the checkpoints keep (`colorizer.checkpoints`), so a resumed training stays on it."""
-    if cfg["lr_schedule"] == "constant" or train is None:
+    the whole training: ``epochs`` times ``steps_per_epoch``, the batches of an epoch as the training reads
+    them (`CropBatches.batches_per_epoch`: under a distribution, a remainder that does not split evenly is
+    dropped). The schedule runs on the optimizer's step count, which the checkpoints keep
+    (`colorizer.checkpoints`), so a resumed training stays on it."""
+    if cfg["lr_schedule"] == "constant" or steps_per_epoch is None:
         return cfg["learning_rate"]
-    steps = cfg["epochs"] * batches_per_epoch(cfg, train)
+    steps = cfg["epochs"] * steps_per_epoch
     return keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], decay_steps=steps)
 
 
@@ -296,7 +296,8 @@ def fit_under_distribution(cfg, train, val, checkpoints: Path, extra_callbacks, 
     if group.chief:
         checkpoints.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg["seed"])
-    model, trainee = compile_model(cfg, train, training_size(val))
+    steps_per_epoch = epoch_batches(cfg, train, val, group=group)[0].batches_per_epoch
+    model, trainee = compile_model(cfg, train, training_size(val), steps_per_epoch)
     with chief_files(checkpoints / "state", CHECKPOINT_FILES, group) as state:  # the chief's, on every process
         epoch, done = restore(trainee, state)
     chief_keeps_best = cfg["restore_best"] and group.chief

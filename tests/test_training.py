@@ -126,13 +126,17 @@ def test_a_training_interrupted_inside_an_epoch_resumes_from_its_last_checkpoint
 
 
 def test_the_cosine_schedule_decays_to_zero_over_the_whole_training(prepared):
-    train = LabSplit(prepared, "train")
-    steps = 5 * -(-len(train) * CFG["crops_per_image"] // CFG["batch_size"])
-    schedule = learning_rate(dict(CFG, lr_schedule="cosine", epochs=5), train)
+    from stages.train import epoch_batches
+
+    train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
+    per_epoch = epoch_batches(CFG, train, val)[0].batches_per_epoch
+    assert per_epoch == -(-len(train) * CFG["crops_per_image"] // CFG["batch_size"])
+    steps = 5 * per_epoch
+    schedule = learning_rate(dict(CFG, lr_schedule="cosine", epochs=5), per_epoch)
     assert float(schedule(0)) == pytest.approx(CFG["learning_rate"])
     assert float(schedule(steps // 2)) == pytest.approx(CFG["learning_rate"] / 2, rel=0.1)
     assert float(schedule(steps)) == pytest.approx(0.0, abs=1e-9)
-    assert learning_rate(dict(CFG, lr_schedule="constant"), train) == CFG["learning_rate"]
+    assert learning_rate(dict(CFG, lr_schedule="constant"), per_epoch) == CFG["learning_rate"]
 
 
 def test_a_checkpoint_from_other_params_or_other_data_is_discarded(prepared, tmp_path):
