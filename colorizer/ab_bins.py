@@ -84,8 +84,14 @@ def mean_colour_error(ab_scaled, logits):
     return ops.mean((mean - truth) ** 2, axis=(1, 2, 3))
 
 
-def distribution_loss(weights: np.ndarray):
-    """Rebalanced cross-entropy between soft targets and the predicted logits ([B, H/4, W/4, Q])."""
+COLOUR_LOSS_UNIT = 100.0  # train.colour_loss 1 adds the mean colour's squared error in Lab units / 100
+
+
+def distribution_loss(weights: np.ndarray, colour_weight: float = 0.0):
+    """Rebalanced cross-entropy between soft targets and the predicted logits ([B, H/4, W/4, Q]), plus, with
+    ``colour_weight`` (train.colour_loss), that many times the squared error of the distribution's plain mean
+    (`mean_colour_error`, in Lab units squared, over `COLOUR_LOSS_UNIT`): the cross-entropy fits the whole
+    distribution, the added term the one colour read out of it."""
     bin_centers = ops.convert_to_tensor(centers())
     bin_weights = ops.convert_to_tensor(weights)
 
@@ -93,6 +99,9 @@ def distribution_loss(weights: np.ndarray):
         target = soft_targets(ab_scaled, bin_centers)
         pixel_weight = ops.sum(target * bin_weights, axis=-1)
         cross_entropy = -ops.sum(target * ops.log_softmax(logits, axis=-1), axis=-1)
-        return ops.mean(pixel_weight * cross_entropy, axis=(1, 2))
+        total = ops.mean(pixel_weight * cross_entropy, axis=(1, 2))
+        if colour_weight:
+            total = total + colour_weight / COLOUR_LOSS_UNIT * mean_colour_error(ab_scaled, logits)
+        return total
 
     return loss

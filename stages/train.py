@@ -59,6 +59,7 @@ def check_params(p: dict) -> dict:
         "head": check_head(p),
         "global_context": check_global_context(p),
         "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
+        "colour_loss": check_colour_loss(p),
         "loss": P.choice(p, SECTION, "loss", LOSSES),
         "flip": P.boolean(p, SECTION, "flip"),
         "restore_best": P.boolean(p, SECTION, "restore_best"),
@@ -75,6 +76,14 @@ def check_head(p: dict) -> str:
     if head != "regression" and P.get(p, SECTION, "arch") == "seed":
         raise P.ParamError(f"train.head: {head} needs arch unet; the seed network is regression only")
     return head
+
+
+def check_colour_loss(p: dict) -> float:
+    value = P.number(p, SECTION, "colour_loss", minimum=0.0)
+    if value and P.get(p, SECTION, "head") != "distribution":
+        raise P.ParamError(f"train.colour_loss: {value:g} applies to the distribution head only; the regression "
+                           f"head's loss is train.loss")
+    return value
 
 
 def check_global_context(p: dict) -> bool:
@@ -162,7 +171,7 @@ def compile_model(cfg: dict, train: LabSplit, size, steps_per_epoch: int | None 
         if cfg["head"] == "regression":
             loss, colour_error = cfg["loss"], regression_colour_error
         else:
-            loss = distribution_loss(rebalancing_weights(train, cfg["rebalance"]))
+            loss = distribution_loss(rebalancing_weights(train, cfg["rebalance"]), cfg["colour_loss"])
             colour_error = mean_colour_error
             # The read-out's rarity table (export.rebalance): log inverse colour frequencies of this data.
             model.get_layer("annealed_mean").log_weights.assign(np.log(rebalancing_weights(train, 0.999)))

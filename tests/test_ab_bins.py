@@ -24,6 +24,22 @@ def test_soft_targets_peak_at_the_true_colour_and_sum_to_one():
     assert centers[target[0, 0, 0].argmax()].tolist() == [20, -30]
 
 
+def test_the_colour_loss_adds_the_squared_error_of_the_mean_colour():
+    centers = ab_bins.centers()
+    ab = np.zeros((2, 8, 8, 2), np.float32)
+    ab[..., 0], ab[..., 1] = 20 / 128, -30 / 128
+    weights = np.ones(len(centers), np.float32)
+    vague = np.random.default_rng(0).normal(size=(2, 2, 2, len(centers))).astype(np.float32)
+    sure = np.full((2, 2, 2, len(centers)), -30.0, np.float32)
+    sure[..., centers.tolist().index([20, -30])] = 30.0  # all the probability on the true colour's bin
+    for logits, error in ((vague, ab_bins.mean_colour_error(ab, vague)), (sure, 0.0)):
+        plain = np.asarray(ab_bins.distribution_loss(weights)(ab, logits))
+        mixed = np.asarray(ab_bins.distribution_loss(weights, 2.0)(ab, logits))
+        np.testing.assert_allclose(mixed - plain, 2.0 * np.asarray(error) / ab_bins.COLOUR_LOSS_UNIT,
+                                   rtol=1e-4, atol=1e-5)
+    assert np.all(np.asarray(ab_bins.mean_colour_error(ab, vague)) > 100)  # the vague mean is far from the truth
+
+
 def split_of(tmp_path, lab_images):
     """A train split of ``lab_images``, in one shard."""
     (tmp_path / "train").mkdir()

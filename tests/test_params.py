@@ -43,6 +43,14 @@ def test_bad_train_params_are_named(key, value, message):
         check_train(with_change("train", key, value))
 
 
+def test_the_colour_loss_needs_the_distribution_head():
+    with pytest.raises(P.ParamError, match="train.colour_loss: 1 applies to the distribution head only"):
+        check_train({**PARAMS["train"], "head": "regression", "colour_loss": 1})
+    with pytest.raises(P.ParamError, match="train.colour_loss must be at least 0"):
+        check_train({**PARAMS["train"], "colour_loss": -1})
+    assert check_train({**PARAMS["train"], "head": "regression", "colour_loss": 0})["colour_loss"] == 0
+
+
 def test_the_seed_network_takes_no_global_context():
     with pytest.raises(P.ParamError, match="train.global_context: true needs arch unet"):
         check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "global_context": True})

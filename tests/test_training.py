@@ -194,6 +194,23 @@ def test_mixed_precision_and_xla_train_a_step_on_cpu(prepared, tmp_path, mixed, 
         assert ab.dtype == np.float32 and ab.shape == (2, 32, 32, 2) and np.abs(ab).max() <= 1.0
 
 
+def test_the_colour_loss_adds_the_mean_colours_error_to_the_training_loss(prepared):
+    from colorizer.ab_bins import COLOUR_LOSS_UNIT
+    from colorizer.batches import CropBatches
+    from stages.train import compile_model
+
+    train = LabSplit(prepared, "train")
+    batch = CropBatches(train, 8, shuffle=True, crops_per_image=1, min_scale=0.6, flip=True)[0]
+    losses = {}
+    for weight in (0.0, 3.0):
+        keras.utils.set_random_seed(5)  # the same weights for both
+        _, trainee = compile_model(dict(CFG, width=4, head="distribution", global_context=True, colour_loss=weight,
+                                        mixed_precision=False, jit_compile=False), train, (32, 32))
+        losses[weight] = np.asarray(trainee.test_on_batch(batch), float)  # loss, then ab_mse: the mean's error
+    np.testing.assert_allclose(losses[3.0][1], losses[0.0][1], rtol=1e-5)
+    np.testing.assert_allclose(losses[3.0][0] - losses[0.0][0], 3.0 * losses[0.0][1] / COLOUR_LOSS_UNIT, rtol=1e-3)
+
+
 def test_by_default_a_cpu_trains_in_float32_without_xla(prepared):
     from colorizer.devices import gpu_present
     from stages.train import compile_model
