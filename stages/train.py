@@ -42,6 +42,7 @@ OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam
 LOSSES = ("mse", "mae", "huber")
 SCHEDULES = ("constant", "cosine")
 DISTRIBUTE = ("none", "mirrored", "data_parallel")
+SEED_SETTINGS = {"head": "regression", "global_context": False, "colour_loss": 0.0, "rebalance": 0.0}  # arch seed
 COLOUR_ERROR = "ab_mse"  # the metric logged each epoch: MSE of a and b in Lab units
 
 
@@ -57,9 +58,9 @@ def check_params(p: dict) -> dict:
         "learning_rate": P.number(p, SECTION, "learning_rate", minimum=0.0, exclusive_minimum=True),
         "lr_schedule": P.choice(p, SECTION, "lr_schedule", SCHEDULES),
         "head": check_head(p),
-        "global_context": check_global_context(p),
-        "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
-        "colour_loss": check_colour_loss(p),
+        "global_context": P.boolean(p, SECTION, "global_context"),
+        "rebalance": distribution_only(p, "rebalance", maximum=1.0),
+        "colour_loss": distribution_only(p, "colour_loss"),
         "loss": P.choice(p, SECTION, "loss", LOSSES),
         "flip": P.boolean(p, SECTION, "flip"),
         "restore_best": P.boolean(p, SECTION, "restore_best"),
@@ -72,24 +73,30 @@ def check_params(p: dict) -> dict:
 
 
 def check_head(p: dict) -> str:
+    """The head; with arch seed, every unet-only setting at once, so one error lists all there is to change."""
     head = P.choice(p, SECTION, "head", HEADS)
-    if head != "regression" and P.get(p, SECTION, "arch") == "seed":
-        raise P.ParamError(f"train.head: {head} needs arch unet; the seed network is regression only")
+    if P.get(p, SECTION, "arch") == "seed":
+        found = {"head": head, "global_context": P.boolean(p, SECTION, "global_context"),
+                 "colour_loss": P.number(p, SECTION, "colour_loss", minimum=0.0),
+                 "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0)}
+        wrong = [key for key, value in SEED_SETTINGS.items() if found[key] != value]
+        if wrong:
+            def show(value):
+                return str(value).lower() if isinstance(value, bool) else f"{value:g}" if isinstance(value, float) \
+                    else value
+            raise P.ParamError("train.arch: seed is the article's network as is (regression head, no scene context), "
+                               "so it also needs " + ", ".join(f"train.{k}: {show(SEED_SETTINGS[k])}" for k in wrong)
+                               + " (now " + ", ".join(show(found[k]) for k in wrong) + ")")
     return head
 
 
-def check_colour_loss(p: dict) -> float:
-    value = P.number(p, SECTION, "colour_loss", minimum=0.0)
+def distribution_only(p: dict, key: str, maximum=None) -> float:
+    """A weight of the distribution head's loss (rebalance, colour_loss): with the regression head, whose loss is
+    train.loss, anything but 0 would be ignored, so it is an error instead."""
+    value = P.number(p, SECTION, key, minimum=0.0, maximum=maximum)
     if value and P.get(p, SECTION, "head") != "distribution":
-        raise P.ParamError(f"train.colour_loss: {value:g} applies to the distribution head only; the regression "
-                           f"head's loss is train.loss")
-    return value
-
-
-def check_global_context(p: dict) -> bool:
-    value = P.boolean(p, SECTION, "global_context")
-    if value and P.get(p, SECTION, "arch") == "seed":
-        raise P.ParamError("train.global_context: true needs arch unet; the seed network is the article's as is")
+        raise P.ParamError(f"train.{key}: {value:g} applies to the distribution head only; set it to 0 with "
+                           f"the regression head, whose loss is train.loss")
     return value
 
 

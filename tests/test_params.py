@@ -43,17 +43,29 @@ def test_bad_train_params_are_named(key, value, message):
         check_train(with_change("train", key, value))
 
 
-def test_the_colour_loss_needs_the_distribution_head():
-    with pytest.raises(P.ParamError, match="train.colour_loss: 1 applies to the distribution head only"):
-        check_train({**PARAMS["train"], "head": "regression", "colour_loss": 1})
-    with pytest.raises(P.ParamError, match="train.colour_loss must be at least 0"):
-        check_train({**PARAMS["train"], "colour_loss": -1})
-    assert check_train({**PARAMS["train"], "head": "regression", "colour_loss": 0})["colour_loss"] == 0
+@pytest.mark.parametrize("key", ["colour_loss", "rebalance"])
+def test_the_distribution_heads_loss_weights_are_refused_with_the_regression_head(key):
+    """They would be ignored there (its loss is train.loss): an error, not a run that silently differs."""
+    regression = {**PARAMS["train"], "head": "regression", "colour_loss": 0, "rebalance": 0}
+    with pytest.raises(P.ParamError, match=f"train.{key}: 0.5 applies to the distribution head only; set it to 0"):
+        check_train({**regression, key: 0.5})
+    with pytest.raises(P.ParamError, match=f"train.{key} must be at least 0"):
+        check_train({**PARAMS["train"], key: -1})
+    assert check_train(regression)[key] == 0
+    assert check_train({**PARAMS["train"], key: 0.5})[key] == 0.5  # the distribution head takes it
 
 
-def test_the_seed_network_takes_no_global_context():
-    with pytest.raises(P.ParamError, match="train.global_context: true needs arch unet"):
-        check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "global_context": True})
+def test_the_seed_network_names_every_unet_setting_it_cannot_take_at_once():
+    """`-S train.arch=seed` on the defaults: one error lists all there is to change, not one per try."""
+    with pytest.raises(P.ParamError, match=r"train.arch: seed .* also needs train.head: regression, "
+                                           r"train.global_context: false, train.colour_loss: 0 "
+                                           r"\(now distribution, true, 1\)"):
+        check_train({**PARAMS["train"], "arch": "seed"})
+    with pytest.raises(P.ParamError, match=r"also needs train.global_context: false \(now true\)$"):
+        check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "colour_loss": 0})
+    seed = check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "global_context": False,
+                        "colour_loss": 0})
+    assert (seed["arch"], seed["head"], seed["global_context"]) == ("seed", "regression", False)
 
 
 @pytest.mark.parametrize("key, value, message", [

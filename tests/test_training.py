@@ -17,8 +17,9 @@ pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it ou
 
 
 # params.yaml's train section, made small and quick.
-CFG = check_params({**load("train", REPO / "params.yaml"), "width": 8, "head": "regression", "rebalance": 0.5,
-                    "epochs": 6, "crops_per_image": 4, "batch_size": 8, "learning_rate": 0.003,
+PARAMS = load("train", REPO / "params.yaml")
+CFG = check_params({**PARAMS, "width": 8, "head": "regression", "rebalance": 0,
+                    "colour_loss": 0, "epochs": 6, "crops_per_image": 4, "batch_size": 8, "learning_rate": 0.003,
                     "lr_schedule": "constant", "global_context": False, "restore_best": False, "seed": 1})
 
 
@@ -164,7 +165,7 @@ def test_the_distribution_head_learns_colour_too(prepared, tmp_path):
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     # 420 steps: on these tiny photographs the mirror-padded distribution head first predicts the mean colour
     # for 100 to 200 steps (a plateau its zero-padded predecessor left after about 70), then learns it.
-    cfg = dict(CFG, head="distribution", epochs=15, crops_per_image=16)
+    cfg = dict(CFG, head="distribution", colour_loss=PARAMS["colour_loss"], epochs=15, crops_per_image=16)
     model, _ = fit(cfg, train, val, checkpoints=tmp_path / "ckpt")
     truth = val.take(range(len(val)))
     predicted = predict_lab(model, truth)
