@@ -182,8 +182,8 @@ def main() -> None:
                              repro(project, change, log), True))
                 print(row_of(*runs[-1]), file=sys.stderr)
         if "seed" in args.models:
-            seed = repro(project, {**data, "train.arch": "seed", "train.head": "regression",
-                                   "train.global_context": False, "train.colour_loss": 0, "train.optimizer": "rmsprop",
+            seed = repro(project, {**data, "train.arch": "seed", "train.head": "regression", "train.colour_loss": 0,
+                                   "train.global_context": False, "train.optimizer": "rmsprop",
                                    "train.loss": "mse", "train.learning_rate": 0.001,
                                    "train.lr_schedule": "constant", "train.epochs": args.seed_epochs,
                                    "train.seed": params["train"]["seed"],  # --set train.seed: both networks'

@@ -81,13 +81,18 @@ def check_head(p: dict) -> str:
                  "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0)}
         wrong = [key for key, value in SEED_SETTINGS.items() if found[key] != value]
         if wrong:
-            def show(value):
-                return str(value).lower() if isinstance(value, bool) else f"{value:g}" if isinstance(value, float) \
-                    else value
+            needed = ", ".join(f"train.{key}: {_as_in_yaml(SEED_SETTINGS[key])}" for key in wrong)
+            now = ", ".join(_as_in_yaml(found[key]) for key in wrong)
             raise P.ParamError("train.arch: seed is the article's network as is (regression head, no scene context), "
-                               "so it also needs " + ", ".join(f"train.{k}: {show(SEED_SETTINGS[k])}" for k in wrong)
-                               + " (now " + ", ".join(show(found[k]) for k in wrong) + ")")
+                               f"so it also needs {needed} (now {now})")
     return head
+
+
+def _as_in_yaml(value) -> str:
+    """A checked value as params.yaml spells it: false, 0, 0.5, regression."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def distribution_only(p: dict, key: str, maximum=None) -> float:
