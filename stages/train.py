@@ -47,8 +47,9 @@ COLOUR_ERROR = "ab_mse"  # the metric logged each epoch: MSE of a and b in Lab u
 
 
 def check_params(p: dict) -> dict:
-    """Validated train parameters; raises `ParamError` naming the first bad key."""
-    return P.only_known(p, SECTION, {
+    """Validated train parameters; raises `ParamError` naming the first bad key, then any settings that do not
+    go together (`check_head_settings`)."""
+    return check_head_settings(P.only_known(p, SECTION, {
         "arch": P.choice(p, SECTION, "arch", ARCHS),
         "width": P.integer(p, SECTION, "width", minimum=1),
         "epochs": P.integer(p, SECTION, "epochs", minimum=1),
@@ -57,10 +58,10 @@ def check_params(p: dict) -> dict:
         "optimizer": P.choice(p, SECTION, "optimizer", tuple(OPTIMIZERS)),
         "learning_rate": P.number(p, SECTION, "learning_rate", minimum=0.0, exclusive_minimum=True),
         "lr_schedule": P.choice(p, SECTION, "lr_schedule", SCHEDULES),
-        "head": check_head(p),
+        "head": P.choice(p, SECTION, "head", HEADS),
         "global_context": P.boolean(p, SECTION, "global_context"),
-        "rebalance": distribution_only(p, "rebalance", maximum=1.0),
-        "colour_loss": distribution_only(p, "colour_loss"),
+        "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
+        "colour_loss": P.number(p, SECTION, "colour_loss", minimum=0.0),
         "loss": P.choice(p, SECTION, "loss", LOSSES),
         "flip": P.boolean(p, SECTION, "flip"),
         "restore_best": P.boolean(p, SECTION, "restore_best"),
@@ -69,23 +70,26 @@ def check_params(p: dict) -> dict:
         "distribute": check_distribute(p),
         "mixed_precision": P.auto_or_boolean(p, SECTION, "mixed_precision"),
         "jit_compile": P.auto_or_boolean(p, SECTION, "jit_compile"),
-    })
+    }))
 
 
-def check_head(p: dict) -> str:
-    """The head; with arch seed, every unet-only setting at once, so one error lists all there is to change."""
-    head = P.choice(p, SECTION, "head", HEADS)
-    if P.get(p, SECTION, "arch") == "seed":
-        found = {"head": head, "global_context": P.boolean(p, SECTION, "global_context"),
-                 "colour_loss": P.number(p, SECTION, "colour_loss", minimum=0.0),
-                 "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0)}
-        wrong = [key for key, value in SEED_SETTINGS.items() if found[key] != value]
+def check_head_settings(cfg: dict) -> dict:
+    """``cfg`` (checked values), once its arch, head and the head's loss weights go together. With arch seed,
+    every unet-only setting is named at once, so one error lists all there is to change. The distribution
+    head's loss weights (rebalance, colour_loss) would be ignored by the regression head, whose loss is
+    train.loss, so anything but 0 there is an error too."""
+    if cfg["arch"] == "seed":
+        wrong = [key for key, value in SEED_SETTINGS.items() if cfg[key] != value]
         if wrong:
             needed = ", ".join(f"train.{key}: {_as_in_yaml(SEED_SETTINGS[key])}" for key in wrong)
-            now = ", ".join(_as_in_yaml(found[key]) for key in wrong)
+            now = ", ".join(_as_in_yaml(cfg[key]) for key in wrong)
             raise P.ParamError("train.arch: seed is the article's network as is (regression head, no scene context), "
                                f"so it also needs {needed} (now {now})")
-    return head
+    for key in ("rebalance", "colour_loss"):
+        if cfg[key] and cfg["head"] != "distribution":
+            raise P.ParamError(f"train.{key}: {cfg[key]:g} applies to the distribution head only; set it to 0 with "
+                               f"the regression head, whose loss is train.loss")
+    return cfg
 
 
 def _as_in_yaml(value) -> str:
@@ -93,16 +97,6 @@ def _as_in_yaml(value) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def distribution_only(p: dict, key: str, maximum=None) -> float:
-    """A weight of the distribution head's loss (rebalance, colour_loss): with the regression head, whose loss is
-    train.loss, anything but 0 would be ignored, so it is an error instead."""
-    value = P.number(p, SECTION, key, minimum=0.0, maximum=maximum)
-    if value and P.get(p, SECTION, "head") != "distribution":
-        raise P.ParamError(f"train.{key}: {value:g} applies to the distribution head only; set it to 0 with "
-                           f"the regression head, whose loss is train.loss")
-    return value
 
 
 def check_distribute(p: dict) -> str:
