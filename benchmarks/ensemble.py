@@ -28,7 +28,7 @@ def ensemble(paths: list[Path]):
     from keras import ops
 
     from colorizer.inference import load
-    from colorizer.model import has_distribution_head
+    from colorizer.model import GuidedEnlarge, has_distribution_head
 
     nets = [load(path) for path in paths]
     for path, net in zip(paths, nets):
@@ -39,7 +39,9 @@ def ensemble(paths: list[Path]):
                  for net in nets]
     mean = ops.mean(ops.stack(log_probs, axis=0), axis=0)
     first = nets[0]
-    ab = first.get_layer("saturation")(first.get_layer("enlarge")(first.get_layer("annealed_mean")(mean)))
+    ab, enlarge = first.get_layer("annealed_mean")(mean), first.get_layer("enlarge")
+    ab = enlarge([ab, lightness]) if isinstance(enlarge, GuidedEnlarge) else enlarge(ab)
+    ab = first.get_layer("saturation")(ab)
     return keras.Model(lightness, ab), first
 
 

@@ -7,7 +7,8 @@ the image three times, so H and W must be multiples of `DOWNSAMPLING`.
 Two heads:
 - ``regression``: ab through tanh, trained with MSE (or MAE/Huber): the article's approach.
 - ``distribution``: logits over the ab bins of `colorizer.ab_bins` at 1/4 resolution, trained with rebalanced
-  cross-entropy; the `AnnealedMean` read-out turns them into one colour, then it is enlarged 4x.
+  cross-entropy; the `AnnealedMean` read-out turns them into one colour, then it is enlarged 4x along the
+  photograph's own edges (`GuidedEnlarge`).
 
 Both end in the vividness read-out: `AnnealedMean`'s rebalancing and temperature (distribution head) and
 `Saturation`.
@@ -116,6 +117,49 @@ class BilinearEnlarge(layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
+@keras.saving.register_keras_serializable(package="colorizer")
+class GuidedEnlarge(BilinearEnlarge):
+    """Enlarges the colour ``factor`` times guided by the photograph's full-resolution lightness: the fast
+    guided filter (He, Sun and Tang, "Guided Image Filtering", 2013; Wu et al., "Fast End-to-End Trainable
+    Guided Filter", 2018). Called on ``[ab, lightness]``: ab at 1/``factor`` of the size, raw L (0..100) at
+    full size.
+
+    Around each pixel of the small colour map, within ``radius`` pixels, the colour is fitted as a straight
+    line in the lightness shrunk to the same size (block means); ``eps`` (in (L / 100) squared) keeps the line
+    flat where the lightness barely varies. The fitted slopes and offsets, averaged, are enlarged bilinearly
+    (`BilinearEnlarge`) and applied to the full-resolution lightness. Colour edges so follow the photograph's
+    edges instead of a ``factor``-wide blur, and a uniform photograph still gets one colour up to its borders
+    (no slope where the lightness does not vary; the averages at the borders are over the pixels inside).
+    ``radius`` 0 is `BilinearEnlarge` exactly. It has no weights: a network is trained without it (on the
+    logits) and it can be changed after training."""
+
+    def __init__(self, factor: int, radius: int = 1, eps: float = 1e-4, **kwargs):
+        super().__init__(factor, **kwargs)
+        self.radius, self.eps = int(radius), float(eps)
+
+    def _box(self, x):
+        """The mean over the (2 radius + 1)-pixel square around each pixel, of the pixels inside the image."""
+        side = 2 * self.radius + 1
+        return x if self.radius == 0 else ops.average_pool(x, side, strides=1, padding="same")
+
+    def call(self, inputs):
+        ab, lightness = inputs
+        guide = ops.cast(lightness, ab.dtype) / 100.0
+        small = ops.average_pool(guide, self.factor, strides=self.factor, padding="valid")
+        mean_guide, mean_ab = self._box(small), self._box(ab)
+        variance = self._box(small * small) - mean_guide * mean_guide
+        slope = (self._box(small * ab) - mean_guide * mean_ab) / (variance + self.eps)
+        offset = mean_ab - slope * mean_guide
+        return super().call(self._box(slope)) * guide + super().call(self._box(offset))
+
+    def compute_output_shape(self, input_shape):
+        ab_shape, lightness_shape = input_shape
+        return (*lightness_shape[:3], ab_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "radius": self.radius, "eps": self.eps}
+
+
 def _conv(x, filters, strides=1, activation="relu", dtype=None, mirror=False):
     """A 3x3 convolution; with ``mirror``, padded with the image mirrored (`MirrorPadding`), not zeros."""
     if mirror and strides == 1:
@@ -165,8 +209,9 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
     where it predicts logits over the ab bins (the layer named ``logits``, what training fits).
 
     Every 3x3 convolution is padded with the image mirrored (`MirrorPadding`) and the distribution head's
-    enlarging is normalised at the borders (`BilinearEnlarge`): a uniform photograph gets one colour up to
-    its edges, where zero padding gave a coloured fringe.
+    enlarging is normalised at the borders: a uniform photograph gets one colour up to its edges, where zero
+    padding gave a coloured fringe. That enlarging is guided by the full-resolution lightness
+    (`GuidedEnlarge`), so colour edges follow the photograph's.
     """
     lightness, x = _normalised_input()
     skips = []
@@ -189,7 +234,7 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
     else:
         logits = layers.Conv2D(len(ab_bins.centers()), 1, name="logits", dtype=OUTPUT_DTYPE)(x)
         ab = AnnealedMean(name="annealed_mean", dtype=OUTPUT_DTYPE)(logits)
-        ab = BilinearEnlarge(ab_bins.POOL, name="enlarge", dtype=OUTPUT_DTYPE)(ab)
+        ab = GuidedEnlarge(ab_bins.POOL, name="enlarge", dtype=OUTPUT_DTYPE)([ab, lightness])
     return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name=f"unet_{head}")
 
 
