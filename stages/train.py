@@ -99,6 +99,19 @@ def _as_in_yaml(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+BACKENDS = {"mirrored": ("tensorflow", "TensorFlow", "tf.distribute"),
+            "data_parallel": ("jax", "JAX", "Keras's distribution API across processes")}
+
+
+def check_backend(distribute: str) -> None:
+    """A ParamError unless Keras runs on the backend that ``train.distribute: distribute`` needs."""
+    backend, name, engine = BACKENDS[distribute]
+    if keras.backend.backend() != backend:
+        raise P.ParamError(f"train.distribute: {distribute} needs the {name} backend ({engine}), but "
+                           f"KERAS_BACKEND is {keras.backend.backend()}; set KERAS_BACKEND={backend} or use "
+                           f"distribute: none")
+
+
 def check_distribute(p: dict) -> str:
     """``mirrored`` is tf.distribute, so it needs the TensorFlow backend; ``data_parallel`` is Keras's
     distribution API, which spans processes on the JAX backend only (`colorizer.cluster`). Each batch must
@@ -107,13 +120,7 @@ def check_distribute(p: dict) -> str:
     value = P.choice(p, SECTION, "distribute", DISTRIBUTE)
     if value == "none":
         return value
-    needed = {"mirrored": ("tensorflow", "TensorFlow", "tf.distribute"),
-              "data_parallel": ("jax", "JAX", "Keras's distribution API across processes")}
-    backend, name, engine = needed[value]
-    if keras.backend.backend() != backend:
-        raise P.ParamError(f"train.distribute: {value} needs the {name} backend ({engine}), but "
-                           f"KERAS_BACKEND is {keras.backend.backend()}; set KERAS_BACKEND={backend} or use "
-                           f"distribute: none")
+    check_backend(value)
     count = len(replica_devices(value))
     batch_size = P.integer(p, SECTION, "batch_size", minimum=1)
     if batch_size % count:
@@ -406,9 +413,7 @@ def join_group(params: dict) -> Group:
         if distribute != "data_parallel":
             raise P.ParamError(f"{cluster.COUNT} is {group.count}, but train.distribute is {distribute!r}: "
                                f"several processes train one model with distribute: data_parallel")
-        if keras.backend.backend() != "jax":
-            raise P.ParamError(f"train.distribute: data_parallel across processes needs the jax backend "
-                               f"(KERAS_BACKEND=jax), not {keras.backend.backend()}")
+        check_backend(distribute)
         print(f"train: {group}" + (f", the chief: waiting for the others at {group.coordinator}" if group.chief
                                    else f", joining the chief at {group.coordinator}"), flush=True)
         cluster.join(group)

@@ -59,7 +59,7 @@ def test_several_processes_need_data_parallel(monkeypatch):
         monkeypatch.setenv(name, value)
     with pytest.raises(ParamError, match="several processes train one model with distribute: data_parallel"):
         join_group({"distribute": "none"})
-    with pytest.raises(ParamError, match="needs the jax backend"):  # this test process runs TensorFlow
+    with pytest.raises(ParamError, match="data_parallel needs the JAX backend"):  # this process runs TensorFlow
         join_group({"distribute": "data_parallel"})
 
 
