@@ -1,0 +1,37 @@
+"""The benchmark scripts' own logic, where a wrong figure would pass unnoticed (they are run by hand)."""
+
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from colorizer.model import build, set_vividness
+from tests.conftest import REPO
+
+sys.path.append(str(REPO / "benchmarks"))  # after everything else: its names never shadow a library
+ensemble_py = pytest.importorskip("ensemble")  # benchmarks/ensemble.py
+quality_py = pytest.importorskip("quality")  # benchmarks/quality.py
+
+
+def test_a_read_out_is_rebalance_temperature_and_saturation():
+    assert quality_py.read_out("0.25/0.9") == {"rebalance": 0.25, "temperature": 0.9, "saturation": 1.0}
+    assert quality_py.read_out("0/1/1.2") == {"rebalance": 0.0, "temperature": 1.0, "saturation": 1.2}
+
+
+def test_an_ensemble_of_one_network_is_that_network(tmp_path):
+    """benchmarks/ensemble.py rebuilds the read-out from the networks' layers; one network alone must give
+    exactly what the network gives (its guided enlarging included), or every ensemble figure is off."""
+    lightness = np.random.default_rng(0).uniform(0, 100, (2, 32, 48, 1)).astype(np.float32)
+    paths = []
+    for seed in (1, 2):
+        keras.utils.set_random_seed(seed)
+        network = set_vividness(build("unet", width=4, head="distribution"), temperature=0.9, rebalance=0.25)
+        network.save(tmp_path / f"net{seed}.keras")
+        paths.append(tmp_path / f"net{seed}.keras")
+    alone, first = ensemble_py.ensemble(paths[:1])
+    np.testing.assert_allclose(alone.predict(lightness, verbose=0), first.predict(lightness, verbose=0),
+                               atol=1e-5)
+    both, _ = ensemble_py.ensemble(paths)
+    mixed = both.predict(lightness, verbose=0)
+    assert mixed.shape == (2, 32, 48, 2) and not np.allclose(mixed, alone.predict(lightness, verbose=0))
