@@ -4,14 +4,13 @@ import sys
 
 import keras
 import numpy as np
-import pytest
 
 from colorizer.model import build, set_vividness
-from tests.conftest import REPO
+from conftest import REPO
 
 sys.path.append(str(REPO / "benchmarks"))  # after everything else: its names never shadow a library
-ensemble_py = pytest.importorskip("ensemble")  # benchmarks/ensemble.py
-quality_py = pytest.importorskip("quality")  # benchmarks/quality.py
+import ensemble as ensemble_py  # noqa: E402  benchmarks/ensemble.py
+import quality as quality_py  # noqa: E402  benchmarks/quality.py
 
 
 def test_a_read_out_is_rebalance_temperature_and_saturation():
