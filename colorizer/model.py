@@ -150,7 +150,9 @@ class GuidedEnlarge(BilinearEnlarge):
         variance = self._box(small * small) - mean_guide * mean_guide
         slope = (self._box(small * ab) - mean_guide * mean_ab) / (variance + self.eps)
         offset = mean_ab - slope * mean_guide
-        return super().call(self._box(slope)) * guide + super().call(self._box(offset))
+        enlarged = super().call(ops.concatenate([self._box(slope), self._box(offset)], axis=-1))  # one pass
+        channels = ab.shape[-1]
+        return enlarged[..., :channels] * guide + enlarged[..., channels:]
 
     def compute_output_shape(self, input_shape):
         ab_shape, lightness_shape = input_shape
