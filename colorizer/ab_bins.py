@@ -76,12 +76,40 @@ def soft_targets(ab_scaled, bin_centers):
     return ops.softmax(-d2 / (2 * SIGMA**2), axis=-1)
 
 
-def mean_colour_error(ab_scaled, logits):
-    """The colour error of the distribution's plain mean (temperature 1, no rebalancing), as a Keras metric:
-    mean squared error of a and b in Lab units, at the 1/4 resolution of the logits."""
+def members_of(logits) -> int:
+    """How many networks' logits ``logits`` [..., members * Q] holds side by side (`train.members`)."""
+    return logits.shape[-1] // len(centers())
+
+
+def per_member(logits):
+    """[..., members * Q] -> [..., members, Q]: each network of an ensemble on its own axis."""
+    members = members_of(logits)
+    return ops.expand_dims(logits, -2) if members == 1 else ops.stack(ops.split(logits, members, axis=-1), axis=-2)
+
+
+def ensemble_log_probs(logits):
+    """[..., members * Q] -> [..., Q]: the mean of the networks' log-probabilities (one network's logits are
+    returned as they are). Read out like logits, this is the normalised product of their distributions."""
+    if members_of(logits) == 1:
+        return logits
+    return ops.mean(ops.log_softmax(per_member(logits), axis=-1), axis=-2)
+
+
+def _colour_error(ab_scaled, logits):
+    """Mean squared error in Lab units between the plain mean of each distribution in ``logits`` [B, h, w,
+    (N,) Q] and the true colour pooled to the logits' 1/4 resolution; one figure per photograph."""
     truth = ops.average_pool(ab_scaled * AB_SCALE, POOL, strides=POOL, padding="valid")
     mean = ops.matmul(ops.softmax(logits, axis=-1), ops.convert_to_tensor(centers()))
-    return ops.mean((mean - truth) ** 2, axis=(1, 2, 3))
+    if len(mean.shape) == 5:  # one colour per network
+        truth = ops.expand_dims(truth, -2)
+    return ops.mean((mean - truth) ** 2, axis=tuple(range(1, len(mean.shape))))
+
+
+def mean_colour_error(ab_scaled, logits):
+    """The colour error of the distribution's plain mean (temperature 1, no rebalancing), as a Keras metric:
+    mean squared error of a and b in Lab units, at the 1/4 resolution of the logits. For an ensemble's logits,
+    that of the ensemble's distribution (`ensemble_log_probs`): the colour it gives."""
+    return _colour_error(ab_scaled, ensemble_log_probs(logits))
 
 
 COLOUR_LOSS_UNIT = 100.0  # train.colour_loss 1 adds the mean colour's squared error in Lab units / 100
@@ -91,17 +119,22 @@ def distribution_loss(weights: np.ndarray, colour_weight: float = 0.0):
     """Rebalanced cross-entropy between soft targets and the predicted logits ([B, H/4, W/4, Q]), plus, with
     ``colour_weight`` (train.colour_loss), that many times the squared error of the distribution's plain mean
     (`mean_colour_error`, in Lab units squared, over `COLOUR_LOSS_UNIT`): the cross-entropy fits the whole
-    distribution, the added term the one colour read out of it."""
+    distribution, the added term the one colour read out of it.
+
+    The logits of an ensemble (`train.members`, [..., N * Q]) give the mean of each network's own loss, so
+    every network is trained as if alone: their weights are separate, so the gradient of the mean reaches each
+    through its own term only, 1 / N times as large, which Adam's and RMSprop's normalised steps undo."""
     bin_centers = ops.convert_to_tensor(centers())
     bin_weights = ops.convert_to_tensor(weights)
 
     def loss(ab_scaled, logits):
         target = soft_targets(ab_scaled, bin_centers)
-        pixel_weight = ops.sum(target * bin_weights, axis=-1)
-        cross_entropy = -ops.sum(target * ops.log_softmax(logits, axis=-1), axis=-1)
-        total = ops.mean(pixel_weight * cross_entropy, axis=(1, 2))
+        pixel_weight = ops.sum(target * bin_weights, axis=-1, keepdims=True)  # [B, h, w, 1]
+        members = per_member(logits)  # [B, h, w, N, Q]: each network fits the targets on its own
+        cross_entropy = -ops.sum(ops.expand_dims(target, -2) * ops.log_softmax(members, axis=-1), axis=-1)
+        total = ops.mean(pixel_weight * cross_entropy, axis=(1, 2, 3))
         if colour_weight:
-            total = total + colour_weight / COLOUR_LOSS_UNIT * mean_colour_error(ab_scaled, logits)
+            total = total + colour_weight / COLOUR_LOSS_UNIT * _colour_error(ab_scaled, members)
         return total
 
     return loss

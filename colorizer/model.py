@@ -192,30 +192,31 @@ def build_seed() -> keras.Model:
     return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name="seed")
 
 
-def _global_context(x, channels: int):
+def _global_context(x, channels: int, prefix: str = ""):
     """``x`` plus a summary of the whole image: its mean features through two dense layers, added at every
     position (the fusion of global and local features of Iizuka, Simo-Serra and Ishikawa, "Let there be
     Color!", 2016). Convolutions only see a neighbourhood; whether the scene is a beach or a forest is a
     question about the whole photograph, and this answers it at any image size."""
-    summary = layers.GlobalAveragePooling2D(keepdims=True, name="context_mean")(x)
-    summary = layers.Dense(channels, activation="relu", name="context_1")(summary)
-    summary = layers.Dense(channels, name="context_2")(summary)
-    return layers.Add(name="with_context")([x, summary])
+    summary = layers.GlobalAveragePooling2D(keepdims=True, name=f"{prefix}context_mean")(x)
+    summary = layers.Dense(channels, activation="relu", name=f"{prefix}context_1")(summary)
+    summary = layers.Dense(channels, name=f"{prefix}context_2")(summary)
+    return layers.Add(name=f"{prefix}with_context")([x, summary])
 
 
-def build_unet(width: int = 16, head: str = "regression", global_context: bool = False) -> keras.Model:
-    """A small U-Net: ``width``, 2x, 4x, 8x channels, three poolings, skip connections at each scale, and
-    with ``global_context`` the image's mean features added at the bottleneck (`_global_context`).
+@keras.saving.register_keras_serializable(package="colorizer")
+class EnsembleMean(layers.Layer):
+    """The logits of ``train.members`` networks side by side -> the mean of their log-probabilities over the ab
+    bins (`colorizer.ab_bins.ensemble_log_probs`), which the read-out takes as it takes one network's logits."""
 
-    The regression head decodes back to full resolution; the distribution head stops at 1/4 resolution,
-    where it predicts logits over the ab bins (the layer named ``logits``, what training fits).
+    def call(self, logits):
+        return ab_bins.ensemble_log_probs(logits)
 
-    Every 3x3 convolution is padded with the image mirrored (`MirrorPadding`) and the distribution head's
-    enlarging is normalised at the borders: a uniform photograph gets one colour up to its edges, where zero
-    padding gave a coloured fringe. That enlarging is guided by the full-resolution lightness
-    (`GuidedEnlarge`), so colour edges follow the photograph's.
-    """
-    lightness, x = _normalised_input()
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], len(ab_bins.centers()))
+
+
+def _unet_trunk(x, width: int, head: str, global_context: bool, prefix: str = ""):
+    """One U-Net on the normalised lightness ``x``, up to its features before the head."""
     skips = []
     for level in range(3):
         x = _conv(_conv(x, width * 2**level, mirror=True), width * 2**level, mirror=True)
@@ -223,7 +224,7 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
         x = layers.MaxPooling2D()(x)
     x = _conv(_conv(x, width * 8, mirror=True), width * 8, mirror=True)
     if global_context:
-        x = _global_context(x, width * 8)
+        x = _global_context(x, width * 8, prefix)
     last_level = 0 if head == "regression" else 2
     for level in reversed(range(last_level, 3)):
         # Nearest, not bilinear: TensorFlow's bilinear resize cannot take the unknown height and width
@@ -231,25 +232,60 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
         x = layers.UpSampling2D()(x)
         x = layers.Concatenate()([x, skips[level]])
         x = _conv(_conv(x, width * 2**level, mirror=True), width * 2**level, mirror=True)
+    return x
+
+
+def build_unet(width: int = 16, head: str = "regression", global_context: bool = False, members: int = 1
+               ) -> keras.Model:
+    """A small U-Net: ``width``, 2x, 4x, 8x channels, three poolings, skip connections at each scale, and
+    with ``global_context`` the image's mean features added at the bottleneck (`_global_context`).
+
+    The regression head decodes back to full resolution; the distribution head stops at 1/4 resolution,
+    where it predicts logits over the ab bins (the layer named ``logits``, what training fits).
+
+    ``members`` > 1 (distribution head only) builds that many U-Nets side by side, each initialised
+    differently: an ensemble in one model. Their logits are concatenated (``logits``; training fits each
+    network to the targets on its own, `colorizer.ab_bins.distribution_loss`), and the read-out takes the mean
+    of their log-probabilities (`EnsembleMean`).
+
+    Every 3x3 convolution is padded with the image mirrored (`MirrorPadding`) and the distribution head's
+    enlarging is normalised at the borders: a uniform photograph gets one colour up to its edges, where zero
+    padding gave a coloured fringe. That enlarging is guided by the full-resolution lightness
+    (`GuidedEnlarge`), so colour edges follow the photograph's.
+    """
+    if members > 1 and head != "distribution":
+        raise ValueError(f"an ensemble of {members} networks needs the distribution head, not {head!r}")
+    lightness, x = _normalised_input()
     if head == "regression":
-        ab = layers.Conv2D(2, 1, activation="tanh", name="ab", dtype=OUTPUT_DTYPE)(x)
+        ab = layers.Conv2D(2, 1, activation="tanh", name="ab", dtype=OUTPUT_DTYPE)(
+            _unet_trunk(x, width, head, global_context))
     else:
-        logits = layers.Conv2D(len(ab_bins.centers()), 1, name="logits", dtype=OUTPUT_DTYPE)(x)
+        if members == 1:
+            logits = layers.Conv2D(len(ab_bins.centers()), 1, name="logits", dtype=OUTPUT_DTYPE)(
+                _unet_trunk(x, width, head, global_context))
+        else:
+            logits = layers.Concatenate(name="logits", dtype=OUTPUT_DTYPE)([
+                layers.Conv2D(len(ab_bins.centers()), 1, name=f"m{i}_logits", dtype=OUTPUT_DTYPE)(
+                    _unet_trunk(x, width, head, global_context, prefix=f"m{i}_"))
+                for i in range(members)])
+            logits = EnsembleMean(name="ensemble_mean", dtype=OUTPUT_DTYPE)(logits)
         ab = AnnealedMean(name="annealed_mean", dtype=OUTPUT_DTYPE)(logits)
         ab = GuidedEnlarge(ab_bins.POOL, name="enlarge", dtype=OUTPUT_DTYPE)([ab, lightness])
-    return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name=f"unet_{head}")
+    name = f"unet_{head}" if members == 1 else f"unet_{head}_x{members}"
+    return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name=name)
 
 
-def build(arch: str, width: int = 16, head: str = "regression", global_context: bool = False) -> keras.Model:
+def build(arch: str, width: int = 16, head: str = "regression", global_context: bool = False, members: int = 1
+          ) -> keras.Model:
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; expected one of {', '.join(ARCHS)}")
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; expected one of {', '.join(HEADS)}")
     if arch == "seed":
-        if head != "regression":
-            raise ValueError("the seed network has only the regression head")
+        if head != "regression" or members != 1:
+            raise ValueError("the seed network has only the regression head, and no ensemble")
         return build_seed()
-    return build_unet(width, head, global_context)
+    return build_unet(width, head, global_context, members)
 
 
 def has_distribution_head(model: keras.Model) -> bool:

@@ -42,7 +42,8 @@ OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam
 LOSSES = ("mse", "mae", "huber")
 SCHEDULES = ("constant", "cosine")
 DISTRIBUTE = ("none", "mirrored", "data_parallel")
-SEED_SETTINGS = {"head": "regression", "global_context": False, "colour_loss": 0.0, "rebalance": 0.0}  # arch seed
+SEED_SETTINGS = {"head": "regression", "global_context": False, "colour_loss": 0.0, "rebalance": 0.0,  # arch seed
+                 "members": 1}
 COLOUR_ERROR = "ab_mse"  # the metric logged each epoch: MSE of a and b in Lab units
 
 
@@ -52,6 +53,7 @@ def check_params(p: dict) -> dict:
     return check_head_settings(P.only_known(p, SECTION, {
         "arch": P.choice(p, SECTION, "arch", ARCHS),
         "width": P.integer(p, SECTION, "width", minimum=1),
+        "members": P.integer(p, SECTION, "members", minimum=1),
         "epochs": P.integer(p, SECTION, "epochs", minimum=1),
         "crops_per_image": P.integer(p, SECTION, "crops_per_image", minimum=1),
         "batch_size": P.integer(p, SECTION, "batch_size", minimum=1),
@@ -77,7 +79,7 @@ def check_head_settings(cfg: dict) -> dict:
     """``cfg`` (checked values), once its arch, head and the head's loss weights go together. With arch seed,
     every unet-only setting is named at once, so one error lists all there is to change. The distribution
     head's loss weights (rebalance, colour_loss) would be ignored by the regression head, whose loss is
-    train.loss, so anything but 0 there is an error too."""
+    train.loss, so anything but 0 there is an error too; so is an ensemble (members) of regression heads."""
     if cfg["arch"] == "seed":
         wrong = [key for key, value in SEED_SETTINGS.items() if cfg[key] != value]
         if wrong:
@@ -89,6 +91,9 @@ def check_head_settings(cfg: dict) -> dict:
         if cfg[key] and cfg["head"] != "distribution":
             raise P.ParamError(f"train.{key}: {cfg[key]:g} applies to the distribution head only; set it to 0 with "
                                f"the regression head, whose loss is train.loss")
+    if cfg["members"] > 1 and cfg["head"] != "distribution":
+        raise P.ParamError(f"train.members: {cfg['members']} averages the distribution head's colour "
+                           f"distributions; the regression head has none, so set it to 1 (or use head: distribution)")
     return cfg
 
 
@@ -179,7 +184,7 @@ def compile_model(cfg: dict, train: LabSplit, size, steps_per_epoch: int | None 
     chosen = strategy(cfg["distribute"])
     with chosen.scope() if chosen else contextlib.nullcontext():  # build and compile under the strategy
         with dtype_policy(cfg["mixed_precision"]):
-            model = build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"])
+            model = build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"])
         trainee = CropTraining(training_model(model), size)
         if cfg["head"] == "regression":
             loss, colour_error = cfg["loss"], regression_colour_error
