@@ -3,7 +3,7 @@
     python benchmarks/ensemble.py NETWORK.keras [NETWORK.keras ...] --readout 0.25/0.7 --readout 0.35/0.5
 
 Each NETWORK is a `models/network.keras` that a training wrote (`benchmarks/quality.py --keep` keeps its
-worktree). Given several, the ensemble averages their log-probabilities over the ab bins and reads the colour out
+worktree); one trained with `train.members` > 1 counts as the mean of its networks. Given several, the ensemble averages their log-probabilities over the ab bins and reads the colour out
 of that average with the first network's read-out (`export.rebalance` / `temperature`, and `saturation` if
 given as a third number), so one network alone gives what `benchmarks/quality.py` measures for it. Scores
 cbsd68, mcmaster18 and the 8 scikit-image sample photographs at 256x256 as `benchmarks/quality.py` does, and
@@ -28,15 +28,16 @@ def ensemble(paths: list[Path]):
     from keras import ops
 
     from colorizer.inference import load
-    from colorizer.model import GuidedEnlarge, has_distribution_head
+    from colorizer.ab_bins import ensemble_log_probs
+    from colorizer.model import GuidedEnlarge, has_distribution_head, training_model
 
     nets = [load(path) for path in paths]
     for path, net in zip(paths, nets):
         if not has_distribution_head(net):
             raise SystemExit(f"{path}: a regression-head network; an ensemble needs distribution heads")
     lightness = keras.Input((None, None, 1))
-    log_probs = [ops.log_softmax(keras.Model(net.inputs, net.get_layer("logits").output)(lightness), axis=-1)
-                 for net in nets]
+    # A network trained with train.members > 1 is an ensemble already: its own mean log-probabilities.
+    log_probs = [ops.log_softmax(ensemble_log_probs(training_model(net)(lightness)), axis=-1) for net in nets]
     mean = ops.mean(ops.stack(log_probs, axis=0), axis=0)
     first = nets[0]
     ab, enlarge = first.get_layer("annealed_mean")(mean), first.get_layer("enlarge")

@@ -129,12 +129,15 @@ def distribution_loss(weights: np.ndarray, colour_weight: float = 0.0):
 
     def loss(ab_scaled, logits):
         target = soft_targets(ab_scaled, bin_centers)
-        pixel_weight = ops.sum(target * bin_weights, axis=-1, keepdims=True)  # [B, h, w, 1]
-        members = per_member(logits)  # [B, h, w, N, Q]: each network fits the targets on its own
-        cross_entropy = -ops.sum(ops.expand_dims(target, -2) * ops.log_softmax(members, axis=-1), axis=-1)
-        total = ops.mean(pixel_weight * cross_entropy, axis=(1, 2, 3))
+        if members_of(logits) > 1:  # [B, h, w, N, Q]: each network fits the targets on its own
+            target, logits = ops.expand_dims(target, -2), per_member(logits)
+        # (One network's loss is computed exactly as before ensembles: the same operations, the same rounding,
+        # so a seeded training gives the same network to the last bit.)
+        pixel_weight = ops.sum(target * bin_weights, axis=-1)
+        cross_entropy = -ops.sum(target * ops.log_softmax(logits, axis=-1), axis=-1)
+        total = ops.mean(pixel_weight * cross_entropy, axis=tuple(range(1, len(cross_entropy.shape))))
         if colour_weight:
-            total = total + colour_weight / COLOUR_LOSS_UNIT * _colour_error(ab_scaled, members)
+            total = total + colour_weight / COLOUR_LOSS_UNIT * _colour_error(ab_scaled, logits)
         return total
 
     return loss

@@ -10,6 +10,9 @@ Two heads:
   cross-entropy; the `AnnealedMean` read-out turns them into one colour, then it is enlarged 4x along the
   photograph's own edges (`GuidedEnlarge`).
 
+With ``members`` > 1 the distribution head's unet is an ensemble in one model: that many U-Nets side by side,
+read out from the mean of their log-probabilities (`EnsembleMean`).
+
 Both end in the vividness read-out: `AnnealedMean`'s rebalancing and temperature (distribution head) and
 `Saturation`.
 They are weights of the model, so `set_vividness` changes them without retraining.
@@ -256,18 +259,22 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
     if members > 1 and head != "distribution":
         raise ValueError(f"an ensemble of {members} networks needs the distribution head, not {head!r}")
     lightness, x = _normalised_input()
+    # Each trunk is built before the layer that follows it: a layer draws its initial weights' seed when it is
+    # made, so this order gives a seeded network the weights it had before ensembles existed.
     if head == "regression":
-        ab = layers.Conv2D(2, 1, activation="tanh", name="ab", dtype=OUTPUT_DTYPE)(
-            _unet_trunk(x, width, head, global_context))
+        features = _unet_trunk(x, width, head, global_context)
+        ab = layers.Conv2D(2, 1, activation="tanh", name="ab", dtype=OUTPUT_DTYPE)(features)
     else:
+        q = len(ab_bins.centers())
         if members == 1:
-            logits = layers.Conv2D(len(ab_bins.centers()), 1, name="logits", dtype=OUTPUT_DTYPE)(
-                _unet_trunk(x, width, head, global_context))
+            features = _unet_trunk(x, width, head, global_context)
+            logits = layers.Conv2D(q, 1, name="logits", dtype=OUTPUT_DTYPE)(features)
         else:
-            logits = layers.Concatenate(name="logits", dtype=OUTPUT_DTYPE)([
-                layers.Conv2D(len(ab_bins.centers()), 1, name=f"m{i}_logits", dtype=OUTPUT_DTYPE)(
-                    _unet_trunk(x, width, head, global_context, prefix=f"m{i}_"))
-                for i in range(members)])
+            each = []
+            for i in range(members):
+                features = _unet_trunk(x, width, head, global_context, prefix=f"m{i}_")
+                each.append(layers.Conv2D(q, 1, name=f"m{i}_logits", dtype=OUTPUT_DTYPE)(features))
+            logits = layers.Concatenate(name="logits", dtype=OUTPUT_DTYPE)(each)
             logits = EnsembleMean(name="ensemble_mean", dtype=OUTPUT_DTYPE)(logits)
         ab = AnnealedMean(name="annealed_mean", dtype=OUTPUT_DTYPE)(logits)
         ab = GuidedEnlarge(ab_bins.POOL, name="enlarge", dtype=OUTPUT_DTYPE)([ab, lightness])

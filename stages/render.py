@@ -19,7 +19,7 @@ from colorizer.quality import image_scores
 from colorizer.shards import LabSplit, read_manifest
 
 # The training parameters that shape the model, in the order the page lists them (MLflow has them all).
-ABOUT_PARAMS = ("arch", "width", "head", "global_context", "epochs", "crops_per_image", "batch_size",
+ABOUT_PARAMS = ("arch", "width", "members", "head", "global_context", "epochs", "crops_per_image", "batch_size",
                 "learning_rate", "seed")
 
 SECTION = "render"

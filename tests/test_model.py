@@ -102,3 +102,45 @@ def test_the_colour_is_enlarged_along_the_photographs_edges():
     np.testing.assert_array_equal(GuidedEnlarge(4, radius=0)([small, lightness]), BilinearEnlarge(4)(small))
     model = build("unet", width=4, head="distribution")
     assert isinstance(model.get_layer("enlarge"), GuidedEnlarge)
+
+
+def test_an_ensemble_colours_with_the_mean_of_its_networks_distributions(tmp_path):
+    """``members`` networks in one model, each from its own initial weights; the read-out takes the mean of
+    their log-probabilities over the bins (then the temperature, as for one network's logits)."""
+    from colorizer.inference import load
+    from colorizer.model import set_vividness, training_model
+
+    keras.utils.set_random_seed(3)
+    model = set_vividness(build("unet", width=4, head="distribution", global_context=True, members=3),
+                          temperature=0.5)
+    lightness = np.random.default_rng(0).uniform(0, 100, size=(2, 32, 48, 1)).astype(np.float32)
+    logits = np.asarray(training_model(model).predict(lightness, verbose=0))
+    q = len(centers())
+    assert logits.shape == (2, 8, 12, 3 * q)
+    members = [logits[..., i * q:(i + 1) * q] for i in range(3)]
+    assert min(np.abs(a - b).mean() for a in members for b in members if a is not b) > 1e-3  # not one network
+    log_probs = np.mean([m - np.log(np.exp(m).sum(-1, keepdims=True)) for m in members], axis=0) / 0.5
+    probs = np.exp(log_probs - log_probs.max(-1, keepdims=True))
+    expected = (probs / probs.sum(-1, keepdims=True)) @ centers() / AB_SCALE
+    read_out = keras.Model(model.inputs, model.get_layer("annealed_mean").output)
+    np.testing.assert_allclose(read_out.predict(lightness, verbose=0), expected, atol=1e-5)
+    model.save(tmp_path / "ensemble.keras")  # one file, loaded like any network
+    again = load(tmp_path / "ensemble.keras")
+    np.testing.assert_allclose(again.predict(lightness, verbose=0), model.predict(lightness, verbose=0), atol=1e-6)
+    assert float(again.get_layer("annealed_mean").temperature.numpy()) == 0.5
+    with pytest.raises(ValueError, match="needs the distribution head"):
+        build("unet", width=4, members=2)
+
+
+def test_a_seeded_network_starts_from_the_same_weights_as_before():
+    """A layer draws its initial weights' seed when it is made, so building the default network's layers in
+    another order (as adding ensembles first did) gives another network for the same train.seed, and every
+    figure measured before silently stops reproducing. These are the weights that the figures in the README
+    and docs/colour-quality.md were trained from (seed 42; Keras and TensorFlow as pinned)."""
+    keras.utils.set_random_seed(42)
+    model = build("unet", width=8, head="distribution", global_context=True)
+    first = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    np.testing.assert_allclose(np.asarray(first.kernel).ravel()[:3], [0.194973, 0.088524, -0.076908], atol=1e-6)
+    for name, expected in (("context_2", [-0.208452, -0.039499, -0.042614]),
+                           ("logits", [0.105675, 0.056187, -0.082684])):
+        np.testing.assert_allclose(np.asarray(model.get_layer(name).kernel).ravel()[:3], expected, atol=1e-6)

@@ -61,6 +61,8 @@ def test_the_seed_network_names_every_unet_setting_it_cannot_take_at_once():
                                            r"train.global_context: false, train.colour_loss: 0 "
                                            r"\(now distribution, true, 1\)"):
         check_train({**PARAMS["train"], "arch": "seed"})
+    with pytest.raises(P.ParamError, match=r"train.colour_loss: 0, train.members: 1 \(now distribution, true, 1, 4\)"):
+        check_train({**PARAMS["train"], "arch": "seed", "members": 4})
     with pytest.raises(P.ParamError, match=r"also needs train.global_context: false \(now true\)$"):
         check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "colour_loss": 0})
     seed = check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "global_context": False,
@@ -190,3 +192,13 @@ def test_every_key_of_params_yaml_changes_dvcs_run_cache_key(tmp_path):
     renamed = {**PARAMS, "render": {**PARAMS["render"], "size": 1}}
     assert run_cache_key(renamed, "render") == run_cache_key({**renamed, "render": {**renamed["render"],
                                                                                       "size": 2}}, "render")
+
+
+def test_an_ensemble_needs_the_distribution_head():
+    regression = {**PARAMS["train"], "head": "regression", "colour_loss": 0, "rebalance": 0}
+    with pytest.raises(P.ParamError, match="train.members: 3 averages the distribution head's colour distributions; "
+                                           "the regression head has none, so set it to 1"):
+        check_train({**regression, "members": 3})
+    with pytest.raises(P.ParamError, match="train.members must be at least 1"):
+        check_train({**PARAMS["train"], "members": 0})
+    assert check_train({**PARAMS["train"], "members": 3})["members"] == 3

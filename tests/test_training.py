@@ -256,3 +256,21 @@ def test_keep_best_survives_an_interruption(tmp_path):
     epoch(resumed, 3, 0.75)
     assert resumed.restore() == 1
     assert np.all(np.asarray(kernel) == 1.0)
+
+
+def test_an_ensemble_trains_its_networks_side_by_side_and_saves_as_one(prepared, tmp_path):
+    """train.members: 2 fits two unets at once from different initial weights; the network saved is one file
+    that colours with both, and export's read-out settings apply to it as to one network."""
+    from colorizer.inference import load
+    from colorizer.model import set_vividness
+
+    train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
+    cfg = dict(CFG, width=4, head="distribution", colour_loss=1.0, members=2, epochs=2, crops_per_image=2)
+    model, history = fit(cfg, train, val, checkpoints=tmp_path / "ckpt")
+    assert [int(r["epoch"]) for r in history] == [0, 1] and all(np.isfinite(float(r["val_loss"])) for r in history)
+    kernels = [np.asarray(model.get_layer(f"m{i}_logits").kernel) for i in range(2)]
+    assert kernels[0].shape == kernels[1].shape and np.abs(kernels[0] - kernels[1]).mean() > 1e-3
+    model.save(tmp_path / "network.keras")
+    network = set_vividness(load(tmp_path / "network.keras"), temperature=0.9, rebalance=0.25)
+    ab = network.predict(np.full((1, 32, 32, 1), 50.0, np.float32), verbose=0)
+    assert ab.shape == (1, 32, 32, 2) and np.all(np.isfinite(ab))
