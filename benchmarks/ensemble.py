@@ -21,14 +21,15 @@ import machine  # noqa: F401  (puts the repository on sys.path)
 from quality import DATASETS, named_sets, read_out
 
 
-def ensemble(paths: list[Path]):
+def ensemble(paths: list[Path], members: int | None = None):
     """One colorizer from the networks at ``paths``: the mean of their bin log-probabilities, read out by the
-    first network's own layers (annealed mean, enlarging, saturation)."""
+    first network's own layers (annealed mean, enlarging, saturation). ``members`` takes only the first that
+    many networks of each one trained with train.members (what a training with fewer would have given)."""
     import keras
     from keras import ops
 
     from colorizer.inference import load
-    from colorizer.ab_bins import ensemble_log_probs
+    from colorizer.ab_bins import centers, ensemble_log_probs
     from colorizer.model import GuidedEnlarge, has_distribution_head, training_model
 
     nets = [load(path) for path in paths]
@@ -37,7 +38,9 @@ def ensemble(paths: list[Path]):
             raise SystemExit(f"{path}: a regression-head network; an ensemble needs distribution heads")
     lightness = keras.Input((None, None, 1))
     # A network trained with train.members > 1 is an ensemble already: its own mean log-probabilities.
-    log_probs = [ops.log_softmax(ensemble_log_probs(training_model(net)(lightness)), axis=-1) for net in nets]
+    bins = len(centers())
+    log_probs = [ops.log_softmax(ensemble_log_probs(training_model(net)(lightness)[..., :(members or 10**6) * bins]),
+                                 axis=-1) for net in nets]
     mean = ops.mean(ops.stack(log_probs, axis=0), axis=0)
     first = nets[0]
     ab, enlarge = first.get_layer("annealed_mean")(mean), first.get_layer("enlarge")
@@ -75,6 +78,8 @@ def main() -> None:
                         help="export.rebalance/temperature[/saturation], e.g. 0.25/0.7")
     parser.add_argument("--size", action="append", type=int, default=[],
                         help="also score the network at this working size (colorize --size), e.g. 192")
+    parser.add_argument("--members", type=int, help="of a network trained with train.members, use only the first "
+                        "this many (a smaller ensemble); default all")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     args = parser.parse_args()
 
@@ -82,7 +87,7 @@ def main() -> None:
     from stages.evaluate import evaluate
 
     sets = named_sets(("cbsd68", "mcmaster18", "samples"), args.datasets, Path(tempfile.mkdtemp()))
-    model, first = ensemble(args.networks)
+    model, first = ensemble(args.networks, args.members)
     for readout in args.readout:
         set_vividness(first, **read_out(readout))
         for side in [None, *args.size]:
@@ -90,7 +95,8 @@ def main() -> None:
             for name, (images, names) in sets.items():
                 means, _ = evaluate(AtWorkingSize(model, side) if side else model, images, names, batch_size=8)
                 scores.append(f"{name} {means['psnr']:.2f} / {means['colorfulness']:.1f}")
-            print(f"{len(args.networks)} network(s), read-out {readout}"
+            print(f"{len(args.networks)} network(s){f' ({args.members} members each)' if args.members else ''}, "
+                  f"read-out {readout}"
                   f"{f', working size {side}' if side else ''}: " + " | ".join(scores), flush=True)
 
 

@@ -34,3 +34,12 @@ def test_an_ensemble_of_one_network_is_that_network(tmp_path):
     both, _ = ensemble_py.ensemble(paths)
     mixed = both.predict(lightness, verbose=0)
     assert mixed.shape == (2, 32, 48, 2) and not np.allclose(mixed, alone.predict(lightness, verbose=0))
+    # A network trained with train.members is its own ensemble; --members 1 keeps its first network only.
+    keras.utils.set_random_seed(3)
+    pair = set_vividness(build("unet", width=4, head="distribution", members=2), temperature=0.9, rebalance=0.25)
+    pair.save(tmp_path / "pair.keras")
+    itself, _ = ensemble_py.ensemble([tmp_path / "pair.keras"])
+    np.testing.assert_allclose(itself.predict(lightness, verbose=0), pair.predict(lightness, verbose=0), atol=1e-5)
+    first_member, _ = ensemble_py.ensemble([tmp_path / "pair.keras"], members=1)
+    difference = np.abs(first_member.predict(lightness, verbose=0) - pair.predict(lightness, verbose=0)).max()
+    assert difference > 1e-4  # untrained networks differ little, but far more than rounding (1e-7)
