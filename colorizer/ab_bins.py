@@ -95,14 +95,14 @@ def ensemble_log_probs(logits):
     return ops.mean(ops.log_softmax(per_member(logits), axis=-1), axis=-2)
 
 
-def _colour_error(ab_scaled, logits):
+def _colour_error(ab_scaled, logits, per_network: bool = False):
     """Mean squared error in Lab units between the plain mean of each distribution in ``logits`` [B, h, w,
-    (N,) Q] and the true colour pooled to the logits' 1/4 resolution; one figure per photograph."""
+    (N,) Q] and the true colour pooled to the logits' 1/4 resolution: [B], or [B, N] with ``per_network``."""
     truth = ops.average_pool(ab_scaled * AB_SCALE, POOL, strides=POOL, padding="valid")
     mean = ops.matmul(ops.softmax(logits, axis=-1), ops.convert_to_tensor(centers()))
-    if len(mean.shape) == 5:  # one colour per network
-        truth = ops.expand_dims(truth, -2)
-    return ops.mean((mean - truth) ** 2, axis=tuple(range(1, len(mean.shape))))
+    if not per_network:
+        return ops.mean((mean - truth) ** 2, axis=(1, 2, 3))
+    return ops.mean((mean - ops.expand_dims(truth, -2)) ** 2, axis=(1, 2, 4))
 
 
 def mean_colour_error(ab_scaled, logits):
@@ -121,23 +121,25 @@ def distribution_loss(weights: np.ndarray, colour_weight: float = 0.0):
     (`mean_colour_error`, in Lab units squared, over `COLOUR_LOSS_UNIT`): the cross-entropy fits the whole
     distribution, the added term the one colour read out of it.
 
-    The logits of an ensemble (`train.members`, [..., N * Q]) give the mean of each network's own loss, so
-    every network is trained as if alone: their weights are separate, so the gradient of the mean reaches each
-    through its own term only, 1 / N times as large, which Adam's and RMSprop's normalised steps undo."""
+    The logits of an ensemble (`train.members`, [..., N * Q]) give the sum of each network's own loss, so
+    every network is trained exactly as if alone: their weights are separate, so the gradient of the sum reaches
+    each through its own term only, unscaled. (A mean would divide each gradient by N; Adam's epsilon then
+    changes the steps, and after 30 steps a network's weights were 25% away from its lone training's.)"""
     bin_centers = ops.convert_to_tensor(centers())
     bin_weights = ops.convert_to_tensor(weights)
 
     def loss(ab_scaled, logits):
         target = soft_targets(ab_scaled, bin_centers)
-        if members_of(logits) > 1:  # [B, h, w, N, Q]: each network fits the targets on its own
+        ensemble = members_of(logits) > 1
+        if ensemble:  # [B, h, w, N, Q]: each network fits the targets on its own
             target, logits = ops.expand_dims(target, -2), per_member(logits)
         # (One network's loss is computed exactly as before ensembles: the same operations, the same rounding,
         # so a seeded training gives the same network to the last bit.)
         pixel_weight = ops.sum(target * bin_weights, axis=-1)
         cross_entropy = -ops.sum(target * ops.log_softmax(logits, axis=-1), axis=-1)
-        total = ops.mean(pixel_weight * cross_entropy, axis=tuple(range(1, len(cross_entropy.shape))))
+        total = ops.mean(pixel_weight * cross_entropy, axis=(1, 2))  # [B], or [B, N]
         if colour_weight:
-            total = total + colour_weight / COLOUR_LOSS_UNIT * _colour_error(ab_scaled, logits)
-        return total
+            total = total + colour_weight / COLOUR_LOSS_UNIT * _colour_error(ab_scaled, logits, per_network=ensemble)
+        return ops.sum(total, axis=-1) if ensemble else total  # an ensemble's: its networks' losses added up
 
     return loss

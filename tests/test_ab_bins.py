@@ -41,9 +41,10 @@ def test_the_colour_loss_adds_the_squared_error_of_the_mean_colour():
 
 
 
-def test_an_ensembles_loss_is_the_mean_of_its_networks_own_losses():
+def test_an_ensembles_loss_is_the_sum_of_its_networks_own_losses():
     """Logits of several networks side by side (train.members): each is fitted to the targets on its own, so
-    the loss is the mean of their losses, not the loss of their mean; the metric is the ensemble's colour."""
+    the loss is the sum of their losses (each network's gradient as if alone), not the loss of their mean; the
+    metric is the ensemble's colour."""
     centers = ab_bins.centers()
     rng = np.random.default_rng(1)
     ab = rng.uniform(-0.3, 0.3, size=(2, 8, 8, 2)).astype(np.float32)
@@ -51,7 +52,7 @@ def test_an_ensembles_loss_is_the_mean_of_its_networks_own_losses():
     members = [rng.normal(size=(2, 2, 2, len(centers))).astype(np.float32) for _ in range(3)]
     both = np.concatenate(members, axis=-1)
     loss = ab_bins.distribution_loss(weights, 1.0)
-    np.testing.assert_allclose(np.asarray(loss(ab, both)), np.mean([np.asarray(loss(ab, m)) for m in members], 0),
+    np.testing.assert_allclose(np.asarray(loss(ab, both)), np.sum([np.asarray(loss(ab, m)) for m in members], 0),
                                rtol=1e-5)
     mean_log_probs = np.mean([np.asarray(ops.log_softmax(m, axis=-1)) for m in members], axis=0)
     np.testing.assert_allclose(np.asarray(ab_bins.mean_colour_error(ab, both)),

@@ -274,3 +274,29 @@ def test_an_ensemble_trains_its_networks_side_by_side_and_saves_as_one(prepared,
     network = set_vividness(load(tmp_path / "network.keras"), temperature=0.9, rebalance=0.25)
     ab = network.predict(np.full((1, 32, 32, 1), 50.0, np.float32), verbose=0)
     assert ab.shape == (1, 32, 32, 2) and np.all(np.isfinite(ab))
+
+
+def test_each_network_of_an_ensemble_learns_exactly_as_it_would_alone(prepared):
+    """The ensemble's loss adds its networks' losses, so each gets its own gradient: the first network of a
+    two-network ensemble starts from the weights a lone network of the same seed starts from, and after the same
+    batches it holds the same weights. (With the mean of the losses, Adam's epsilon made them 25% apart.)"""
+    from colorizer.batches import CropBatches
+    from stages.train import compile_model
+
+    train = LabSplit(prepared, "train")
+    batches = CropBatches(train, 8, shuffle=True, crops_per_image=2, min_scale=0.6, flip=True)
+    trained = {}
+    for members in (1, 2):
+        keras.utils.set_random_seed(5)
+        model, trainee = compile_model(dict(CFG, width=4, head="distribution", global_context=True, colour_loss=1.0,
+                                            members=members, mixed_precision=False, jit_compile=False),
+                                       train, (32, 32))
+        for step in range(4):
+            trainee.train_on_batch(batches[step])
+        trained[members] = model
+    alone, pair = trained[1], trained[2]
+    np.testing.assert_allclose(np.asarray(pair.get_layer("m0_logits").kernel),
+                               np.asarray(alone.get_layer("logits").kernel), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(pair.get_layer("m0_context_2").kernel),
+                               np.asarray(alone.get_layer("context_2").kernel), rtol=1e-5, atol=1e-7)
+    assert not np.allclose(np.asarray(pair.get_layer("m1_logits").kernel), np.asarray(alone.get_layer("logits").kernel))
