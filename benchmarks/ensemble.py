@@ -3,8 +3,9 @@
     python benchmarks/ensemble.py NETWORK.keras [NETWORK.keras ...] --readout 0.25/0.7 --readout 0.35/0.5
 
 Each NETWORK is a `models/network.keras` that a training wrote (`benchmarks/quality.py --keep` keeps its
-worktree); one trained with `train.members` > 1 counts as the mean of its networks. Given several, the ensemble averages their log-probabilities over the ab bins and reads the colour out
-of that average with the first network's read-out (`export.rebalance` / `temperature`, and `saturation` if
+worktree); one trained with `train.members` > 1 counts as the mean of its networks (``--members K``: of its first
+K). Given several, the ensemble averages their log-probabilities over the ab bins and reads the colour out of
+that average with the first network's read-out (`export.rebalance` / `temperature`, and `saturation` if
 given as a third number), so one network alone gives what `benchmarks/quality.py` measures for it. Scores
 cbsd68, mcmaster18 and the 8 scikit-image sample photographs at 256x256 as `benchmarks/quality.py` does, and
 prints one line a read-out: PSNR dB / colorfulness per set.
@@ -38,9 +39,9 @@ def ensemble(paths: list[Path], members: int | None = None):
             raise SystemExit(f"{path}: a regression-head network; an ensemble needs distribution heads")
     lightness = keras.Input((None, None, 1))
     # A network trained with train.members > 1 is an ensemble already: its own mean log-probabilities.
-    bins = len(centers())
-    log_probs = [ops.log_softmax(ensemble_log_probs(training_model(net)(lightness)[..., :(members or 10**6) * bins]),
-                                 axis=-1) for net in nets]
+    kept = slice(0, members * len(centers()) if members else None)  # the first ``members`` networks' logits
+    log_probs = [ops.log_softmax(ensemble_log_probs(training_model(net)(lightness)[..., kept]), axis=-1)
+                 for net in nets]
     mean = ops.mean(ops.stack(log_probs, axis=0), axis=0)
     first = nets[0]
     ab, enlarge = first.get_layer("annealed_mean")(mean), first.get_layer("enlarge")
