@@ -83,8 +83,7 @@ def members_of(logits) -> int:
 
 def per_member(logits):
     """[..., members * Q] -> [..., members, Q]: each network of an ensemble on its own axis."""
-    members = members_of(logits)
-    return ops.expand_dims(logits, -2) if members == 1 else ops.stack(ops.split(logits, members, axis=-1), axis=-2)
+    return ops.stack(ops.split(logits, members_of(logits), axis=-1), axis=-2)
 
 
 def ensemble_log_probs(logits):
