@@ -41,7 +41,7 @@ RUNS_VIEW = "colorizer"
 RUNS_VIEW_COLUMNS = ([f"metrics.`{key}`" for key in ("test_psnr", "test_ssim", "test_ab_mse", "test_colorfulness",
                                                        "kept_val_loss", "kept_epoch")]
                      + [f"params.`{key}`" for key in ("arch", "width", "members", "head", "epochs",
-                                                                 "crops_per_image")])
+                                                      "crops_per_image")])
 EXPERIMENT_TAGS[f"mlflow.sharedViewState.{RUNS_VIEW}"] = json.dumps({"selectedColumns": RUNS_VIEW_COLUMNS})
 UI_ADDRESS = "http://127.0.0.1:5000"  # where `mlflow ui` serves a local store
 
