@@ -89,7 +89,7 @@ def test_each_process_reads_its_own_slice_of_every_batch(tmp_path):
 # End to end ----------------------------------------------------------------------------------------------
 
 TRAIN = {"train.width": 4, "train.epochs": 3, "train.crops_per_image": 16, "train.batch_size": 8,
-         "train.checkpoint_every": 4, "train.distribute": "data_parallel"}
+         "train.checkpoint_every": 4, "train.distribute": "data_parallel", "train.members": 1}
 
 
 def launch(folder: Path, command: list[str], port: int, index: int, log: Path) -> subprocess.Popen:

@@ -36,7 +36,8 @@ from stages.train import check_params, fit
 prepared, work, params_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 params = yaml.safe_load(params_file.read_text())["train"]
 params.update(arch="unet", width=8, epochs=1, crops_per_image=1, batch_size=8, optimizer="adam",
-              learning_rate=0.003, loss="mse", flip=False, seed=1, head="regression", colour_loss=0)
+              learning_rate=0.003, loss="mse", flip=False, seed=1, head="regression", colour_loss=0,
+              members=1)
 cfg = check_params(dict(params, distribute="none"))
 train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
 out = {"checked": check_params(dict(params, distribute="mirrored"))["distribute"]}

@@ -46,7 +46,7 @@ def test_bad_train_params_are_named(key, value, message):
 @pytest.mark.parametrize("key", ["colour_loss", "rebalance"])
 def test_the_distribution_heads_loss_weights_are_refused_with_the_regression_head(key):
     """They would be ignored there (its loss is train.loss): an error, not a run that silently differs."""
-    regression = {**PARAMS["train"], "head": "regression", "colour_loss": 0, "rebalance": 0}
+    regression = {**PARAMS["train"], "head": "regression", "colour_loss": 0, "rebalance": 0, "members": 1}
     with pytest.raises(P.ParamError, match=f"train.{key}: 0.5 applies to the distribution head only; set it to 0"):
         check_train({**regression, key: 0.5})
     with pytest.raises(P.ParamError, match=f"train.{key} must be at least 0"):
@@ -58,15 +58,15 @@ def test_the_distribution_heads_loss_weights_are_refused_with_the_regression_hea
 def test_the_seed_network_names_every_unet_setting_it_cannot_take_at_once():
     """`-S train.arch=seed` on the defaults: one error lists all there is to change, not one per try."""
     with pytest.raises(P.ParamError, match=r"train.arch: seed .* also needs train.head: regression, "
-                                           r"train.global_context: false, train.colour_loss: 0 "
-                                           r"\(now distribution, true, 1\)"):
+                                           r"train.global_context: false, train.colour_loss: 0, train.members: 1 "
+                                           r"\(now distribution, true, 1, 4\)"):
         check_train({**PARAMS["train"], "arch": "seed"})
-    with pytest.raises(P.ParamError, match=r"train.colour_loss: 0, train.members: 1 \(now distribution, true, 1, 4\)"):
-        check_train({**PARAMS["train"], "arch": "seed", "members": 4})
+    with pytest.raises(P.ParamError, match=r"train.global_context: false, train.colour_loss: 0 \(now true, 1\)$"):
+        check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "members": 1})
     with pytest.raises(P.ParamError, match=r"also needs train.global_context: false \(now true\)$"):
-        check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "colour_loss": 0})
+        check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "colour_loss": 0, "members": 1})
     seed = check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "global_context": False,
-                        "colour_loss": 0})
+                        "colour_loss": 0, "members": 1})
     assert (seed["arch"], seed["head"], seed["global_context"]) == ("seed", "regression", False)
 
 
@@ -195,7 +195,7 @@ def test_every_key_of_params_yaml_changes_dvcs_run_cache_key(tmp_path):
 
 
 def test_an_ensemble_needs_the_distribution_head():
-    regression = {**PARAMS["train"], "head": "regression", "colour_loss": 0, "rebalance": 0}
+    regression = {**PARAMS["train"], "head": "regression", "colour_loss": 0, "rebalance": 0, "members": 1}
     with pytest.raises(P.ParamError, match="train.members: 3 averages the distribution head's colour distributions; "
                                            "the regression head has none, so set it to 1"):
         check_train({**regression, "members": 3})

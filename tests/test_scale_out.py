@@ -92,7 +92,7 @@ def project(tmp_path_factory, server):
     write_photos(root / "photos", 14, size=(40, 48))
     set_params(root, **{"prepare.images": "photos", "prepare.train_size": [32, 32], "prepare.test_size": [32, 32],
                         "train.crops_per_image": 2, "prepare.workers": 1, "train.epochs": 2,
-                        "train.width": 4, "train.batch_size": 8,
+                        "train.width": 4, "train.batch_size": 8, "train.members": 1,
                         "render.count": 2})
     run(["git", "init", "-q"], root)
     run(["dvc", "add", "-q", "photos"], root)

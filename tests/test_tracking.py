@@ -77,7 +77,7 @@ def tiny_project(folder: Path) -> Path:
     prepare(prepare_config(folder / "photos", crop_scale=0.6, splits={"train": 0.6, "val": 0.2, "test": 0.2},
                            split_seed=0, shard_size=16), folder / "data" / "prepared")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train"].update(epochs=2, width=4, batch_size=8)
+    params["train"].update(epochs=2, width=4, batch_size=8, members=1)
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return folder
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it ou
 
 # params.yaml's train section, made small and quick.
 PARAMS = load("train", REPO / "params.yaml")
-CFG = check_params({**PARAMS, "width": 8, "head": "regression", "rebalance": 0,
+CFG = check_params({**PARAMS, "width": 8, "members": 1, "head": "regression", "rebalance": 0,
                     "colour_loss": 0, "epochs": 6, "crops_per_image": 4, "batch_size": 8, "learning_rate": 0.003,
                     "lr_schedule": "constant", "global_context": False, "restore_best": False, "seed": 1})
 
