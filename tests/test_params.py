@@ -16,6 +16,8 @@ from stages.render import check_params as check_render
 from stages.train import check_params as check_train
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+# The defaults made a valid regression-head training: its loss is train.loss, and it takes one network only.
+REGRESSION = {**PARAMS["train"], "head": "regression", "colour_loss": 0, "rebalance": 0, "members": 1}
 
 
 def with_change(section, key, value):
@@ -46,12 +48,11 @@ def test_bad_train_params_are_named(key, value, message):
 @pytest.mark.parametrize("key", ["colour_loss", "rebalance"])
 def test_the_distribution_heads_loss_weights_are_refused_with_the_regression_head(key):
     """They would be ignored there (its loss is train.loss): an error, not a run that silently differs."""
-    regression = {**PARAMS["train"], "head": "regression", "colour_loss": 0, "rebalance": 0, "members": 1}
     with pytest.raises(P.ParamError, match=f"train.{key}: 0.5 applies to the distribution head only; set it to 0"):
-        check_train({**regression, key: 0.5})
+        check_train({**REGRESSION, key: 0.5})
     with pytest.raises(P.ParamError, match=f"train.{key} must be at least 0"):
         check_train({**PARAMS["train"], key: -1})
-    assert check_train(regression)[key] == 0
+    assert check_train(REGRESSION)[key] == 0
     assert check_train({**PARAMS["train"], key: 0.5})[key] == 0.5  # the distribution head takes it
 
 
@@ -195,10 +196,9 @@ def test_every_key_of_params_yaml_changes_dvcs_run_cache_key(tmp_path):
 
 
 def test_an_ensemble_needs_the_distribution_head():
-    regression = {**PARAMS["train"], "head": "regression", "colour_loss": 0, "rebalance": 0, "members": 1}
     with pytest.raises(P.ParamError, match="train.members: 3 averages the distribution head's colour distributions; "
                                            "the regression head has none, so set it to 1"):
-        check_train({**regression, "members": 3})
+        check_train({**REGRESSION, "members": 3})
     with pytest.raises(P.ParamError, match="train.members must be at least 1"):
         check_train({**PARAMS["train"], "members": 0})
     assert check_train({**PARAMS["train"], "members": 3})["members"] == 3
