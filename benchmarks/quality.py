@@ -140,6 +140,9 @@ def main() -> None:
                         help="change a parameter of the default model (YAML value), e.g. train.global_context=false; "
                              "train.seed seeds the seed network too")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
+    parser.add_argument("--train-every", type=int, default=1, metavar="K",
+                        help="train on every K-th photograph of bsds432 (by name), to see what the amount of data is "
+                             "worth; give --crops K times as many for as many training steps")
     parser.add_argument("--keep", action="store_true", help="keep the worktree (its path is printed)")
     parser.add_argument("--commit", default="HEAD", help="the commit to measure (default HEAD); an older one "
                         "is measured with its own pipeline, scored by this checkout's evaluation")
@@ -152,7 +155,10 @@ def main() -> None:
     print(f"working in {project}; dvc output in {work / 'dvc.log'}", file=sys.stderr)
     try:
         images = project / "bench_images"
-        shutil.copytree(args.datasets / "bsds432", images / "bsds432")
+        (images / "bsds432").mkdir(parents=True)
+        training = sorted(p for p in (args.datasets / "bsds432").iterdir() if p.is_file())[::args.train_every]
+        for photograph in training:
+            shutil.copy(photograph, images / "bsds432" / photograph.name)
         shutil.copytree(args.datasets / "cbsd68", images / "cbsd68")
         OTHER_SETS.update(named_sets(filter(None, args.also.split(",")), args.datasets, work))
         params = yaml.safe_load((project / "params.yaml").read_text())
@@ -193,9 +199,10 @@ def main() -> None:
         set_params(project, readout)
 
         e = runs[0][1]["eval"]
-        print(f"\nbsds432 (432 photographs: 90% train, 10% val) -> cbsd68 (68 photographs at 256x256); "
+        print(f"\nbsds432 ({len(training)} photographs: 90% train, 10% val) -> cbsd68 (68 photographs at 256x256); "
               f"{machine.describe()}; `python benchmarks/quality.py --seed-epochs {args.seed_epochs} "
               f"--default-epochs {args.default_epochs} --crops {args.crops} --commit {args.commit}"
+              + (f" --train-every {args.train_every}" if args.train_every != 1 else "")
               + "".join(f" --set {change}" for change in args.set) + "`\n")
         truths = "".join(f" {name} PSNR / CF (truth {s['colorfulness_truth']:.1f}) |"
                          for name, s in runs[0][1]["sets"].items())
