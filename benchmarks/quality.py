@@ -126,6 +126,12 @@ def row(name, training, e, prefix="", sets=None) -> str:
             + others)
 
 
+def default_params(train: dict, data: dict, readout: dict, epochs: int, overrides: dict) -> dict:
+    """The default model's parameters, dotted: params.yaml's train section, then the protocol's data (so that
+    ``--crops`` counts), the read-out, the epochs, and last the ``--set`` changes."""
+    return {**{f"train.{k}": v for k, v in train.items()}, **data, **readout, "train.epochs": epochs, **overrides}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed-epochs", type=int, default=25)
@@ -175,8 +181,8 @@ def main() -> None:
         readout = {f"export.{k}": v for k, v in params["export"].items()}
         runs = []
         if "default" in args.models:
-            default = repro(project, {**data, **{f"train.{k}": v for k, v in params["train"].items()},
-                                      **readout, "train.epochs": args.default_epochs, **overrides}, log)
+            default = repro(project, default_params(params["train"], data, readout, args.default_epochs, overrides),
+                            log)
             runs.append((f"**default**{' with ' + ', '.join(args.set) if args.set else ''}: "
                          f"{params['train']['arch']}, {params['train']['head']} head; read-out "
                          + ", ".join(f"{k} {v}" for k, v in params["export"].items()), default, False))

@@ -18,6 +18,16 @@ def test_a_read_out_is_rebalance_temperature_and_saturation():
     assert quality_py.read_out("0/1/1.2") == {"rebalance": 0.0, "temperature": 1.0, "saturation": 1.2}
 
 
+def test_the_default_models_parameters_take_crops_then_set_over_params_yaml():
+    """--crops was once overwritten by params.yaml's train.crops_per_image, so a data-scaling run trained half
+    the steps it said it did."""
+    merged = quality_py.default_params({"crops_per_image": 16, "seed": 42, "epochs": 40},
+                                       {"train.crops_per_image": 32, "prepare.test_size": [256, 256]},
+                                       {"export.temperature": 0.9}, 6, {"train.seed": 7})
+    assert merged["train.crops_per_image"] == 32 and merged["train.epochs"] == 6 and merged["train.seed"] == 7
+    assert merged["prepare.test_size"] == [256, 256] and merged["export.temperature"] == 0.9
+
+
 def test_an_ensemble_of_one_network_is_that_network(tmp_path):
     """benchmarks/ensemble.py rebuilds the read-out from the networks' layers; one network alone must give
     exactly what the network gives (its guided enlarging included), or every ensemble figure is off."""
