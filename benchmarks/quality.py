@@ -153,6 +153,8 @@ def main() -> None:
     parser.add_argument("--commit", default="HEAD", help="the commit to measure (default HEAD); an older one "
                         "is measured with its own pipeline, scored by this checkout's evaluation")
     args = parser.parse_args()
+    if args.train_every < 1:
+        parser.error(f"--train-every must be at least 1, got {args.train_every}")
 
     work = Path(tempfile.mkdtemp(prefix="quality-bench-"))
     project = work / "project"
