@@ -13,6 +13,7 @@ colorfulness column pair per set. Each row is also printed to stderr as soon as 
     python benchmarks/quality.py --seed-epochs 2 --default-epochs 1 --crops 1 --frontier ""  # a smoke run
     python benchmarks/quality.py --models default      # the default model and its read-outs only
     python benchmarks/quality.py --models default --set train.global_context=false   # an ablation
+    python benchmarks/quality.py --models default --train-every 2 --crops 32   # half the photographs, same steps
 
 It works in a git worktree of HEAD (or ``--commit``) under a temporary folder (commit first), with both
 photograph folders copied into it, and runs `dvc repro` there with params.yaml pointing at them.
