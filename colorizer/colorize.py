@@ -258,6 +258,14 @@ def colorize_files(model, pairs, size: int = DEFAULT_SIZE, saturation: float = 1
     return failed
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("colorizer")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="colorize", description="Colour black-and-white photographs at their full resolution.",
@@ -278,6 +286,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
                         help=f"photographs of one working size predicted together (default {DEFAULT_BATCH})")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--version", action="version", version=f"colorize {_version()}")
     args = parser.parse_args(argv)
     if args.size < DOWNSAMPLING:
         parser.error(f"--size must be at least {DOWNSAMPLING}")
