@@ -489,7 +489,7 @@ def train_as(group: Group, paths) -> None:
             tracking.check_reachable()  # fails at once, not after minutes of retries, if the server went away
             log_to_mlflow(report, seconds)
         except Exception as error:  # the outputs are safe; say what did not reach MLflow
-            tracking.tracking_failed("train", "could not log the model to MLflow", error)
+            tracking.tracking_failed("train", "could not log the final metrics to MLflow", error)
     shutil.rmtree(CHECKPOINTS, ignore_errors=True)
     baseline = report.get("zero_chroma_val_loss")
     print(f"train: kept epoch {report['kept_epoch']} of {report['epochs']}, val_loss {report['val_loss']:.4f}"
