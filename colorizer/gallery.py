@@ -11,46 +11,75 @@ from PIL import Image, ImageDraw, ImageFont
 from colorizer.color import gray_lab, lab_image_to_srgb8
 
 LABELS = ("grayscale input", "colorized", "original")
-CAPTION_HEIGHT = 28
+FONT_SIZE = 16  # text on a panel, in pixels
+CAPTION_HEIGHT = 28  # the strip of a panel's title, and of its labels under the images
+SHEET_TEXT = 1 / 60  # text on a contact sheet, as a fraction of the sheet's width: 20 pixels at 1200
 GAP = 6
 BACKGROUND = (255, 255, 255)
 INK = (20, 20, 20)
+# `panel` keeps what it drew in its image's ``info`` under this key (the three images and the title), so that
+# `contact_sheet` draws each row again at the sheet's scale with the sheet's one text size. Not saved to files.
+PARTS = "colorizer.gallery.parts"
 
 
-def _font(size: int = 16):
+def _font(size: int = FONT_SIZE):
     return ImageFont.load_default(size=size)
+
+
+def _row(tiles: list[Image.Image], title: str | None, tile_width: int, font_size: int,
+         caption_height: int) -> Image.Image:
+    """The images side by side, each ``tile_width`` pixels wide (height to scale), the title above them and each
+    one's label below, in text ``font_size`` pixels tall on strips ``caption_height`` tall."""
+    height = max(1, round(tiles[0].height * tile_width / tiles[0].width))
+    if tiles[0].size != (tile_width, height):
+        tiles = [t.resize((tile_width, height), Image.Resampling.LANCZOS) for t in tiles]
+    top = caption_height if title else 0
+    canvas = Image.new("RGB", (3 * tile_width + 2 * GAP, top + height + caption_height), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    font = _font(font_size)
+    if title:
+        draw.text((4, caption_height // 2), title, fill=INK, font=font, anchor="lm")
+    for i, (tile, label) in enumerate(zip(tiles, LABELS)):
+        x = i * (tile_width + GAP)
+        canvas.paste(tile, (x, top))
+        draw.text((x + tile_width // 2, top + height + caption_height // 2), label, fill=INK, font=font,
+                  anchor="mm")
+    return canvas
 
 
 def panel(truth_lab: np.ndarray, predicted_lab: np.ndarray, title: str | None = None,
           aspect: float | None = None) -> Image.Image:
     """One image: the grayscale input, the colorization and the original side by side, each labelled; with
     ``aspect`` (the photograph's width / height), each shown at that shape again, as tall as it is stored."""
-    tiles = [lab_image_to_srgb8(x) for x in (gray_lab(truth_lab[..., :1]), predicted_lab, truth_lab)]
+    tiles = [Image.fromarray(lab_image_to_srgb8(x))
+             for x in (gray_lab(truth_lab[..., :1]), predicted_lab, truth_lab)]
     if aspect:
-        shape = (max(1, round(tiles[0].shape[0] * aspect)), tiles[0].shape[0])
-        tiles = [np.asarray(Image.fromarray(t).resize(shape, Image.Resampling.LANCZOS)) for t in tiles]
-    height, width = tiles[0].shape[:2]
-    top = CAPTION_HEIGHT if title else 0
-    canvas = Image.new("RGB", (3 * width + 2 * GAP, top + height + CAPTION_HEIGHT), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    if title:
-        draw.text((4, 5), title, fill=INK, font=_font())
-    for i, (tile, label) in enumerate(zip(tiles, LABELS)):
-        x = i * (width + GAP)
-        canvas.paste(Image.fromarray(tile), (x, top))
-        draw.text((x + width // 2, top + height + CAPTION_HEIGHT // 2), label, fill=INK, font=_font(),
-                  anchor="mm")
+        shape = (max(1, round(tiles[0].height * aspect)), tiles[0].height)
+        tiles = [t.resize(shape, Image.Resampling.LANCZOS) for t in tiles]
+    canvas = _row(tiles, title, tiles[0].width, FONT_SIZE, CAPTION_HEIGHT)
+    canvas.info[PARTS] = (tiles, title)
     return canvas
 
 
 def contact_sheet(panels: list[Image.Image], width: int = 1200) -> Image.Image:
-    """Panels stacked top to bottom, each scaled to ``width`` pixels wide."""
-    scaled = [p.resize((width, round(p.height * width / p.width)), Image.Resampling.LANCZOS) for p in panels]
-    sheet = Image.new("RGB", (width, sum(p.height for p in scaled) + GAP * (len(scaled) - 1)), BACKGROUND)
+    """Panels stacked top to bottom, each ``width`` pixels wide. A `panel` is drawn again at that width, its
+    images scaled and its title and labels in one text size for the whole sheet, whatever the photographs'
+    sizes; any other image is scaled to the width as it is."""
+    font_size = max(6, round(width * SHEET_TEXT))
+    caption_height = round(font_size * CAPTION_HEIGHT / FONT_SIZE)
+    tile_width = max(1, (width - 2 * GAP) // 3)
+    rows = []
+    for p in panels:
+        if PARTS in p.info:
+            tiles, title = p.info[PARTS]
+            rows.append(_row(tiles, title, tile_width, font_size, caption_height))
+        else:
+            rows.append(p.resize((width, max(1, round(p.height * width / p.width))), Image.Resampling.LANCZOS))
+    sheet = Image.new("RGB", (width, sum(r.height for r in rows) + GAP * (len(rows) - 1)), BACKGROUND)
     y = 0
-    for p in scaled:
-        sheet.paste(p, (0, y))
-        y += p.height + GAP
+    for r in rows:
+        sheet.paste(r, (0, y))
+        y += r.height + GAP
     return sheet
 
 

@@ -1,9 +1,12 @@
-"""The gallery page works whatever the photographs are called."""
+"""The gallery works whatever the photographs are called and whatever their sizes."""
 
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
-from colorizer.gallery import index_html, panel_name
+import numpy as np
+from PIL import Image
+
+from colorizer.gallery import contact_sheet, index_html, panel, panel_name
 
 
 class Sources(HTMLParser):
@@ -30,3 +33,37 @@ def test_odd_photograph_names_give_working_links_and_readable_captions():
     assert [unquote(src) for src in parser.found] == [name for name, _, _ in entries]
     assert all(c not in src for src in parser.found for c in "#? \n")
     assert "holiday #3.jpg" in page and "été/plage &lt;1&gt;.jpg" in page and "run x &lt;y&gt;." in page
+
+
+def text_rows(image: Image.Image) -> list[int]:
+    """The heights of the horizontal bands of ``image`` holding text (ink darker than any image's pixel here),
+    top to bottom."""
+    dark = (np.asarray(image.convert("L")) < 100).any(axis=1)
+    heights, run = [], 0
+    for row in dark:
+        if row:
+            run += 1
+        elif run:
+            heights.append(run)
+            run = 0
+    return heights + ([run] if run else [])
+
+
+def test_every_row_of_the_contact_sheet_has_the_same_text_size_whatever_the_photographs_size():
+    # Two photographs of very different sizes (a small square, a large wide one), in light colours so that only
+    # the text is dark: scaled to the sheet's width as whole pictures, their text would differ 3 times in size.
+    lab = np.zeros((64, 64, 3), np.float32)
+    lab[..., 0], lab[..., 1] = 80.0, 10.0
+    wide = np.zeros((96, 288, 3), np.float32)
+    wide[..., 0], wide[..., 2] = 85.0, -10.0
+    panels = [panel(lab, lab, title="Holiday"), panel(wide, wide, title="Holiday")]
+    assert panels[1].width > 4 * panels[0].width
+    sheet = contact_sheet(panels, width=900)
+    assert sheet.width == 900
+    rows = text_rows(sheet)
+    assert len(rows) == 4, rows  # each panel: its title, then its three labels on one line
+    assert rows[0] == rows[2] and rows[1] == rows[3], rows
+    # The sheet's text is as large as the panels' own, scaled with the sheet's width (15 pixels at 900).
+    assert abs(max(rows) - max(text_rows(panels[0])) * 15 / 16) <= 2, rows
+    # A panel saved on its own keeps its size and its text.
+    assert text_rows(panels[0]) == text_rows(panels[1])
