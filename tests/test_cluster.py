@@ -1,9 +1,9 @@
 """train.distribute: data_parallel, one model trained by several processes (colorizer.cluster).
 
-The end-to-end test launches two processes on 127.0.0.1 the way docs/scaling-out.md tells a user to: the chief through
-`dvc repro train` in the project, the other as the stage's plain command in its own copy of the project (as on
-a second machine after `git pull` and `dvc pull`). It kills one in the middle of the training, restarts both,
-and compares the result with one process trained on the same global batches.
+The end-to-end test launches two processes on 127.0.0.1 the way docs/scaling-out.md tells a user to: the
+chief through `dvc repro train` in the project, the other as the stage's plain command in its own copy of the
+project (as on a second machine after `git pull` and `dvc pull`). It kills one in the middle of the training,
+restarts both, and compares the result with one process trained on the same global batches.
 """
 
 import csv
