@@ -217,7 +217,7 @@ class ClosingRun:
     """An MLflow run for ``with``, whose end never raises.
 
     A stage writes its outputs inside the block; if the tracking server went away meanwhile, closing the
-    run fails, and that must not turn a finished stage into a failed one: it becomes a warning.
+    run fails, and that must not make a finished stage fail: it becomes a warning.
     """
 
     def __init__(self, run, stage: str):

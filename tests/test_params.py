@@ -157,8 +157,8 @@ def changed(value):
 def test_every_key_of_params_yaml_changes_dvcs_run_cache_key(tmp_path):
     """DVC restores a stage's outputs from its run cache when the stage's deps and params hash as a past run
     did, and that hash leaves out every key named ``size`` or ``nfiles`` (treeverse/dvc#10296): a parameter so
-    named would be changed in params.yaml while the old outputs came back. Real DVC, each key changed in
-    turn, the stage reading it must hash differently."""
+    named would be changed in params.yaml while the old outputs came back. Real DVC, each key changed on its
+    own: the stage reading it must hash differently."""
     from dvc.repo import Repo
     from dvc.stage.cache import _get_stage_hash
 
