@@ -8,8 +8,9 @@ otherwise). For each, in a fresh process each time:
 
 - ``prepare`` (`stages.prepare.prepare`, every core, the params.yaml settings but ``--size``): the peak
   resident memory of the main process and of the largest worker;
-- ``train`` (`stages.train.fit`, the params.yaml settings but ``--width``, ``--crops`` and one epoch) on what
-  prepare wrote: the peak resident memory of the process, and its resident memory at the end of the epoch.
+- ``train`` (`stages.train.fit`, the params.yaml settings but ``--width``, ``--crops`` and one epoch, so
+  ``train.members`` networks of that width) on what prepare wrote: the peak resident memory of the process,
+  and its resident memory at the end of the epoch.
 
 Prints the medians of ``--runs`` runs and the growth from the small input to the large one.
 """
@@ -103,7 +104,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size", type=int, nargs=2, default=[128, 128])
     parser.add_argument("--crops", type=int, default=2, help="train.crops_per_image")
-    parser.add_argument("--width", type=int, default=4, help="train.width (the default model is 16)")
+    parser.add_argument("--width", type=int, default=4, help="train.width (params.yaml's is 8)")
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
