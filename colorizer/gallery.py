@@ -97,7 +97,7 @@ def scores_caption(scores: dict) -> str:
 
 def index_html(entries: list[tuple[str, str, str]], model: str = "", title: str = "Colorization gallery") -> str:
     """An offline page: which model made it (``model``), the contact sheet link and each (png file name,
-    photograph, scores) in turn. File names are URL-encoded in links (a ``#`` or ``?`` would end the path),
+    photograph, scores) in their order. File names are URL-encoded in links (a ``#`` or ``?`` would end the path),
     text HTML-escaped."""
     items = "\n".join(
         f'<figure><img src="{html.escape(quote(f))}" alt="{html.escape(c)}"><figcaption><b>{html.escape(c)}</b>'
