@@ -6,7 +6,8 @@
   their manifest).
 - Training: ``batches`` (the training input), ``crops`` (fresh crops cut in the training graph),
   ``checkpoints`` (resuming an interrupted training), ``model`` (the networks and their read-out), ``ab_bins``
-  (the colour bins of the distribution head), ``devices`` (the devices, the tf.distribute strategy, the dtype
+  (the colour bins of the distribution head), ``hints`` (colour hints: sidecars, hint maps, simulated and
+  swept points), ``devices`` (the devices, the tf.distribute strategy, the dtype
   policy).
 - Using a model: ``inference`` (loading it and colouring Lab arrays), ``colorize`` (the ``colorize`` command,
   for any photograph at its own size), ``mlflow_model`` (the model as MLflow loads it), ``gallery`` (panels,
@@ -23,3 +24,5 @@ native_logs.install()
 # The networks halve the image three times: every side they take is a multiple of this. Here, not in
 # `colorizer.model`, so that prepare and colorize check sizes without importing Keras.
 DOWNSAMPLING = 8
+# The hint map a hint-taking network reads besides L (`colorizer.hints`): a / 128, b / 128 and a mask.
+HINT_CHANNELS = 3

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from colorizer.crops import draw_boxes, whole_boxes
+from colorizer.hints import draw_training_points, no_points
 from colorizer.shards import LabSplit
 
 
@@ -29,14 +30,18 @@ class CropBatches(keras.utils.PyDataset):
     ``part`` = (i, n): this process is process i of n training one model (`colorizer.cluster`); it reads
     and yields only its slice i of n of every batch (whose size must divide by n), with the crops a single
     process would draw for those photographs.
+
+    ``hints`` = {"size": (h, w) of the crops, "stop", "sides", "spread"} (`colorizer.hints.draw_training_points`)
+    adds ``"points"`` [n, MAX_POINTS, 4] to each batch: the simulated hints of each crop, drawn with the crops'
+    seed (and none for validation, which scores the network on its own).
     """
 
     def __init__(self, split: LabSplit, batch_size: int, shuffle: bool = True, crops_per_image: int = 1,
                  min_scale: float = 1.0, flip: bool = False, seed: int = 0, epoch: int = 0, skip: int = 0,
-                 part: tuple[int, int] = (0, 1), **kwargs):
+                 part: tuple[int, int] = (0, 1), hints: dict | None = None, **kwargs):
         super().__init__(**kwargs)
         self.split, self.batch_size, self.part = split, batch_size, tuple(part)
-        self.shuffle, self.flip, self.seed = shuffle, flip, seed
+        self.shuffle, self.flip, self.seed, self.hints = shuffle, flip, seed, hints
         self.crops_per_image = crops_per_image if shuffle else 1
         self.min_scale = min_scale if shuffle else 1.0
         self.set_epoch(epoch, skip)
@@ -70,10 +75,21 @@ class CropBatches(keras.utils.PyDataset):
             boxes = whole_boxes(len(rows), self.split.image_shape[:2])
         return rows, boxes
 
+    def points(self, index: int, count: int) -> np.ndarray:
+        """The simulated hints of the ``count`` crops of batch ``index`` (the whole batch's, like its boxes)."""
+        if not self.shuffle:
+            return no_points(count)
+        rng = np.random.default_rng([self.seed, self.epoch, index + self.skip, 2])
+        return draw_training_points(rng, count, self.hints["size"], self.hints["stop"], self.hints["sides"],
+                                    self.hints["spread"])
+
     def __getitem__(self, index: int):
         rows, boxes = self.global_batch(index)
         mine = slice_of(len(rows), self.part)
-        return {"codes": self.split.take_codes(rows[mine]), "boxes": boxes[mine]}
+        batch = {"codes": self.split.take_codes(rows[mine]), "boxes": boxes[mine]}
+        if self.hints is not None:
+            batch["points"] = self.points(index, len(rows))[mine]
+        return batch
 
 
 def slice_of(length: int, part: tuple[int, int]) -> slice:

@@ -35,6 +35,7 @@ from tqdm import tqdm
 from colorizer import DOWNSAMPLING
 from colorizer.atomic import replacing
 from colorizer.color import AB_SCALE, lab_to_srgb8, lightness_of
+from colorizer.hints import BadHints, hint_map, is_sidecar, read_sidecar, sidecar_of
 from colorizer.images import WIDE_GRAY_MODES, UnreadableImage, find_images, open_upright, wide_gray_levels
 
 DEFAULT_MODEL = "models/colorizer.keras"
@@ -58,6 +59,7 @@ class Photo:
     pixels: np.ndarray  # (H, W) gray or (H, W, 3) RGB, uint8 or uint16, upright
     alpha: np.ndarray | None  # (H, W) uint8, kept as it was
     small: np.ndarray  # (h, w) L at the working size, what the network sees
+    hints: np.ndarray | None = None  # (h, w, 3) the hint map at the working size (`colorizer.hints`), if any
 
 
 def working_size(height: int, width: int, size: int) -> tuple[int, int]:
@@ -82,8 +84,10 @@ def split_channels(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return np.asarray(image.convert("RGB")), None
 
 
-def read_photo(path, size: int) -> Photo:
-    """The photograph at ``path``, upright, with its lightness at the working size; `UnreadableImage` if not."""
+def read_photo(path, size: int, hints_file=None) -> Photo:
+    """The photograph at ``path``, upright, with its lightness at the working size, and the hint map of
+    ``hints_file`` when one is given; `UnreadableImage` if the photograph cannot be read, `BadHints` if the
+    hints cannot be used."""
     image = open_upright(path)
     try:
         pixels, alpha = split_channels(image)
@@ -93,7 +97,10 @@ def read_photo(path, size: int) -> Photo:
     h, w = working_size(height, width, size)
     # Pillow resizes 8-bit gray, RGB and 16-bit gray (I;16) with antialiasing, like `colorizer.images.resize`.
     small = np.asarray(Image.fromarray(pixels).resize((w, h), Image.Resampling.BILINEAR))
-    return Photo(pixels, alpha, lightness_of(small))
+    hints = None
+    if hints_file is not None:  # points in pixels of the photograph as displayed: upright, as `pixels` is
+        hints = hint_map(read_sidecar(hints_file, height, width), (height, width), (h, w))
+    return Photo(pixels, alpha, lightness_of(small), hints)
 
 
 def enlarge(channel: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -173,6 +180,8 @@ def plan(inputs: list, output) -> tuple[list[tuple[Path, Path]], list[str]]:
         if item.is_dir():
             nested = item.resolve() in output.resolve().parents  # the output folder is inside this one
             for relative in find_images(item):
+                if is_sidecar(relative):  # a photograph's hints, read with it
+                    continue
                 if not (nested and output.resolve() in (item / relative).resolve().parents):
                     pairs.append((item / relative, output / output_name(relative)))
         elif item.is_file():
@@ -207,14 +216,35 @@ class Stopped(Exception):
         self.reason, self.coloured, self.failed = reason, coloured, failed
 
 
+def hints_file_of(source: Path, hints="sidecar") -> Path | None:
+    """The hints for ``source``: its sidecar (``photo.jpg.hints.json``) when ``hints`` is "sidecar" and there is
+    one, the file ``hints`` names, or none when ``hints`` is None (``--no-hints``)."""
+    if hints is None:
+        return None
+    if hints != "sidecar":
+        return Path(hints)
+    sidecar = sidecar_of(source)
+    return sidecar if sidecar.is_file() else None
+
+
 def colorize_files(model, pairs, size: int = DEFAULT_SIZE, saturation: float = 1.0,
-                   batch_size: int = DEFAULT_BATCH, progress: bool | None = None) -> list[tuple[Path, str]]:
+                   batch_size: int = DEFAULT_BATCH, progress: bool | None = None, hints="sidecar",
+                   hinted: list | None = None) -> list[tuple[Path, str]]:
     """Colour every (source, target) pair; returns the (source, reason) of those that could not be read.
+
+    ``hints``: "sidecar" reads each photograph's hints file when it has one (`colorizer.hints`), None reads
+    none, and a path reads that file (for a single photograph). A photograph whose hints cannot be used is
+    skipped like an unreadable one, with the reason; the sources coloured with hints are appended to
+    ``hinted``.
 
     Consecutive photographs with the same working size go through the network together, up to
     ``batch_size``; only their working-size lightness and decoded pixels wait in memory. The first write
     that fails, and Ctrl-C, end the run with `Stopped`.
     """
+    from colorizer.inference import network_input, takes_hints
+
+    with_hints = takes_hints(model)
+    hinted = [] if hinted is None else hinted
     failed, coloured = [], 0
     bar = tqdm(total=len(pairs), unit="photo", file=sys.stderr,
                disable=None if progress is None else not progress)  # None: shown on a terminal only
@@ -228,24 +258,38 @@ def colorize_files(model, pairs, size: int = DEFAULT_SIZE, saturation: float = 1
         nonlocal coloured
         if not batch:
             return
-        ab = np.asarray(model.predict_on_batch(np.stack([photo.small for _, _, photo in batch])[..., None]),
-                        np.float32)
+        lightness = np.stack([photo.small for _, _, photo in batch])[..., None]
+        maps = None
+        if with_hints:
+            maps = np.stack([np.zeros((*photo.small.shape, 3), np.float32) if photo.hints is None else photo.hints
+                             for _, _, photo in batch])
+        ab = np.asarray(model.predict_on_batch(network_input(model, lightness, maps)), np.float32)
         for (source, target, photo), ab_scaled in zip(batch, ab):
             try:
                 save(colorize_photo(photo, ab_scaled, saturation), target)
             except OSError as error:
                 raise Stopped(f"cannot write {target}: {error.strerror or error}", coloured, failed) from None
             coloured += 1
+            if photo.hints is not None:
+                hinted.append(source)
             bar.update()
         batch.clear()
 
     batch = []
     try:
         for source, target in pairs:
+            hints_file = hints_file_of(source, hints)
+            if hints_file is not None and not with_hints:
+                fail(source, f"it has hints ({hints_file}) but the model takes none (trained without them); "
+                             f"use a model trained with train.hints: true, or --no-hints")
+                continue
             try:
-                photo = read_photo(source, size)
+                photo = read_photo(source, size, hints_file)
             except (UnreadableImage, OSError) as error:
                 fail(source, str(error))
+                continue
+            except BadHints as error:
+                fail(source, f"bad hints: {error}")
                 continue
             if batch and (len(batch) == batch_size or batch[0][2].small.shape != photo.small.shape):
                 flush(batch)
@@ -285,6 +329,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "vivid (default: the model's own, export.temperature in params.yaml)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
                         help=f"photographs of one working size predicted together (default {DEFAULT_BATCH})")
+    hints = parser.add_mutually_exclusive_group()
+    hints.add_argument("--hints", metavar="FILE",
+                       help="the colour hints of the one photograph given (JSON: {\"points\": [{\"x\": 120, "
+                            "\"y\": 64, \"color\": \"#a03c28\"}]}); by default each photograph's sidecar "
+                            "PHOTO.hints.json is read when there is one")
+    hints.add_argument("--no-hints", action="store_true", help="ignore hints sidecars")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--version", action="version", version=f"colorize {_version()}")
     args = parser.parse_args(argv)
@@ -322,6 +372,15 @@ def colorize_command(args) -> int:
         for item in missing:
             print(f"colorize: no such file or folder: {item}", file=sys.stderr)
         return 2
+    hints = None if args.no_hints else args.hints or "sidecar"
+    if args.hints is not None:
+        if len(pairs) != 1 or not Path(args.inputs[0]).is_file():
+            print("colorize: --hints gives the hints of one photograph; name one photograph, or put a sidecar "
+                  "PHOTO.hints.json beside each", file=sys.stderr)
+            return 2
+        if not Path(args.hints).is_file():
+            print(f"colorize: no hints file {args.hints}", file=sys.stderr)
+            return 2
     if not pairs:
         print("colorize: no photographs found", file=sys.stderr)
         return 1
@@ -334,14 +393,23 @@ def colorize_command(args) -> int:
     except Exception as error:  # a missing file, a bad URI, an unreachable MLflow store: all say why
         print(f"colorize: cannot load the model {args.model}: {error}", file=sys.stderr)
         return 2
+    if args.hints is not None:
+        from colorizer.inference import takes_hints
+
+        if not takes_hints(model):
+            print(f"colorize: the model {args.model} takes no hints (it was trained without them); use a model "
+                  f"trained with train.hints: true, or leave out --hints", file=sys.stderr)
+            return 2
+    hinted = []
     try:
         failed = colorize_files(model, pairs, args.size, args.saturation, args.batch_size,
-                                progress=False if args.quiet else None)
+                                progress=False if args.quiet else None, hints=hints, hinted=hinted)
     except Stopped as stop:
         print(f"colorize: stopped ({stop.reason}): {stop.coloured} of {len(pairs)} photographs coloured into "
               f"{output}" + (f", {len(stop.failed)} skipped" if stop.failed else ""), file=sys.stderr)
         return 130 if stop.reason == "interrupted" else 1
     print(f"colorize: {len(pairs) - len(failed)} of {len(pairs)} photographs coloured into {output}"
+          + (f" ({len(hinted)} with hints)" if hinted else "")
           + (f"; {len(failed)} skipped, listed above" if failed else ""), file=sys.stderr)
     return 1 if failed else 0
 

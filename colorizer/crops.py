@@ -8,7 +8,9 @@ widened by the reduction, so shrinking is antialiased like `colorizer.images.res
 decoded on the way (`colorizer.color.codes_to_lab`): what reaches the network is what a photograph prepared at
 that crop would be.
 
-`CropTraining` is what `stages.train` fits: the network, fed L of the crops and scored against their ab / 128.
+`CropTraining` is what `stages.train` fits: the network, fed L of the crops (and, for a network that takes
+hints, the hints painted from the crops' own colours, `colorizer.hints.paint_from_truth`) and scored against their
+ab / 128.
 """
 
 import keras
@@ -16,6 +18,7 @@ import numpy as np
 from keras import ops
 
 from colorizer.color import AB_OFFSET, AB_SCALE, L_PER_CODE
+from colorizer.hints import paint_from_truth
 
 BOX_FIELDS = ("top", "left", "height", "width", "flip")  # a box, in pixels of the stored photograph
 
@@ -68,7 +71,8 @@ def crop_resize(codes, boxes, size):
 
 class CropTraining(keras.Model):
     """Fits ``network`` on crops cut in the graph: its inputs are ``{"codes": stored photographs, "boxes":
-    one box each}`` (what `colorizer.batches.CropBatches` yields), the network sees L of the crops, and the
+    one box each}``, and ``"points"`` for a network that takes hints (what `colorizer.batches.CropBatches`
+    yields), the network sees L of the crops, and the
     loss and metrics compare its output with their ab / 128. Only ``network`` is saved; this is the harness.
     """
 
@@ -79,7 +83,11 @@ class CropTraining(keras.Model):
 
     def call(self, inputs, training=False):
         lightness, ab = crop_resize(inputs["codes"], inputs["boxes"], self.size)
-        return {"predicted": self.network(lightness, training=training), "ab": ab}
+        if "points" in inputs:  # a network that takes hints: simulated from the truth of each crop
+            network_input = {"L": lightness, "hints": paint_from_truth(ab, inputs["points"])}
+        else:
+            network_input = lightness
+        return {"predicted": self.network(network_input, training=training), "ab": ab}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         return super().compute_loss(x, y_pred["ab"], y_pred["predicted"], sample_weight, training)

@@ -13,6 +13,9 @@ Two heads:
 With ``members`` > 1 the distribution head's unet is an ensemble in one model: that many U-Nets side by side,
 read out from the mean of their log-probabilities (`EnsembleMean`).
 
+A unet built ``with_hints`` also reads a hint map (`colorizer.hints`): the colours a user gives at some
+pixels, which it learns to spread along the photograph's edges.
+
 Both end in the vividness read-out: `AnnealedMean`'s rebalancing and temperature (distribution head) and
 `Saturation`.
 They are weights of the model, so `set_vividness` changes them without retraining.
@@ -22,7 +25,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from colorizer import ab_bins
+from colorizer import HINT_CHANNELS, ab_bins
 from colorizer.color import AB_SCALE
 
 ARCHS = ("seed", "unet")
@@ -177,6 +180,11 @@ def _normalised_input():
     return lightness, layers.Rescaling(1.0 / 50.0, offset=-1.0, name="L_to_unit")(lightness)
 
 
+def _hint_input():
+    """The hint map (`colorizer.hints`): a / 128, b / 128 and a mask of where hints are; zeros for none."""
+    return keras.Input(shape=(None, None, HINT_CHANNELS), name="hints")
+
+
 def build_seed() -> keras.Model:
     """The article's network: an 8-8-16-16-32-32 encoder, then upsampling + convolution back to ab."""
     lightness, x = _normalised_input()
@@ -238,8 +246,8 @@ def _unet_trunk(x, width: int, head: str, global_context: bool, prefix: str = ""
     return x
 
 
-def build_unet(width: int = 16, head: str = "regression", global_context: bool = False, members: int = 1
-               ) -> keras.Model:
+def build_unet(width: int = 16, head: str = "regression", global_context: bool = False, members: int = 1,
+               with_hints: bool = False) -> keras.Model:
     """A small U-Net: ``width``, 2x, 4x, 8x channels, three poolings, skip connections at each scale, and
     with ``global_context`` the image's mean features added at the bottleneck (`_global_context`).
 
@@ -255,10 +263,18 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
     enlarging is normalised at the borders: a uniform photograph gets one colour up to its edges, where zero
     padding gave a coloured fringe. That enlarging is guided by the full-resolution lightness
     (`GuidedEnlarge`), so colour edges follow the photograph's.
+
+    ``with_hints`` adds a second input, the hint map (`colorizer.hints`), joined to the lightness before the
+    first convolution of every network: the model then takes ``{"L": ..., "hints": ...}``.
     """
     if members > 1 and head != "distribution":
         raise ValueError(f"an ensemble of {members} networks needs the distribution head, not {head!r}")
     lightness, x = _normalised_input()
+    inputs = lightness
+    if with_hints:
+        hint_map = _hint_input()
+        inputs = {"L": lightness, "hints": hint_map}
+        x = layers.Concatenate(name="with_hints")([x, hint_map])
     # Each trunk is built before the layer that follows it: a layer draws its initial weights' seed when it is
     # made, so this order gives a seeded network the weights it had before ensembles existed.
     if head == "regression":
@@ -279,20 +295,21 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
         ab = AnnealedMean(name="annealed_mean", dtype=OUTPUT_DTYPE)(logits)
         ab = GuidedEnlarge(ab_bins.POOL, name="enlarge", dtype=OUTPUT_DTYPE)([ab, lightness])
     name = f"unet_{head}" if members == 1 else f"unet_{head}_x{members}"
-    return keras.Model(lightness, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab), name=name)
+    return keras.Model(inputs, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab),
+                       name=name + ("_hints" if with_hints else ""))
 
 
-def build(arch: str, width: int = 16, head: str = "regression", global_context: bool = False, members: int = 1
-          ) -> keras.Model:
+def build(arch: str, width: int = 16, head: str = "regression", global_context: bool = False, members: int = 1,
+          with_hints: bool = False) -> keras.Model:
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; expected one of {', '.join(ARCHS)}")
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; expected one of {', '.join(HEADS)}")
     if arch == "seed":
-        if head != "regression" or members != 1:
-            raise ValueError("the seed network has only the regression head, and no ensemble")
+        if head != "regression" or members != 1 or with_hints:
+            raise ValueError("the seed network has only the regression head, no ensemble and no hints")
         return build_seed()
-    return build_unet(width, head, global_context, members)
+    return build_unet(width, head, global_context, members, with_hints)
 
 
 def has_distribution_head(model: keras.Model) -> bool:

@@ -120,6 +120,17 @@ def size(params, section, key, multiple_of: int) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
+def span(params, section, key, minimum: int = 1) -> tuple[int, int]:
+    """A [smallest, largest] pair of integers, ``minimum`` <= smallest <= largest."""
+    value = get(params, section, key)
+    ok = (isinstance(value, (list, tuple)) and len(value) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+    if not ok or not minimum <= value[0] <= value[1]:
+        raise ParamError(f"{section}.{key} must be [smallest, largest], two integers with {minimum} <= smallest "
+                         f"<= largest; got {value!r}")
+    return int(value[0]), int(value[1])
+
+
 def existing_dir(params, section, key) -> Path:
     value = get(params, section, key)
     path = Path(str(value)).expanduser()

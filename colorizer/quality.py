@@ -36,6 +36,11 @@ def colorfulness(rgb8: np.ndarray) -> float:
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
+def psnr_of_lab(truth_lab: np.ndarray, predicted_lab: np.ndarray) -> float:
+    """PSNR of two Lab images through the same sRGB conversion as `image_scores`."""
+    return psnr(lab_image_to_srgb8(truth_lab), lab_image_to_srgb8(predicted_lab))
+
+
 def image_scores(truth_lab: np.ndarray, predicted_lab: np.ndarray) -> dict:
     """Every metric for one image pair given in Lab, each converted to sRGB as `colorize` converts (colours
     outside the gamut mixed with grey at their own luminance, `colorizer.color.lab_to_srgb8`)."""

@@ -43,7 +43,7 @@ LOSSES = ("mse", "mae", "huber")
 SCHEDULES = ("constant", "cosine")
 DISTRIBUTE = ("none", "mirrored", "data_parallel")
 SEED_SETTINGS = {"head": "regression", "global_context": False, "colour_loss": 0.0, "rebalance": 0.0,  # arch seed
-                 "members": 1}
+                 "members": 1, "hints": False}
 COLOUR_ERROR = "ab_mse"  # the metric logged each epoch: MSE of a and b in Lab units
 
 
@@ -62,6 +62,10 @@ def check_params(p: dict) -> dict:
         "lr_schedule": P.choice(p, SECTION, "lr_schedule", SCHEDULES),
         "head": P.choice(p, SECTION, "head", HEADS),
         "global_context": P.boolean(p, SECTION, "global_context"),
+        "hints": P.boolean(p, SECTION, "hints"),
+        "hint_stop": P.number(p, SECTION, "hint_stop", minimum=0.0, maximum=1.0, exclusive_minimum=True),
+        "hint_sides": P.span(p, SECTION, "hint_sides", minimum=1),
+        "hint_spread": P.number(p, SECTION, "hint_spread", minimum=0.0, exclusive_minimum=True),
         "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
         "colour_loss": P.number(p, SECTION, "colour_loss", minimum=0.0),
         "loss": P.choice(p, SECTION, "loss", LOSSES),
@@ -184,7 +188,8 @@ def compile_model(cfg: dict, train: LabSplit, size, steps_per_epoch: int | None 
     chosen = strategy(cfg["distribute"])
     with chosen.scope() if chosen else contextlib.nullcontext():  # build and compile under the strategy
         with dtype_policy(cfg["mixed_precision"]):
-            model = build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"])
+            model = build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"],
+                          with_hints=cfg["hints"])
         trainee = CropTraining(training_model(model), size)
         if cfg["head"] == "regression":
             loss, colour_error = cfg["loss"], regression_colour_error
@@ -371,16 +376,25 @@ def epoch_batches(cfg: dict, train: LabSplit, val: LabSplit, epoch: int = 0, ski
     process (``group``) reads its own slice."""
     crops = {"crops_per_image": cfg["crops_per_image"], "min_scale": smallest_crop(train, val),
              "flip": cfg["flip"], "seed": cfg["seed"], "epoch": epoch, "skip": skip}
+    hints = hint_draw(cfg, training_size(val))
     if cfg["distribute"] == "none":
-        return (CropBatches(train, cfg["batch_size"], shuffle=True, **crops),
-                CropBatches(val, cfg["batch_size"], shuffle=False))
+        return (CropBatches(train, cfg["batch_size"], shuffle=True, hints=hints, **crops),
+                CropBatches(val, cfg["batch_size"], shuffle=False, hints=hints))
     replicas = len(replica_devices(cfg["distribute"]))
     part = (group.index, group.count)
     try:
-        return (EvenBatches(train, cfg["batch_size"], replicas, shuffle=True, part=part, **crops),
-                EvenBatches(val, cfg["batch_size"], replicas, shuffle=False, part=part))
+        return (EvenBatches(train, cfg["batch_size"], replicas, shuffle=True, part=part, hints=hints, **crops),
+                EvenBatches(val, cfg["batch_size"], replicas, shuffle=False, part=part, hints=hints))
     except ValueError as error:
         raise P.ParamError(str(error)) from None
+
+
+def hint_draw(cfg: dict, size) -> dict | None:
+    """How the training simulates hints on crops of ``size`` (`colorizer.hints.draw_training_points`), or None
+    for a network without a hint input."""
+    if not cfg["hints"]:
+        return None
+    return {"size": tuple(size), "stop": cfg["hint_stop"], "sides": cfg["hint_sides"], "spread": cfg["hint_spread"]}
 
 
 def prepare_checkpoints(cfg: dict, checkpoints, prepared) -> str | None:

@@ -39,6 +39,12 @@ def with_change(section, key, value):
     ("jit_compile", 1, "train.jit_compile must be auto, true or false; got 1"),
     ("crops_per_image", 0, "train.crops_per_image must be at least 1, got 0"),
     ("checkpoint_every", -5, "train.checkpoint_every must be at least 0, got -5"),
+    ("hints", "on", "train.hints must be true or false"),
+    ("hint_stop", 0, "train.hint_stop must be greater than 0"),
+    ("hint_stop", 1.5, "train.hint_stop must be at most 1"),
+    ("hint_sides", [9, 1], "two integers with 1 <= smallest <= largest; got "),
+    ("hint_sides", 5, "two integers with 1 <= smallest <= largest; got 5"),
+    ("hint_spread", -0.1, "train.hint_spread must be greater than 0"),
 ])
 def test_bad_train_params_are_named(key, value, message):
     with pytest.raises(P.ParamError, match=message.replace("(", r"\(").replace(".", r"\.")):
@@ -59,16 +65,17 @@ def test_the_distribution_heads_loss_weights_are_refused_with_the_regression_hea
 def test_the_seed_network_names_every_unet_setting_it_cannot_take_at_once():
     """`-S train.arch=seed` on the defaults: one error lists all there is to change, not one per try."""
     with pytest.raises(P.ParamError, match=r"train.arch: seed .* also needs train.head: regression, "
-                                           r"train.global_context: false, train.colour_loss: 0, train.members: 1 "
-                                           r"\(now distribution, true, 1, 4\)"):
+                                           r"train.global_context: false, train.colour_loss: 0, train.members: 1, "
+                                           r"train.hints: false \(now distribution, true, 1, 4, true\)"):
         check_train({**PARAMS["train"], "arch": "seed"})
     with pytest.raises(P.ParamError, match=r"train.global_context: false, train.colour_loss: 0 \(now true, 1\)$"):
-        check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "members": 1})
-    with pytest.raises(P.ParamError, match=r"also needs train.global_context: false \(now true\)$"):
-        check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "colour_loss": 0, "members": 1})
+        check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "members": 1, "hints": False})
+    with pytest.raises(P.ParamError, match=r"also needs train.hints: false \(now true\)$"):
+        check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "colour_loss": 0, "members": 1,
+                     "global_context": False})
     seed = check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "global_context": False,
-                        "colour_loss": 0, "members": 1})
-    assert (seed["arch"], seed["head"], seed["global_context"]) == ("seed", "regression", False)
+                        "colour_loss": 0, "members": 1, "hints": False})
+    assert (seed["arch"], seed["head"], seed["global_context"], seed["hints"]) == ("seed", "regression", False, False)
 
 
 @pytest.mark.parametrize("key, value, message", [
@@ -127,6 +134,9 @@ def test_every_key_of_params_yaml_is_read_and_no_other(monkeypatch, tmp_path):
     with pytest.raises(P.ParamError, match=r"train\.epoch is not a parameter of this stage; did you mean "
                                            r"train\.epochs\?"):
         check_train({**PARAMS["train"], "epoch": 3})
+    with pytest.raises(P.ParamError, match=r"evaluate\.hint_points must be a list of point counts"):
+        check_evaluate({**PARAMS["evaluate"], "hint_points": [0, -1]})
+    assert check_evaluate({**PARAMS["evaluate"], "hint_points": [5, 0, 5]})["hint_points"] == [0, 5]
     with pytest.raises(P.ParamError, match=r"render\.zoom is not a parameter of this stage; known keys: "
                                            r"count, sheet_width"):
         check_render({**PARAMS["render"], "zoom": 3})
