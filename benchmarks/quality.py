@@ -9,11 +9,18 @@ zero-chroma baseline, the seed network, the default model, and the default model
 (export.rebalance / temperature / saturation, which rerun only export, evaluate and render), a PSNR /
 colorfulness column pair per set. Each row is also printed to stderr as soon as it is measured.
 
+With a model that takes hints, it then measures the hint curve on cbsd68 and mcmaster18 (``--hint-sets``):
+each photograph at 256x256 given as a grayscale PNG with a sidecar of N points drawn from the truth as Zhang
+et al.'s sweep draws them (6x6 squares of the truth's mean colour, `colorizer.hints.sweep_points`), coloured by
+`colorize`'s own code, and scored against the truth, beside the propagation with no learning (each pixel the
+colour of its nearest point). ``--hint-points ""`` skips it.
+
     python benchmarks/quality.py                       # about 40 minutes on 2 quiet CPU cores
     python benchmarks/quality.py --seed-epochs 2 --default-epochs 1 --crops 1 --frontier ""  # a smoke run
     python benchmarks/quality.py --models default      # the default model and its read-outs only
     python benchmarks/quality.py --models default --set train.global_context=false   # an ablation
     python benchmarks/quality.py --models default --train-every 2 --crops 32   # half the photographs, same steps
+    python benchmarks/quality.py --models default --frontier "" --hint-points 0,1,5,10,20,50   # the hint curve
 
 It works in a git worktree of HEAD (or ``--commit``) under a temporary folder (commit first), with both
 photograph folders copied into it, and runs `dvc repro` there with params.yaml pointing at them.
@@ -63,6 +70,9 @@ def repro(project: Path, changes: dict, log) -> dict:
         result["train"]["seconds"] = training_seconds(project)
     result["sets"] = {name: score_set(project / "models" / "colorizer.keras", split)
                       for name, split in OTHER_SETS.items()}
+    from colorizer.inference import load, takes_hints
+
+    result["takes_hints"] = takes_hints(load(project / "models" / "colorizer.keras"))
     return result
 
 
@@ -120,6 +130,46 @@ def score_set(model_path: Path, split) -> dict:
     return means
 
 
+def hint_curve(model_path: Path, split, counts, work: Path) -> list[dict]:
+    """PSNR against the number of hint points on ``split`` = (images, names), through `colorize`: each image a
+    grayscale PNG with its sidecar of the sweep's points, coloured at its own size (256x256), scored against the
+    truth; beside it the nearest-point propagation. One row per count."""
+    from PIL import Image
+
+    from colorizer.color import gray_lab, lab_image_to_srgb8, merge_lab
+    from colorizer.colorize import colorize_files, load_model
+    from colorizer.hints import SWEEP_SIDE, nearest_point_colours, photo_seed, sweep_points, truth_hints, \
+        write_sidecar
+    from colorizer.quality import psnr, psnr_of_lab
+
+    model = load_model(str(model_path))
+    images, names = split[0].lab, split[1]
+    truths = [lab_image_to_srgb8(lab) for lab in images]
+    rows = []
+    for count in counts:
+        folder = work / f"hints-{count}"
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / "in").mkdir(parents=True)
+        pairs, nearest = [], []
+        for i, (lab, name) in enumerate(zip(images, names)):
+            source = folder / "in" / f"{i:03d}.png"
+            Image.fromarray(lab_image_to_srgb8(gray_lab(lab[..., :1]))[..., 0]).save(source)
+            hints = truth_hints(lab, sweep_points(photo_seed(name), count, lab.shape[:2]), SWEEP_SIDE)
+            if hints:
+                write_sidecar(source.with_name(source.name + ".hints.json"), hints)
+            pairs.append((source, folder / "out" / source.name))
+            propagated = merge_lab(lab[None, ..., :1], nearest_point_colours(lab.shape, hints)[None] / 128.0)[0]
+            nearest.append(psnr_of_lab(lab, propagated))
+        failed = colorize_files(model, pairs, size=max(images.shape[1:3]), progress=False)
+        if failed:
+            raise RuntimeError(f"colorize failed on {failed[0][0]}: {failed[0][1]}")
+        scores = [psnr(truth, np.asarray(Image.open(target).convert("RGB"))) for truth, (_, target) in
+                  zip(truths, pairs)]
+        rows.append({"points": count, "psnr": float(np.mean(scores)), "nearest_point_psnr": float(np.mean(nearest))})
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
 def row(name, training, e, prefix="", sets=None) -> str:
     others = "".join(f" {s[prefix + 'psnr']:.2f} / {s[prefix + 'colorfulness']:.1f} |" for s in (sets or {}).values())
     return (f"| {name} | {training} | {e[prefix + 'psnr']:.2f} | {e[prefix + 'ssim']:.3f} | "
@@ -150,6 +200,9 @@ def main() -> None:
     parser.add_argument("--train-every", type=int, default=1, metavar="K",
                         help="train on every K-th photograph of bsds432 (by name), to see what the amount of data is "
                              "worth; give --crops K times as many for as many training steps")
+    parser.add_argument("--hint-points", default="0,1,2,5,10,20,50",
+                        help="hint curve: the numbers of points to give (\"\": no curve); a model that takes hints")
+    parser.add_argument("--hint-sets", default="cbsd68,mcmaster18", help="hint curve: folders of --datasets")
     parser.add_argument("--keep", action="store_true", help="keep the worktree (its path is printed)")
     parser.add_argument("--commit", default="HEAD", help="the commit to measure (default HEAD); an older one "
                         "is measured with its own pipeline, scored by this checkout's evaluation")
@@ -175,7 +228,9 @@ def main() -> None:
         data = {"prepare.images": "bench_images", "prepare.test_subfolder": "cbsd68",
                 f"prepare.{train_size}": [128, 128], "prepare.test_size": [256, 256],
                 "train.crops_per_image": args.crops, "prepare.splits": {"train": 0.9, "val": 0.1, "test": 0.0},
-                "render.count": 12}
+                "render.count": 12,
+                # evaluate's own hint curve: measured here through colorize instead (`hint_curve`)
+                **({"evaluate.hint_points": []} if "hint_points" in params["evaluate"] else {})}
         overrides = {}
         for change in args.set:
             dotted, value = change.split("=", 1)
@@ -220,6 +275,20 @@ def main() -> None:
         print(row("zero chroma (the grayscale input as is)", "none", e, "baseline_", runs[0][1]["sets"]))
         for run in runs:
             print(row_of(*run))
+        counts = [int(n) for n in args.hint_points.split(",") if n.strip()]
+        if "default" in args.models and counts and default.get("takes_hints"):
+            print(f"\nHint curve (PSNR dB; the sweep's points through colorize, 256x256; the default model's "
+                  f"read-out {', '.join(f'{k} {v}' for k, v in params['export'].items())}):\n")
+            set_params(project, readout)
+            sh(["dvc", "repro", "export"], project, stdout=log, stderr=subprocess.STDOUT)
+            print("| set | " + " | ".join(f"{n} points" for n in counts) + " |")
+            print("| --- |" + " --- |" * len(counts))
+            for name in filter(None, args.hint_sets.split(",")):
+                curve = hint_curve(project / "models" / "colorizer.keras",
+                                   test_split(args.datasets / name, (256, 256)), counts, work)
+                print(f"| {name}, the model | " + " | ".join(f"{r['psnr']:.2f}" for r in curve) + " |")
+                print(f"| {name}, nearest point | " + " | ".join(f"{r['nearest_point_psnr']:.2f}" for r in curve)
+                      + " |", flush=True)
     finally:
         log.close()
         if not args.keep:
