@@ -310,12 +310,21 @@ def _version() -> str:
         return "unknown"
 
 
+def point(text: str) -> tuple[float, float]:
+    """``X,Y`` -> (x, y), for --suggest."""
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y in pixels, such as 120,64; got {text!r}") from None
+    return x, y
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="colorize", description="Colour black-and-white photographs at their full resolution.",
         epilog="Exit status: 0 all coloured, 1 some could not be, 2 bad arguments or no usable model.")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photographs, or folders walked recursively")
-    parser.add_argument("-o", "--output", required=True, help="folder for the coloured photographs")
+    parser.add_argument("-o", "--output", help="folder for the coloured photographs (required, except with --suggest)")
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"a .keras file or an MLflow model URI such as runs:/<run id>/model "
                              f"(default {DEFAULT_MODEL})")
@@ -335,9 +344,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                             "\"y\": 64, \"color\": \"#a03c28\"}]}); by default each photograph's sidecar "
                             "PHOTO.hints.json is read when there is one")
     hints.add_argument("--no-hints", action="store_true", help="ignore hints sidecars")
+    parser.add_argument("--suggest", metavar="X,Y", type=point,
+                        help="print the most likely colours at pixel X,Y of the one photograph given (sRGB hex "
+                             "and probability; distribution-head models), given its hints; colours nothing")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--version", action="version", version=f"colorize {_version()}")
     args = parser.parse_args(argv)
+    if args.output is None and args.suggest is None:
+        parser.error("the following arguments are required: -o/--output")
     if args.size < DOWNSAMPLING:
         parser.error(f"--size must be at least {DOWNSAMPLING}")
     if not 0 <= args.saturation <= MAX_SATURATION:  # NaN fails too
@@ -358,7 +372,44 @@ def main(argv=None) -> int:
         return 130
 
 
+def suggest_command(args) -> int:
+    """--suggest X,Y PHOTO: the most likely colours there, one line each: hex and probability."""
+    from colorizer.suggestions import NoDistribution, suggest
+
+    if len(args.inputs) != 1 or not Path(args.inputs[0]).is_file():
+        print("colorize: --suggest X,Y takes one photograph", file=sys.stderr)
+        return 2
+    source = Path(args.inputs[0])
+    try:
+        model = load_model(args.model)
+    except Exception as error:
+        print(f"colorize: cannot load the model {args.model}: {error}", file=sys.stderr)
+        return 2
+    from colorizer.inference import takes_hints
+
+    hints_file = hints_file_of(source, None if args.no_hints or not takes_hints(model) else args.hints or "sidecar")
+    try:
+        photo = read_photo(source, args.size, hints_file)
+    except (UnreadableImage, OSError, BadHints) as error:
+        print(f"colorize: {source}: {error}", file=sys.stderr)
+        return 1
+    (x, y), (height, width), (h, w) = args.suggest, photo.pixels.shape[:2], photo.small.shape
+    if not (0 <= x < width and 0 <= y < height):
+        print(f"colorize: --suggest {x:g},{y:g} is outside {source}, which is {width}x{height}", file=sys.stderr)
+        return 2
+    try:
+        found = suggest(model, photo.small, x * w / width, y * h / height, photo.hints)
+    except NoDistribution as error:
+        print(f"colorize: {error}", file=sys.stderr)
+        return 2
+    for item in found:
+        print(f"{item.colour}  {item.probability:.3f}")
+    return 0
+
+
 def colorize_command(args) -> int:
+    if args.suggest is not None:
+        return suggest_command(args)
     output = Path(args.output)
     if output.exists() and not output.is_dir():
         print(f"colorize: the output {output} is a file; give a folder (-o)", file=sys.stderr)

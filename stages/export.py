@@ -28,8 +28,9 @@ REGISTERED_NAME = "colorizer"
 # The code the logged model loads with: the whole package, as the read-out layers import their neighbours.
 CODE = Path(colorizer.__file__).resolve().parent
 ABOUT = ("Colours grayscale photographs. Input: lightness L of Lab (0..100), float32 [n, H, W, 1], any H and W "
-         "that are multiples of 8; output: the colour, ab / 128 in [-1, 1], float32 [n, H, W, 2]. Logged by the "
-         "export stage of the colorizer pipeline (DVC + MLflow); each export is a new version.")
+         "that are multiples of 8, or with colour hints [n, H, W, 4]: L, then a / 128, b / 128 of the hinted "
+         "pixels and a mask (1 where hinted); output: the colour, ab / 128 in [-1, 1], float32 [n, H, W, 2]. "
+         "Logged by the export stage of the colorizer pipeline (DVC + MLflow); each export is a new version.")
 
 
 def check_params(p: dict) -> dict:
@@ -70,11 +71,12 @@ def requirements() -> list[str]:
 
 def signature():
     """Any number of photographs of any height and width: a signature inferred from an example would fix its
-    size, and pyfunc would refuse every other (such as evaluate's 256x256)."""
+    size, and pyfunc would refuse every other (such as evaluate's 256x256). The channels are L alone (1) or L
+    and its hint map (4; `colorizer.mlflow_model`), which the model checks: a signature has no optional tensor."""
     from mlflow.models import ModelSignature
     from mlflow.types import Schema, TensorSpec
 
-    return ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, -1, 1))]),
+    return ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, -1, -1))]),
                           outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, -1, 2))]))
 
 

@@ -258,3 +258,46 @@ def test_hints_for_a_model_without_a_hint_input_get_a_clear_error(tmp_path, caps
     assert C.main([str(photo.parent), "-o", str(tmp_path / "o3"), "--model", str(path), "-q", "--no-hints"]) == 0
     assert C.main([str(photo.parent), "-o", str(tmp_path / "o4"), "--model", str(path), "-q",
                    "--hints", str(sidecar)]) == 2  # --hints names one photograph's
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Colour suggestions
+
+
+def test_suggestions_are_the_distributions_heaviest_colours_at_the_point(tmp_path, capsys):
+    """A two-network ensemble whose every pixel predicts 60% a red bin, 30% a green one and 10% spread over the
+    rest: the palette leads with those two, with their probabilities, at the photograph's lightness."""
+    import keras
+
+    from colorizer import ab_bins
+    from colorizer.model import build
+    from colorizer.suggestions import suggest
+
+    keras.utils.set_random_seed(0)
+    model = build("unet", width=4, head="distribution", global_context=True, members=2, with_hints=True)
+    centres = ab_bins.centers()
+    red, green = (int(np.argmin(((centres - c) ** 2).sum(1))) for c in ((60, 40), (-50, 50)))
+    probabilities = np.full(len(centres), 0.1 / (len(centres) - 2))
+    probabilities[red], probabilities[green] = 0.6, 0.3
+    for i in range(2):
+        layer = model.get_layer(f"m{i}_logits")
+        kernel, _ = layer.get_weights()
+        layer.set_weights([np.zeros_like(kernel), np.log(probabilities).astype(np.float32)])
+    lightness = np.full((32, 48), 60.0, np.float32)
+    found = suggest(model, lightness, 40, 20)
+    assert 2 <= len(found) <= 9 and found[0].probability >= found[1].probability
+    assert np.hypot(*(np.subtract(found[0].ab, centres[red]))) < 8 and 0.6 <= found[0].probability < 0.7
+    assert np.hypot(*(np.subtract(found[1].ab, centres[green]))) < 8 and 0.3 <= found[1].probability < 0.4
+    assert sum(s.probability for s in found) <= 1.0 + 1e-6
+    lab = srgb_to_lab(np.array([[[int(found[0].colour[i:i + 2], 16) for i in (1, 3, 5)]]], np.uint8))[0, 0]
+    assert abs(lab[0] - 60) < 1.5  # at the photograph's lightness
+
+    path = tmp_path / "ensemble.keras"
+    model.save(path)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((64, 96), 150, np.uint8)).save(photo)
+    assert C.main(["--suggest", "80,40", str(photo), "--model", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("#") and float(lines[0].split()[1]) == pytest.approx(found[0].probability, abs=0.01)
+    assert C.main(["--suggest", "96,40", str(photo), "--model", str(path)]) == 2
+    assert "outside" in capsys.readouterr().err

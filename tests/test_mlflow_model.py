@@ -1,11 +1,14 @@
 """The model that export logs, as its users load it: with ``mlflow.pyfunc`` in a Python that has never seen
-this repository, with ``mlflow models predict``, and by its registered name with ``colorize``."""
+this repository, with ``mlflow models predict`` and ``mlflow models serve`` (hints included), and by its
+registered name with ``colorize``."""
 
 import json
 import os
 import subprocess
 import sys
 import sysconfig
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +20,7 @@ from PIL import Image
 from colorizer import colorize as C
 from colorizer import tracking
 from colorizer.model import build
-from conftest import write_photos
+from conftest import free_port, write_photos
 from stages import export as E
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
@@ -40,6 +43,14 @@ print(model.predict(np.load(sys.argv[2])).shape)
 class Store:
     def __init__(self, folder: Path):
         self.folder, self.uri, self.run_id = folder, f"sqlite:///{folder / 'mlflow.db'}", None
+        self.hints_run_id = None  # a second training, of a network that takes hints
+
+
+def with_hints(lightness: np.ndarray) -> np.ndarray:
+    """[n, H, W, 4]: ``lightness`` and a hint map with one red square near its top-left corner."""
+    hints = np.zeros((*lightness.shape[:3], 3), np.float32)
+    hints[:, 4:10, 4:10] = (0.45, 0.3, 1.0)
+    return np.concatenate([lightness, hints], axis=-1)
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +65,18 @@ def store(tmp_path_factory):
         with tracking.start_training_run(tracking.connect()) as run:
             store.run_id = run.info.run_id
         tracking.write_run_file(store.run_id, "mlflow-run.json")
-        build("unet", width=4, head="distribution").save("network.keras")
+        build("unet", width=4, head="distribution").save("network.keras")  # no hint input
         for read_out in (GREY, READ_OUT):
             E.export("network.keras", read_out, "colorizer.keras")
             with tracking.reopen_training_run("mlflow-run.json", "export") as reopened:
                 E.log_model("colorizer.keras", read_out, reopened)
+        with tracking.start_training_run(tracking.connect()) as run:
+            store.hints_run_id = run.info.run_id
+        tracking.write_run_file(store.hints_run_id, "hints-run.json")
+        build("unet", width=4, head="distribution", members=2, with_hints=True).save("hints-network.keras")
+        E.export("hints-network.keras", READ_OUT, "hints-colorizer.keras")
+        with tracking.reopen_training_run("hints-run.json", "export") as reopened:
+            E.log_model("hints-colorizer.keras", READ_OUT, reopened)
     return store
 
 
@@ -97,11 +115,12 @@ def test_mlflow_models_predict_serves_it(store, tmp_path):
 def test_each_export_is_a_described_version_of_the_registered_model(store):
     client = MlflowClient(store.uri)
     assert "Colours grayscale photographs" in client.get_registered_model(E.REGISTERED_NAME).description
-    for number, read_out in (("1", "rebalance 0.0, temperature 1.0, saturation 0.0"),
-                             ("2", "rebalance 0.5, temperature 0.4, saturation 1.2")):
+    for number, read_out, run_id in (("1", "rebalance 0.0, temperature 1.0, saturation 0.0", store.run_id),
+                                     ("2", "rebalance 0.5, temperature 0.4, saturation 1.2", store.run_id),
+                                     ("3", "rebalance 0.5, temperature 0.4, saturation 1.2", store.hints_run_id)):
         version = client.get_model_version(E.REGISTERED_NAME, number)
-        assert version.run_id == store.run_id
-        assert f"Trained in MLflow run {store.run_id}" in version.description
+        assert version.run_id == run_id
+        assert f"Trained in MLflow run {run_id}" in version.description
         assert f"Read-out: {read_out}." in version.description
 
 
@@ -114,6 +133,67 @@ def test_colorize_takes_the_registered_model(store, tmp_path, monkeypatch):
     assert coloured.shape == (40, 56, 3)
     assert np.abs(coloured[..., 0] - coloured[..., 2]).max() > 5, "grey: not the newest version"
     # The same colours as from the newest export's Keras file.
-    newest = store.folder / "colorizer.keras"
+    newest = store.folder / "hints-colorizer.keras"  # the third version, of the second training
     assert C.main([str(photo), "-o", str(tmp_path / "from-file"), "--model", str(newest), "-q"]) == 0
     assert np.array_equal(coloured, np.asarray(Image.open(tmp_path / "from-file" / photo.name)))
+
+
+def test_pyfunc_takes_hints_and_a_model_without_a_hint_input_refuses_them_clearly(store, monkeypatch):
+    import mlflow
+
+    from colorizer.inference import load
+
+    monkeypatch.setattr(tracking_state, "_tracking_uri", None)
+    mlflow.set_tracking_uri(store.uri)
+    hinted = mlflow.pyfunc.load_model(f"runs:/{store.hints_run_id}/model")
+    alone, given = hinted.predict(LIGHTNESS), hinted.predict(with_hints(LIGHTNESS))
+    assert alone.shape == given.shape == (1, 40, 56, 2) and not np.allclose(alone, given)
+    network = load(store.folder / "hints-colorizer.keras")
+    expected = network.predict({"L": LIGHTNESS, "hints": with_hints(LIGHTNESS)[..., 1:]}, verbose=0)
+    np.testing.assert_allclose(given, expected, atol=1e-5)
+    palette = hinted.unwrap_python_model().suggest(LIGHTNESS[0, ..., 0], 30, 20)
+    assert palette and palette[0]["colour"].startswith("#") and 0 < palette[0]["probability"] <= 1
+    with pytest.raises(Exception, match=r"expected \[n, H, W, 1\] \(L\) or \[n, H, W, 4\]"):
+        hinted.predict(LIGHTNESS[..., [0, 0]])
+
+    plain = mlflow.pyfunc.load_model(f"runs:/{store.run_id}/model")  # a network without a hint input
+    assert plain.predict(LIGHTNESS).shape == (1, 40, 56, 2)
+    with pytest.raises(Exception, match="takes no hints"):
+        plain.predict(with_hints(LIGHTNESS))
+
+
+def test_mlflow_models_serve_answers_a_request_with_hints(store, tmp_path):
+    port = free_port()
+    mlflow_command = Path(sys.executable).parent / "mlflow"
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen([sys.executable, "-S", str(mlflow_command), "models", "serve", "-m",
+                               f"runs:/{store.hints_run_id}/model", "-h", "127.0.0.1", "-p", str(port),
+                               "--env-manager", "local"], cwd=tmp_path, env=elsewhere(store), stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5):
+                    break
+            except OSError:
+                assert server.poll() is None and time.time() < deadline, (tmp_path / "serve.log").read_text()[-3000:]
+                time.sleep(1)
+        answers = []
+        for values in (with_hints(LIGHTNESS), LIGHTNESS):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations",
+                                             data=json.dumps({"inputs": values.tolist()}).encode(),
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                answers.append(np.asarray(json.loads(answer.read())["predictions"], np.float32))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    from colorizer.inference import load
+
+    network = load(store.folder / "hints-colorizer.keras")
+    expected = network.predict({"L": LIGHTNESS, "hints": with_hints(LIGHTNESS)[..., 1:]}, verbose=0)
+    assert answers[0].shape == (1, 40, 56, 2)
+    np.testing.assert_allclose(answers[0], expected, atol=1e-4)
+    assert not np.allclose(answers[0], answers[1])  # the request's hints were used
