@@ -5,7 +5,7 @@
     KERAS_BACKEND=jax python benchmarks/train_input.py ...           # on JAX (a GPU machine has no TF)
 
 The shards are prepared from ``--images`` with params.yaml's prepare settings (training photographs stored
-at size / crop_scale, 256x256 by default). Then:
+at train_size / crop_scale, 256x256 by default). Then:
 
 - ``--host-only``: what the host delivers: `colorizer.batches.CropBatches` (rows read from the shard files, a
   fresh random crop box drawn per image) read by ``--workers`` threads, as Keras's PyDataset enqueuer does;
@@ -100,7 +100,7 @@ def main() -> None:
     from colorizer.shards import LabSplit
     from stages.prepare import check_params as check_prepare
     from stages.prepare import prepare
-    from stages.train import check_params, compile_model, smallest_crop, training_size
+    from stages.train import check_params, compile_model, hint_draw, smallest_crop, training_size
 
     params_file = Path(stages.__file__).resolve().parents[1] / "params.yaml"
     overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
@@ -119,7 +119,7 @@ def main() -> None:
         train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
         size, min_scale = training_size(val), smallest_crop(train, val)
         batches = CropBatches(train, batch, shuffle=True, crops_per_image=cfg["crops_per_image"],
-                              min_scale=min_scale, flip=cfg["flip"], seed=cfg["seed"])
+                              min_scale=min_scale, flip=cfg["flip"], seed=cfg["seed"], hints=hint_draw(cfg, size))
         print(f"Data: {len(train)} training photographs stored at {train.image_shape[0]}x{train.image_shape[1]}, "
               f"crops to {size[0]}x{size[1]} (side {min_scale:.2f}..1), batch {batch}\n", flush=True)
         if args.host_only:

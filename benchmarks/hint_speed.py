@@ -1,0 +1,104 @@
+"""How fast one colorization with hints is at 256x256, the model loaded: what an interactive page waits for.
+
+    python benchmarks/hint_speed.py [--model models/colorizer.keras] [--runs 30] [--points 10]
+
+With no model file (a fresh clone before `dvc repro`), the default network of params.yaml is built untrained:
+the time does not depend on the weights. Two figures, medians over ``--runs`` after warm-up calls:
+
+1. the network alone: L [1, 256, 256, 1] and its hint map in, ab out (``predict_on_batch``), with ``--points``
+   hints and with none;
+2. the whole ``colorize`` path for a 256x256 grayscale PNG with a sidecar of ``--points`` hints: read it and the
+   sidecar, the hint map, the network, the colour joined to the lightness, the PNG written.
+"""
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import machine
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+SIZE = 256
+
+
+def timed(call, runs: int, warm: int = 3) -> list[float]:
+    for _ in range(warm):
+        call()
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def default_network():
+    """params.yaml's train section built as train builds it, untrained."""
+    import keras
+
+    import stages
+    from colorizer import params as P
+    from colorizer.model import build
+    from stages.train import check_params
+
+    cfg = check_params(P.load("train", Path(stages.__file__).resolve().parents[1] / "params.yaml"))
+    keras.utils.set_random_seed(cfg["seed"])
+    return build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"],
+                 with_hints=cfg["hints"]), f"params.yaml's network, untrained (members {cfg['members']})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/colorizer.keras")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--points", type=int, default=10)
+    args = parser.parse_args()
+
+    from PIL import Image
+    from skimage import data
+
+    from colorizer.colorize import colorize_files
+    from colorizer.hints import hint_map, photo_seed, sweep_points, truth_hints, write_sidecar
+    from colorizer.inference import load, network_input, takes_hints
+
+    if Path(args.model).is_file():
+        model, about = load(args.model), args.model
+    else:
+        model, about = default_network()
+    if not takes_hints(model):
+        raise SystemExit(f"{about} takes no hints")
+    from colorizer.color import srgb_to_lab
+
+    rgb = np.asarray(Image.fromarray(data.astronaut()).resize((SIZE, SIZE), Image.Resampling.BILINEAR))
+    lab = srgb_to_lab(rgb)
+    hints = truth_hints(lab, sweep_points(photo_seed("astronaut"), args.points, (SIZE, SIZE)))
+    lightness = lab[None, ..., :1].astype(np.float32)
+    with_hints = network_input(model, lightness, hint_map(hints, (SIZE, SIZE), (SIZE, SIZE))[None])
+    without = network_input(model, lightness, None)
+    rows = [(f"the network, {args.points} hints", timed(lambda: model.predict_on_batch(with_hints), args.runs)),
+            ("the network, no hints", timed(lambda: model.predict_on_batch(without), args.runs))]
+
+    with tempfile.TemporaryDirectory() as folder:
+        photo = Path(folder) / "astronaut.png"
+        Image.fromarray(rgb).convert("L").save(photo)
+        write_sidecar(photo.with_name(photo.name + ".hints.json"), hints)
+        pairs = [(photo, Path(folder) / "out" / photo.name)]
+        rows.append((f"colorize, a 256x256 PNG with a sidecar of {args.points} hints",
+                     timed(lambda: colorize_files(model, pairs, SIZE, progress=False), max(5, args.runs // 3))))
+
+    print(f"{machine.describe()}; {about}; `python benchmarks/hint_speed.py --runs {args.runs} "
+          f"--points {args.points}`\n")
+    print("| one colorization at 256x256 | median ms | range ms |")
+    print("| --- | --- | --- |")
+    for name, seconds in rows:
+        print(f"| {name} | {1000 * statistics.median(seconds):.1f} | {1000 * min(seconds):.1f} .. "
+              f"{1000 * max(seconds):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
