@@ -7,11 +7,11 @@
 - Training: ``batches`` (the training input), ``crops`` (fresh crops cut in the training graph),
   ``checkpoints`` (resuming an interrupted training), ``model`` (the networks and their read-out), ``ab_bins``
   (the colour bins of the distribution head), ``hints`` (colour hints: sidecars, hint maps, simulated and
-  swept points), ``devices`` (the devices, the tf.distribute strategy, the dtype
-  policy).
-- Using a model: ``inference`` (loading it and colouring Lab arrays), ``colorize`` (the ``colorize`` command,
-  for any photograph at its own size), ``mlflow_model`` (the model as MLflow loads it), ``gallery`` (panels,
-  contact sheets, the gallery page).
+  swept points), ``devices`` (the devices, the tf.distribute strategy, the dtype policy), ``cluster`` (one
+  training across several processes or machines).
+- Using a model: ``inference`` (loading it and colouring Lab arrays, with or without hints), ``colorize`` (the
+  ``colorize`` command, for any photograph at its own size), ``suggestions`` (the likely colours at a point),
+  ``mlflow_model`` (the model as MLflow loads it), ``gallery`` (panels, contact sheets, the gallery page).
 - Plumbing: ``params`` (reading and checking params.yaml), ``cli`` (the stages' command lines: the files
   dvc.yaml names), ``tracking`` (MLflow), ``atomic`` (outputs written whole or not at all), ``native_logs``
   (TensorFlow's C++ log lines kept off the terminal).

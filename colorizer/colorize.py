@@ -322,6 +322,7 @@ def point(text: str) -> tuple[float, float]:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="colorize", description="Colour black-and-white photographs at their full resolution.",
+        usage="colorize [options] -o OUTPUT INPUT [INPUT ...]\n       colorize [options] --suggest X,Y PHOTO",
         epilog="Exit status: 0 all coloured, 1 some could not be, 2 bad arguments or no usable model.")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photographs, or folders walked recursively")
     parser.add_argument("-o", "--output", help="folder for the coloured photographs (required, except with --suggest)")

@@ -155,14 +155,14 @@ class Project:
 
 def help_cli(name: str, text: str) -> Cli:
     """Option groups from argparse's ``--help`` text (lines indented by a few spaces that start with ``-``), and
-    the required ones: those outside brackets in the usage."""
+    the required ones: those outside brackets in the usage's first form."""
     groups = []
     for line in text.splitlines():
         stripped = line.strip()
         if re.match(r"-{1,2}\w", stripped) and len(line) - len(line.lstrip()) <= 6:
             invocation = re.split(r"\s{2,}", stripped)[0]
             groups.append(tuple(part.split()[0] for part in invocation.split(", ") if part.startswith("-")))
-    usage = text.split("\n\n")[0]
+    usage = text.split("\n\n")[0].splitlines()[0]  # the first form; another (``colorize --suggest``) is a mode
     outside, depth = [], 0
     for char in usage:
         depth += char in "[(" and 1 or char in "])" and -1 or 0
@@ -454,7 +454,8 @@ def check_options(label: str, args: list[str], cli: Cli, check_required: bool) -
         prefixed = sorted(option for option in cli.options if option.startswith(flag) and flag.startswith("--"))
         hint = f" (argparse takes it as {prefixed[0]}: write it in full)" if len(prefixed) == 1 else ""
         problems.append(f"{label} has no option {flag}{hint}")
-    if check_required and not present & {"-h", "--help", "--version"}:
+    if check_required and not present & {"-h", "--help", "--version", "--suggest"}:  # --suggest: colorize's
+        # other form, which colours nothing and so needs no output folder
         problems += [f"{label} needs {' / '.join(group)}" for group in cli.required if not present & set(group)]
     return problems
 
