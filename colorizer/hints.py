@@ -136,7 +136,7 @@ def parse_hints(data, height: int, width: int, name: str = "hints") -> list[Hint
 def read_sidecar(path, height: int, width: int) -> list[Hint]:
     """The hints in the file ``path`` for a photograph of ``height`` x ``width``; `BadHints` if unusable."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark, as some editors write, is fine
     except (OSError, UnicodeDecodeError) as error:
         raise BadHints(f"{path}: cannot read it: {getattr(error, 'strerror', None) or error}") from None
     try:

@@ -32,6 +32,8 @@ def test_a_sidecar_is_read_with_its_colours_and_sizes(tmp_path):
     assert first.ab == pytest.approx((lab[1], lab[2]), abs=1e-4) and first.ab[0] > 30  # red: a > 0
     assert first.size == H.default_size(200, 400) == 10  # 1/40 of the long side
     assert (second.x, second.y, second.size) == (3, 5.5, 3) and second.ab[0] < -50  # green: a < 0
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # a byte-order mark, as some editors write
+    assert H.read_sidecar(path, 200, 400)[0] == first
 
 
 @pytest.mark.parametrize("content, message", [
