@@ -11,6 +11,7 @@
   training across several processes or machines).
 - Using a model: ``inference`` (loading it and colouring Lab arrays, with or without hints), ``colorize`` (the
   ``colorize`` command, for any photograph at its own size), ``suggestions`` (the likely colours at a point),
+  ``studio`` (the ``colorize-studio`` page: colouring a photograph point by point in the browser),
   ``mlflow_model`` (the model as MLflow loads it), ``gallery`` (panels, contact sheets, the gallery page).
 - Plumbing: ``params`` (reading and checking params.yaml), ``cli`` (the stages' command lines: the files
   dvc.yaml names), ``tracking`` (MLflow), ``atomic`` (outputs written whole or not at all), ``native_logs``

@@ -45,8 +45,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 from PIL import Image
 
-from colorizer.colorize import (DEFAULT_MODEL, DEFAULT_SIZE, MAX_SATURATION, Photo, colorize_photo, load_model,
-                                output_name, read_photo, save, working_size)
+from colorizer.colorize import (DEFAULT_MODEL, DEFAULT_SIZE, MAX_SATURATION, Photo, _version, colorize_photo,
+                                load_model, output_name, read_photo, save, working_size)
 from colorizer.hints import SUFFIX, BadHints, Hint, default_size, hint_map, is_sidecar, parse_hints, write_sidecar
 from colorizer.images import UnreadableImage, find_images
 
@@ -189,9 +189,12 @@ class Studio:
         self.takes_hints = takes_hints(model)
         self.distribution = None
         if has_distribution_head(model):
-            from colorizer.suggestions import distribution_model
+            from colorizer.suggestions import NoDistribution, distribution_model
 
-            self.distribution = distribution_model(model)  # built once: suggest() builds one a call (~1 s)
+            try:  # built once: `suggest` builds one a call, about 1 s for the default model on 2 cores
+                self.distribution = distribution_model(model)
+            except NoDistribution:
+                pass
         self.network = threading.Lock()  # one prediction at a time: each already uses every core
         self.opened: OrderedDict[str, Opened] = OrderedDict()
         self.guard = threading.Lock()
@@ -640,14 +643,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port to listen on, 0 for any free one (default {DEFAULT_PORT})")
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
-                        help=f"long side in pixels at which colour is predicted, as colorize's (default {DEFAULT_SIZE})")
+                        help=f"long side in pixels at which colour is predicted, as colorize's "
+                             f"(default {DEFAULT_SIZE})")
     parser.add_argument("--saturation", type=float, default=1.0,
                         help="colour strength, as colorize's: 1 as predicted, 0 grey (default 1)")
     parser.add_argument("--temperature", type=float, default=None,
                         help="distribution-head models: the read-out temperature, as colorize's "
                              "(default: the model's own)")
     parser.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_MB,
-                        help=f"largest photograph the page takes as an upload, in MB (default {DEFAULT_MAX_UPLOAD_MB:g})")
+                        help=f"largest photograph the page takes as an upload, in MB "
+                             f"(default {DEFAULT_MAX_UPLOAD_MB:g})")
+    parser.add_argument("--version", action="version", version=f"colorize-studio {_version()}")
     args = parser.parse_args(argv)
     if args.folder is not None and not Path(args.folder).is_dir():
         parser.error(f"no folder {args.folder}")

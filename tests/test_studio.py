@@ -133,7 +133,7 @@ def test_a_photograph_of_the_folder_opens_coloured_and_links_leading_out_are_not
     assert "one colour" in page.inner_text("#suggestions")  # a regression head suggests none
 
 
-def test_a_click_then_red_turns_the_point_red_and_save_is_redone_by_colorize(page, served, folders, hint_model,  # noqa: F811
+def test_a_click_then_red_turns_the_point_red_and_save_is_redone_by_colorize(page, folders, hint_model,  # noqa: F811
                                                                              tmp_path):
     root, photos, output = folders
     before = shown_lab(page, *POINT)
