@@ -26,6 +26,7 @@ import argparse
 import io
 import ipaddress
 import json
+import os
 import re
 import secrets
 import shutil
@@ -48,7 +49,7 @@ from PIL import Image
 from colorizer.colorize import (DEFAULT_MODEL, DEFAULT_SIZE, MAX_SATURATION, Photo, _version, colorize_photo,
                                 load_model, output_name, read_photo, save, working_size)
 from colorizer.hints import SUFFIX, BadHints, Hint, default_size, hint_map, is_sidecar, parse_hints, write_sidecar
-from colorizer.images import UnreadableImage, find_images
+from colorizer.images import UnreadableImage
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -221,20 +222,24 @@ class Studio:
                 "max_upload_bytes": self.max_upload, "max_upload_mb": self.max_upload_mb, "size": self.size}
 
     def photos(self) -> list[str]:
-        """The files of FOLDER the page offers (recursively; no sidecar, nothing in the output folder, no link
-        leading out of FOLDER). Whether each is a photograph is known when it is opened."""
+        """The files of FOLDER the page offers, as `colorizer.images.find_images` finds them but without following
+        a link to a folder (nothing outside FOLDER is even listed): no hidden file, no sidecar, nothing in the
+        output folder, no link leading out. Whether each is a photograph is known when it is opened."""
         if self.folder is None:
             return []
         root, output = self.folder.resolve(), self.output.resolve()
         names = []
-        for relative in find_images(self.folder):
-            real = (self.folder / relative).resolve()
-            if is_sidecar(relative) or not real.is_relative_to(root) or (self.nested and real.is_relative_to(output)):
-                continue
-            names.append(relative.as_posix())
-            if len(names) == MAX_LISTED:
-                break
-        return names
+        for top, folders, files in os.walk(self.folder):
+            folders[:] = [name for name in folders if not name.startswith(".")]
+            for name in files:
+                real = (Path(top) / name).resolve()
+                if name.startswith(".") or is_sidecar(name) or not real.is_relative_to(root) \
+                        or (self.nested and real.is_relative_to(output)):
+                    continue
+                names.append((Path(top) / name).relative_to(self.folder).as_posix())
+                if len(names) == MAX_LISTED:
+                    return sorted(names)
+        return sorted(names)
 
     # -- opening
 
