@@ -95,6 +95,9 @@ async function init() {
     for (const name of info.photos) select.add(new Option(name, name));
     if (!info.photos.length) select.options[0].text = "the folder holds no files";
     $("folder-open").hidden = false;
+  } else {
+    $("empty").textContent = "Open a photograph to begin: upload one. It is coloured at once; then click a thing " +
+      "whose colour you know and choose that colour.";
   }
   if (!info.hints) {
     $("point-help").textContent =
