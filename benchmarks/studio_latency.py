@@ -44,7 +44,8 @@ def parse_timing(header: str | None) -> dict:
 def version(chromium: str) -> str:
     import subprocess
 
-    return subprocess.run([chromium, "--version"], capture_output=True, text=True).stdout.strip()
+    found = subprocess.run([chromium, "--version"], capture_output=True, text=True).stdout.strip()
+    return found.split(" built on")[0]  # "Chromium 150.0.7871.100 built on Debian GNU/Linux 12 (bookworm)"
 
 
 def row(name: str, values: list[float]) -> str:
@@ -126,7 +127,7 @@ def main() -> None:
     picture = [parse_timing(c["server"]).get("picture", 0.0) for c in clicks]
     rest = [t - n - p for t, n, p in zip(total, network, picture)]
     print(f"{machine.describe()} (before: {load_before}); Chromium "
-          f"{version(args.chromium)} headless; {about}; "
+          f"{version(args.chromium)}, headless; the model: {about}; "
           f"`python benchmarks/studio_latency.py --clicks {args.clicks} --burst {args.burst}`\n")
     print(f"| a {SIDE}x{SIDE} photograph, 256x256 working size, {args.clicks} clicks | median ms | range ms |")
     print("| --- | --- | --- |")
