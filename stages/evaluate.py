@@ -86,7 +86,7 @@ def hint_curve(model, test: LabSplit, sources: list[str], counts, batch_size: in
                     model_psnr.append(psnr_of_lab(t, p))
                     model_mse.append(float(np.mean((t[..., 1:].astype(np.float64) - p[..., 1:]) ** 2)))
             for t, h in zip(truth, hints):
-                near = merge_lab(t[..., :1], nearest_point_colours(size, h)[None] / 128.0)[0]
+                near = merge_lab(t[None, ..., :1], nearest_point_colours(size, h)[None] / 128.0)[0]
                 near_psnr.append(psnr_of_lab(t, near))
                 near_mse.append(float(np.mean((t[..., 1:].astype(np.float64) - near[..., 1:]) ** 2)))
         mean = lambda v: round(float(np.mean(v)), 4) if v else None  # noqa: E731

@@ -303,3 +303,41 @@ def test_suggestions_are_the_distributions_heaviest_colours_at_the_point(tmp_pat
     assert lines[0].startswith("#") and float(lines[0].split()[1]) == pytest.approx(found[0].probability, abs=0.01)
     assert C.main(["--suggest", "96,40", str(photo), "--model", str(path)]) == 2
     assert "outside" in capsys.readouterr().err
+
+
+def test_evaluate_scores_the_sweep_beside_the_nearest_point_propagation(hint_model):
+    """evaluate's curve on generated scenes: the model given points colours better than without, the
+    propagation with no points is the grayscale input, and a model without a hint input gets no curve."""
+    from colorizer.color import gray_lab
+    from colorizer.inference import load
+    from colorizer.quality import psnr_of_lab
+    from stages.evaluate import hint_curve
+
+    class Split:  # what evaluate reads of a LabSplit
+        def __init__(self, lab):
+            self.lab = lab
+
+        def __len__(self):
+            return len(self.lab)
+
+        def take(self, rows):
+            return self.lab[list(rows)]
+
+    lab = scenes(np.random.default_rng(5), 6)
+    test, names = Split(lab), [f"scene-{i}.png" for i in range(6)]
+    rows = hint_curve(load(hint_model), test, names, [0, 5, 50], batch_size=4)
+    assert [r["points"] for r in rows] == [0, 5, 50], rows
+    # (50 overlapping 6x6 squares cover these 32x32 scenes whole: more than the tiny model was trained on.)
+    assert rows[1]["psnr"] > rows[0]["psnr"] + 2 and rows[2]["psnr"] > rows[0]["psnr"] + 2
+    grey = np.mean([psnr_of_lab(t, gray_lab(t[..., :1])) for t in lab])
+    assert rows[0]["nearest_point_psnr"] == pytest.approx(grey, abs=1e-3)
+    assert rows[2]["nearest_point_psnr"] > rows[0]["nearest_point_psnr"] + 3
+
+    import keras
+
+    from colorizer.model import build
+
+    keras.utils.set_random_seed(0)
+    plain = hint_curve(build("unet", width=4, head="regression"), test, names, [0, 5], batch_size=4)
+    assert plain[0]["psnr"] is not None and plain[1]["psnr"] is None
+    assert plain[1]["nearest_point_psnr"] == rows[1]["nearest_point_psnr"]
