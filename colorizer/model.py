@@ -226,14 +226,58 @@ class EnsembleMean(layers.Layer):
         return (*input_shape[:-1], len(ab_bins.centers()))
 
 
-def _unet_trunk(x, width: int, head: str, global_context: bool, prefix: str = ""):
-    """One U-Net on the normalised lightness ``x``, up to its features before the head."""
+@keras.saving.register_keras_serializable(package="colorizer")
+class SpreadHints(layers.Layer):
+    """The hint map (a / 128, b / 128, mask) -> what the hints say around each pixel at 1/``pool`` of the size:
+    the mean colour of the hinted pixels within ``radius`` pixels there (a normalised convolution: the box
+    mean of the colours over the box mean of the mask), and how much of that box is hinted. With ``whole``, the
+    mean colour of every hint in the image instead, at every pixel. No weights: a network learns how far to
+    trust it. A convolution alone reaches a few pixels at each scale; this hands every level of the unet the
+    nearest hints' colour, so that a few points can colour a whole object."""
+
+    def __init__(self, pool: int = 1, radius: int = 2, whole: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.pool, self.radius, self.whole = int(pool), int(radius), bool(whole)
+
+    def call(self, hint_map):
+        hint_map = ops.cast(hint_map, self.compute_dtype)
+        if self.pool > 1:
+            hint_map = ops.average_pool(hint_map, self.pool, strides=self.pool, padding="valid")
+        if self.whole:
+            spread = ops.mean(hint_map, axis=(1, 2), keepdims=True) * ops.ones_like(hint_map[..., :1])
+        else:
+            spread = ops.average_pool(hint_map, 2 * self.radius + 1, strides=1, padding="same")
+        cover = spread[..., 2:]
+        return ops.concatenate([spread[..., :2] / (cover + 1e-4), cover], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        shrink = lambda side: None if side is None else side // self.pool  # noqa: E731
+        return (input_shape[0], shrink(input_shape[1]), shrink(input_shape[2]), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "pool": self.pool, "radius": self.radius, "whole": self.whole}
+
+
+def _spread_hints(hint_map) -> list:
+    """What `SpreadHints` gives each level of a unet: full, 1/2, 1/4 and 1/8 of the size (the bottleneck, with
+    the whole image's hints beside)."""
+    levels = [SpreadHints(2**level, radius=2 + (level == 3), name=f"hints_at_{2**level}")(hint_map)
+              for level in range(4)]
+    levels[3] = layers.Concatenate(name="hints_at_bottleneck")(
+        [levels[3], SpreadHints(8, whole=True, name="hints_whole")(hint_map)])
+    return levels
+
+
+def _unet_trunk(x, width: int, head: str, global_context: bool, prefix: str = "", hints: list | None = None):
+    """One U-Net on the normalised lightness ``x``, up to its features before the head; ``hints``: what the
+    hints say at each level (`_spread_hints`), joined to that level's input."""
+    join = (lambda x, level: layers.Concatenate()([x, hints[level]])) if hints else (lambda x, level: x)  # noqa
     skips = []
     for level in range(3):
-        x = _conv(_conv(x, width * 2**level, mirror=True), width * 2**level, mirror=True)
+        x = _conv(_conv(join(x, level), width * 2**level, mirror=True), width * 2**level, mirror=True)
         skips.append(x)
         x = layers.MaxPooling2D()(x)
-    x = _conv(_conv(x, width * 8, mirror=True), width * 8, mirror=True)
+    x = _conv(_conv(join(x, 3), width * 8, mirror=True), width * 8, mirror=True)
     if global_context:
         x = _global_context(x, width * 8, prefix)
     last_level = 0 if head == "regression" else 2
@@ -265,30 +309,33 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
     (`GuidedEnlarge`), so colour edges follow the photograph's.
 
     ``with_hints`` adds a second input, the hint map (`colorizer.hints`), joined to the lightness before the
-    first convolution of every network: the model then takes ``{"L": ..., "hints": ...}``.
+    first convolution of every network, and what it says around each pixel at each scale (`SpreadHints`) to
+    the input of every level: the model then takes ``{"L": ..., "hints": ...}``.
     """
     if members > 1 and head != "distribution":
         raise ValueError(f"an ensemble of {members} networks needs the distribution head, not {head!r}")
     lightness, x = _normalised_input()
     inputs = lightness
+    spread = None
     if with_hints:
         hint_map = _hint_input()
         inputs = {"L": lightness, "hints": hint_map}
         x = layers.Concatenate(name="with_hints")([x, hint_map])
+        spread = _spread_hints(hint_map)
     # Each trunk is built before the layer that follows it: a layer draws its initial weights' seed when it is
     # made, so this order gives a seeded network the weights it had before ensembles existed.
     if head == "regression":
-        features = _unet_trunk(x, width, head, global_context)
+        features = _unet_trunk(x, width, head, global_context, hints=spread)
         ab = layers.Conv2D(2, 1, activation="tanh", name="ab", dtype=OUTPUT_DTYPE)(features)
     else:
         q = len(ab_bins.centers())
         if members == 1:
-            features = _unet_trunk(x, width, head, global_context)
+            features = _unet_trunk(x, width, head, global_context, hints=spread)
             logits = layers.Conv2D(q, 1, name="logits", dtype=OUTPUT_DTYPE)(features)
         else:
             each = []
             for i in range(members):
-                features = _unet_trunk(x, width, head, global_context, prefix=f"m{i}_")
+                features = _unet_trunk(x, width, head, global_context, prefix=f"m{i}_", hints=spread)
                 each.append(layers.Conv2D(q, 1, name=f"m{i}_logits", dtype=OUTPUT_DTYPE)(features))
             logits = layers.Concatenate(name="logits", dtype=OUTPUT_DTYPE)(each)
             logits = EnsembleMean(name="ensemble_mean", dtype=OUTPUT_DTYPE)(logits)
