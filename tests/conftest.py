@@ -105,3 +105,40 @@ def run(cmd, cwd, env=None, check=True) -> subprocess.CompletedProcess:
 def photos(tmp_path):
     write_photos(tmp_path / "photos", 12)
     return tmp_path / "photos"
+
+
+def scenes(rng, count, size=32):
+    """Lab [count, size, size, 3]: a mid-grey background (no colour) with a brighter or darker square of a
+    random colour. Lightness says where the square is but never its colour: only a hint can."""
+    lab = np.zeros((count, size, size, 3), np.float32)
+    lab[..., 0] = 50 + rng.normal(0, 1.5, (count, size, size))
+    for n in range(count):
+        side = rng.integers(10, 18)
+        top, left = rng.integers(0, size - side, 2)
+        lab[n, top:top + side, left:left + side, 0] += rng.choice([-25, 25])
+        lab[n, top:top + side, left:left + side, 1:] = rng.uniform(-60, 60, 2)
+    return lab
+
+
+@pytest.fixture(scope="session")
+def hint_model(tmp_path_factory):
+    """A small regression-head unet that follows hints, trained on `scenes` with points simulated as training
+    simulates them (the test modules of hints and of the studio share it)."""
+    import keras
+
+    from colorizer import hints as H
+    from colorizer.color import AB_SCALE
+    from colorizer.model import build
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    lab = scenes(rng, 768)
+    ab = lab[..., 1:] / AB_SCALE
+    points = H.draw_training_points(rng, len(lab), (32, 32), stop=0.2, sides=(2, 5), spread=0.3)
+    maps = np.asarray(H.paint_from_truth(ab, points))
+    model = build("unet", width=8, head="regression", with_hints=True)
+    model.compile(optimizer=keras.optimizers.Adam(0.002), loss="mse")
+    model.fit({"L": lab[..., :1], "hints": maps}, ab, batch_size=32, epochs=30, verbose=0)
+    path = tmp_path_factory.mktemp("hints") / "hints.keras"
+    model.save(path)
+    return path
