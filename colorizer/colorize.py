@@ -310,6 +310,31 @@ def _version() -> str:
         return "unknown"
 
 
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--model, --size, --saturation and --temperature: which model colours, and how (colorize-studio too)."""
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"a .keras file or an MLflow model URI such as runs:/<run id>/model "
+                             f"(default {DEFAULT_MODEL})")
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
+                        help=f"long side in pixels at which colour is predicted, rounded to a multiple of "
+                             f"{DOWNSAMPLING}; the photograph keeps its own size (default {DEFAULT_SIZE})")
+    parser.add_argument("--saturation", type=float, default=1.0,
+                        help="colour strength: 1 as predicted, 0 grey, 1.5 half as strong again (default 1)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="distribution-head models: the read-out temperature, 1 safe and greyer, 0.38 "
+                             "vivid (default: the model's own, export.temperature in params.yaml)")
+
+
+def check_model_options(parser: argparse.ArgumentParser, args) -> None:
+    """A parser error for a value of `add_model_options`' options out of its range."""
+    if args.size < DOWNSAMPLING:
+        parser.error(f"--size must be at least {DOWNSAMPLING}")
+    if not 0 <= args.saturation <= MAX_SATURATION:  # NaN fails too
+        parser.error(f"--saturation must be between 0 and {MAX_SATURATION:g} (export.saturation's range)")
+    if args.temperature is not None and not (0 < args.temperature <= 10):
+        parser.error("--temperature must be in (0, 10]")
+
+
 def point(text: str) -> tuple[float, float]:
     """``X,Y`` -> (x, y), for --suggest."""
     try:
@@ -326,17 +351,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         epilog="Exit status: 0 all coloured, 1 some could not be, 2 bad arguments or no usable model.")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photographs, or folders walked recursively")
     parser.add_argument("-o", "--output", help="folder for the coloured photographs (required, except with --suggest)")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"a .keras file or an MLflow model URI such as runs:/<run id>/model "
-                             f"(default {DEFAULT_MODEL})")
-    parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
-                        help=f"long side in pixels at which colour is predicted, rounded to a multiple of "
-                             f"{DOWNSAMPLING}; the photograph keeps its own size (default {DEFAULT_SIZE})")
-    parser.add_argument("--saturation", type=float, default=1.0,
-                        help="colour strength: 1 as predicted, 0 grey, 1.5 half as strong again (default 1)")
-    parser.add_argument("--temperature", type=float, default=None,
-                        help="distribution-head models: the read-out temperature, 1 safe and greyer, 0.38 "
-                             "vivid (default: the model's own, export.temperature in params.yaml)")
+    add_model_options(parser)
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
                         help=f"photographs of one working size predicted together (default {DEFAULT_BATCH})")
     hints = parser.add_mutually_exclusive_group()
@@ -353,12 +368,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.output is None and args.suggest is None:
         parser.error("the following arguments are required: -o/--output")
-    if args.size < DOWNSAMPLING:
-        parser.error(f"--size must be at least {DOWNSAMPLING}")
-    if not 0 <= args.saturation <= MAX_SATURATION:  # NaN fails too
-        parser.error(f"--saturation must be between 0 and {MAX_SATURATION:g} (export.saturation's range)")
-    if args.temperature is not None and not (0 < args.temperature <= 10):
-        parser.error("--temperature must be in (0, 10]")
+    check_model_options(parser, args)
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
     return args

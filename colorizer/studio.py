@@ -46,8 +46,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 from PIL import Image
 
-from colorizer.colorize import (DEFAULT_MODEL, DEFAULT_SIZE, MAX_SATURATION, Photo, _version, colorize_photo,
-                                load_model, output_name, read_photo, save, working_size)
+from colorizer.colorize import (DEFAULT_SIZE, Photo, _version, add_model_options, check_model_options,
+                                colorize_photo, load_model, output_name, read_photo, save, working_size)
 from colorizer.hints import SUFFIX, BadHints, Hint, default_size, hint_map, is_sidecar, parse_hints, write_sidecar
 from colorizer.images import UnreadableImage
 
@@ -379,10 +379,7 @@ class Studio:
         """The colours the network finds most likely at (``x``, ``y``) of the photograph given the other
         ``points``, as `colorizer.suggestions.suggest` gives them; None when overtaken by a newer request, or
         when a colouring of this photograph waits for the network (the page asks again after it)."""
-        from colorizer import ab_bins
-        from colorizer.hints import colour_hex
-        from colorizer.inference import network_input
-        from colorizer.suggestions import MIN_PROBABILITY, SUGGESTIONS, probabilities_at, weighted_kmeans
+        from colorizer.suggestions import suggest
 
         if self.distribution is None:
             return []
@@ -393,17 +390,13 @@ class Studio:
                 not (0 <= x < width and 0 <= y < height):
             raise Refused(HTTPStatus.BAD_REQUEST, f"the point ({x}, {y}) is outside the photograph")
         h, w = small.shape
-        xs, ys = x * w / width, y * h / height  # as colorize --suggest maps a point
         maps = hint_map(hints, opened.size, small.shape) if hints else None
         with self.network:
             if seq < opened.latest_suggestion or opened.colouring:
                 return None
-            inputs = network_input(self.model, small[None, ..., None], None if maps is None else maps[None])
-            probabilities = probabilities_at(_OnBatch(self.distribution), inputs, int(ys), int(xs))
-        centres, masses = weighted_kmeans(ab_bins.centers().astype(np.float64), probabilities, SUGGESTIONS)
-        level = float(small[int(ys), int(xs)])
-        return [{"color": colour_hex((level, a, b)), "probability": float(mass)}
-                for i, ((a, b), mass) in enumerate(zip(centres, masses)) if i == 0 or mass >= MIN_PROBABILITY]
+            found = suggest(self.model, small, x * w / width, y * h / height, maps,  # as colorize --suggest maps it
+                            distribution=self.distribution)
+        return [{"color": item.colour, "probability": item.probability} for item in found]
 
     # -- saving
 
@@ -441,17 +434,6 @@ class Studio:
         opened.points = list(points)
         return {"photo": str(target), "hints": str(sidecar) if self.takes_hints else None,
                 "points": len(hints)}
-
-
-class _OnBatch:
-    """A model whose ``predict`` is ``predict_on_batch``: `probabilities_at` calls ``predict``, which sets up a
-    data adapter on every call (about 90 ms on 2 cores); one image needs none."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def predict(self, inputs, verbose=0):
-        return self.model.predict_on_batch(inputs)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -636,9 +618,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         epilog="Exit status: 0 after Ctrl-C, 2 for bad arguments, no usable model or an address it cannot use.")
     parser.add_argument("folder", nargs="?", metavar="FOLDER",
                         help="photographs to choose from on the page (walked recursively); without it, upload one")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"a .keras file or an MLflow model URI such as runs:/<run id>/model "
-                             f"(default {DEFAULT_MODEL})")
+    add_model_options(parser)
     parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT,
                         help=f"folder that Save writes the coloured photograph and its hints into "
                              f"(default {DEFAULT_OUTPUT})")
@@ -647,14 +627,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "whoever reaches it open FOLDER's photographs and write to the output folder)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port to listen on, 0 for any free one (default {DEFAULT_PORT})")
-    parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
-                        help=f"long side in pixels at which colour is predicted, as colorize's "
-                             f"(default {DEFAULT_SIZE})")
-    parser.add_argument("--saturation", type=float, default=1.0,
-                        help="colour strength, as colorize's: 1 as predicted, 0 grey (default 1)")
-    parser.add_argument("--temperature", type=float, default=None,
-                        help="distribution-head models: the read-out temperature, as colorize's "
-                             "(default: the model's own)")
     parser.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_MB,
                         help=f"largest photograph the page takes as an upload, in MB "
                              f"(default {DEFAULT_MAX_UPLOAD_MB:g})")
@@ -666,10 +638,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"the output {args.output} is a file; give a folder (-o)")
     if args.folder is not None and Path(args.output).resolve() == Path(args.folder).resolve():
         parser.error("the output folder is the photographs' folder: Save would overwrite them; give another -o")
-    if args.size < 8 or not 0 <= args.saturation <= MAX_SATURATION:
-        parser.error(f"--size must be at least 8 and --saturation between 0 and {MAX_SATURATION:g}")
-    if args.temperature is not None and not (0 < args.temperature <= 10):
-        parser.error("--temperature must be in (0, 10]")
+    check_model_options(parser, args)
     if not 0 < args.max_upload_mb <= 4096:
         parser.error("--max-upload-mb must be above 0 and at most 4096")
     if not 0 <= args.port <= 65535:

@@ -45,8 +45,9 @@ def distribution_model(model):
 
 
 def probabilities_at(distribution, network_input, y: int, x: int) -> np.ndarray:
-    """[Q] the probabilities over the ab bins at pixel (``y``, ``x``) of the working size."""
-    scores = np.asarray(distribution.predict(network_input, verbose=0), np.float64)[0]
+    """[Q] the probabilities over the ab bins at pixel (``y``, ``x``) of the working size. (``predict_on_batch``:
+    ``predict`` sets up a data adapter every call, about 90 ms on 2 cores, which one image does not need.)"""
+    scores = np.asarray(distribution.predict_on_batch(network_input), np.float64)[0]
     cell = scores[min(y // ab_bins.POOL, scores.shape[0] - 1), min(x // ab_bins.POOL, scores.shape[1] - 1)]
     cell = np.exp(cell - cell.max())
     return cell / cell.sum()
@@ -74,20 +75,26 @@ def weighted_kmeans(points: np.ndarray, weights: np.ndarray, k: int, iterations:
     return centres[order], masses[order]
 
 
-def suggest(model, lightness: np.ndarray, x: float, y: float, hint_map: np.ndarray | None = None,
-            count: int = SUGGESTIONS) -> list[Suggestion]:
-    """The ``count`` most likely colours at (``x``, ``y``) (pixels of ``lightness``, the working-size L [h, w]),
-    given ``hint_map`` [h, w, 3] (None: no hints), most likely first; clusters under `MIN_PROBABILITY` left
-    out (the first is always kept)."""
+def palette(probabilities: np.ndarray, lightness: float, count: int = SUGGESTIONS) -> list[Suggestion]:
+    """The clusters of ``probabilities`` over the ab bins, heaviest first, as colours at ``lightness``; those
+    under `MIN_PROBABILITY` left out (the first is always kept)."""
     from colorizer.hints import colour_hex
+
+    centres, masses = weighted_kmeans(ab_bins.centers().astype(np.float64), probabilities, count)
+    return [Suggestion(colour_hex((lightness, a, b)), float(mass), (float(a), float(b)))
+            for i, ((a, b), mass) in enumerate(zip(centres, masses)) if i == 0 or mass >= MIN_PROBABILITY]
+
+
+def suggest(model, lightness: np.ndarray, x: float, y: float, hint_map: np.ndarray | None = None,
+            count: int = SUGGESTIONS, distribution=None) -> list[Suggestion]:
+    """The ``count`` most likely colours at (``x``, ``y``) (pixels of ``lightness``, the working-size L [h, w]),
+    given ``hint_map`` [h, w, 3] (None: no hints), most likely first (`palette`). ``distribution``: the
+    model's `distribution_model`, when the caller keeps one (building it takes about a second)."""
     from colorizer.inference import network_input
 
     h, w = lightness.shape
     if not (0 <= x < w and 0 <= y < h):
         raise ValueError(f"the point ({x:g}, {y:g}) is outside the image, which is {w}x{h}")
     inputs = network_input(model, lightness[None, ..., None], None if hint_map is None else hint_map[None])
-    probabilities = probabilities_at(distribution_model(model), inputs, int(y), int(x))
-    centres, masses = weighted_kmeans(ab_bins.centers().astype(np.float64), probabilities, count)
-    level = float(lightness[int(y), int(x)])
-    return [Suggestion(colour_hex((level, a, b)), float(mass), (float(a), float(b)))
-            for i, ((a, b), mass) in enumerate(zip(centres, masses)) if i == 0 or mass >= MIN_PROBABILITY]
+    probabilities = probabilities_at(distribution or distribution_model(model), inputs, int(y), int(x))
+    return palette(probabilities, float(lightness[int(y), int(x)]), count)
