@@ -83,8 +83,11 @@ class CropTraining(keras.Model):
 
     def call(self, inputs, training=False):
         lightness, ab = crop_resize(inputs["codes"], inputs["boxes"], self.size)
-        if "points" in inputs:  # a network that takes hints: simulated from the truth of each crop
-            network_input = {"L": lightness, "hints": paint_from_truth(ab, inputs["points"])}
+        if len(self.network.inputs) > 1:  # a network that takes hints: simulated from the truth of each crop
+            points = inputs.get("points")
+            hints = (paint_from_truth(ab, points) if points is not None
+                     else ops.zeros_like(ops.concatenate([ab, lightness], axis=-1)))  # none given: no hints
+            network_input = {"L": lightness, "hints": hints}
         else:
             network_input = lightness
         return {"predicted": self.network(network_input, training=training), "ab": ab}

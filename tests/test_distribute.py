@@ -28,6 +28,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import numpy as np
 import yaml
+from colorizer.inference import predict_ab
 from colorizer.params import ParamError
 from colorizer.shards import LabSplit
 from stages.train import check_params, fit
@@ -52,7 +53,7 @@ for mode in ("none", "mirrored"):
     model, history = fit(dict(full_batch, distribute=mode), train, val, checkpoints=work / mode)
     out[mode] = {"replicas": model.distribute_strategy.num_replicas_in_sync,
                  "loss": [float(r["loss"]) for r in history], "val_loss": [float(r["val_loss"]) for r in history],
-                 "prediction": np.asarray(model.predict(lightness, verbose=0)).ravel().tolist()}
+                 "prediction": np.asarray(predict_ab(model, lightness)).ravel().tolist()}
 print("RESULT " + json.dumps(out))
 """
 

@@ -72,7 +72,9 @@ def test_global_context_lets_the_whole_image_decide_each_colour():
 def colour_spread(model, lightness: float, size=(64, 96)) -> float:
     """The largest distance in ab (Lab units) between any pixel's colour and the centre's, for a photograph
     of one lightness."""
-    ab = np.asarray(model.predict(np.full((1, *size, 1), lightness, np.float32), verbose=0))[0] * AB_SCALE
+    from colorizer.inference import predict_ab
+
+    ab = predict_ab(model, np.full((1, *size, 1), lightness, np.float32))[0] * AB_SCALE  # no hints
     return float(np.linalg.norm(ab - ab[size[0] // 2, size[1] // 2], axis=-1).max())
 
 

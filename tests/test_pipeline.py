@@ -71,7 +71,8 @@ def test_repro_runs_every_stage_and_writes_every_output(project):
     assert all(isinstance(value, float) for value in evaluation.values())
     reference = json.loads((root / "metrics/eval_reference.json").read_text())
     assert set(reference) == {"images", "colorfulness_truth", "baseline_psnr", "baseline_ssim", "baseline_ab_mse",
-                              "baseline_colorfulness"}
+                              "baseline_colorfulness", "hinted_psnr", "nearest_point_psnr"}
+    assert list(reference["hinted_psnr"]) == ["1", "2", "5", "10", "20", "50"]
     assert reference["images"] == prepare["test_images"]
     rows = (root / "metrics/eval_images.csv").read_text().splitlines()
     assert len(rows) == 1 + prepare["test_images"] and rows[0].startswith("image,psnr,ssim,ab_mse")
@@ -170,7 +171,7 @@ def test_dvc_metrics_plots_and_experiments_work(project):
     page = (root / "plots_out/index.html").read_text()
     assert "vegaEmbed(" in page and not re.search(r"<script[^>]+src=", page), "the plots page must work offline"
     plots = json.loads(run(["dvc", "plots", "show", "--json"], root).stdout)["data"]
-    assert list(plots) == ["loss", "validation colour error"]  # no untitled duplicate
+    assert list(plots) == ["loss", "validation colour error", "colour hints"]  # no untitled duplicate
     run(["dvc", "exp", "run", "-S", "train.epochs=1"], root)
     # The README's command: the metrics, then the params, that differ, at 120 columns (no file hashes).
     table = run(["dvc", "exp", "show", "--no-pager", "--only-changed", "--drop", "Created|epochs|.*/"], root,

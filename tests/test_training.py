@@ -12,6 +12,7 @@ from colorizer.shards import LabSplit
 from conftest import REPO, prepare_config, write_photos
 from stages.prepare import prepare
 from stages.train import check_params, fit, learning_rate, prepare_checkpoints, zero_chroma_loss
+from colorizer.inference import predict_ab  # L, and empty hints for a hint-taking network
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
@@ -121,7 +122,7 @@ def test_a_training_interrupted_inside_an_epoch_resumes_from_its_last_checkpoint
     assert counter.ran == {1: per_epoch - 3}, "only the batches after the checkpoint run again"
     assert [int(r["epoch"]) for r in history] == [0, 1]
     lightness = val.take(range(len(val)))[..., :1]
-    np.testing.assert_allclose(resumed.predict(lightness, verbose=0), whole.predict(lightness, verbose=0),
+    np.testing.assert_allclose(predict_ab(resumed, lightness), predict_ab(whole, lightness),
                                atol=1e-5, err_msg="the resumed training must see the batches an uninterrupted "
                                                   "one sees, with the optimizer where it was")
 
@@ -191,7 +192,7 @@ def test_mixed_precision_and_xla_train_a_step_on_cpu(prepared, tmp_path, mixed, 
     assert np.all(np.isfinite(np.asarray(trainee.train_on_batch(batch), float)))  # loss and ab_mse
     if mixed:  # the saved model still returns float32 ab / 128
         model.save(tmp_path / "model.keras")
-        ab = load(tmp_path / "model.keras").predict(np.full((2, 32, 32, 1), 50.0, np.float32), verbose=0)
+        ab = predict_ab(load(tmp_path / "model.keras"), np.full((2, 32, 32, 1), 50.0, np.float32))
         assert ab.dtype == np.float32 and ab.shape == (2, 32, 32, 2) and np.abs(ab).max() <= 1.0
 
 
@@ -229,7 +230,7 @@ def test_restore_best_keeps_the_epoch_with_the_lowest_validation_loss(prepared, 
     model, history = fit(dict(CFG, width=4, epochs=4, restore_best=True), train, val,
                          checkpoints=tmp_path / "ckpt")
     lab = val.take(range(len(val)))
-    error = float(np.mean((128.0 * model.predict(lab[..., :1], verbose=0) - lab[..., 1:]) ** 2))
+    error = float(np.mean((128.0 * predict_ab(model, lab[..., :1]) - lab[..., 1:]) ** 2))
     kept = min(history, key=lambda r: float(r["val_loss"]))
     assert error == pytest.approx(float(kept["val_ab_mse"]), rel=1e-3)
 
@@ -272,7 +273,7 @@ def test_an_ensemble_trains_its_networks_side_by_side_and_saves_as_one(prepared,
     assert kernels[0].shape == kernels[1].shape and np.abs(kernels[0] - kernels[1]).mean() > 1e-3
     model.save(tmp_path / "network.keras")
     network = set_vividness(load(tmp_path / "network.keras"), temperature=0.9, rebalance=0.25)
-    ab = network.predict(np.full((1, 32, 32, 1), 50.0, np.float32), verbose=0)
+    ab = predict_ab(network, np.full((1, 32, 32, 1), 50.0, np.float32))
     assert ab.shape == (1, 32, 32, 2) and np.all(np.isfinite(ab))
 
 
