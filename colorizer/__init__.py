@@ -8,7 +8,7 @@
   ``checkpoints`` (resuming an interrupted training), ``model`` (the networks and their read-out), ``ab_bins``
   (the colour bins of the distribution head), ``hints`` (colour hints: sidecars, hint maps, simulated and
   swept points), ``devices`` (the devices, the tf.distribute strategy, the dtype policy), ``cluster`` (one
-  training across several processes or machines).
+  training across several processes or machines), ``finetune`` (a training that starts from a trained network).
 - Using a model: ``inference`` (loading it and colouring Lab arrays, with or without hints), ``colorize`` (the
   ``colorize`` command, for any photograph at its own size), ``suggestions`` (the likely colours at a point),
   ``studio`` (the ``colorize-studio`` page: colouring a photograph point by point in the browser),

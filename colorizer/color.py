@@ -9,7 +9,6 @@ import functools
 import warnings
 
 import numpy as np
-from skimage import color as skcolor
 
 AB_SCALE = 128.0
 
@@ -172,6 +171,8 @@ def codes_to_lab(codes: np.ndarray) -> np.ndarray:
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """Lab (..., H, W, 3) to float32 RGB in [0, 1] (out-of-gamut colours clipped: scikit-image's warning that
     it clipped negative Z values says what is meant here, and is not shown)."""
+    from skimage import color as skcolor  # here: colorize needs no scikit-image (the onnx extra has none)
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*negative Z values that have been clipped", category=UserWarning)
         rgb = skcolor.lab2rgb(lab.astype(np.float32))

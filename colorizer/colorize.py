@@ -140,9 +140,9 @@ def save(pixels: np.ndarray, path: Path) -> None:
 
 
 def load_model(spec: str):
-    """A colorizer from a ``.keras`` file, or from MLflow for a URI (``runs:/<run id>/model``,
-    ``models:/colorizer/latest``) resolved against this project's tracking store (``MLFLOW_TRACKING_URI`` or
-    ``mlflow.db``)."""
+    """A colorizer from a ``.keras`` file, from an ``.onnx`` file (ONNX Runtime, no TensorFlow:
+    `colorizer.onnx_model`), or from MLflow for a URI (``runs:/<run id>/model``, ``models:/colorizer@champion``)
+    resolved against this project's tracking store (``MLFLOW_TRACKING_URI`` or ``mlflow.db``)."""
     if ":/" in spec:
         import mlflow
 
@@ -154,10 +154,14 @@ def load_model(spec: str):
         if "keras" in logged.metadata.flavors:  # logged with mlflow.keras, as export did before
             return logged.get_raw_model()
         return logged.unwrap_python_model().network  # export's pyfunc model, colorizer.mlflow_model.Colorizer
-    from colorizer.inference import load
-
     if not Path(spec).is_file():
         raise FileNotFoundError(f"no model file {spec} (train one with `dvc repro`, or give --model)")
+    from colorizer import onnx_model
+
+    if onnx_model.is_onnx(spec):
+        return onnx_model.load(spec)
+    from colorizer.inference import load
+
     if not zipfile.is_zipfile(spec):
         raise ValueError(f"{spec} is not a Keras model (a .keras file is a zip archive; this one is not)")
     return load(spec)
@@ -313,8 +317,8 @@ def _version() -> str:
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """--model, --size, --saturation and --temperature: which model colours, and how (colorize-studio too)."""
     parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"a .keras file or an MLflow model URI such as runs:/<run id>/model "
-                             f"(default {DEFAULT_MODEL})")
+                        help=f"a .keras file, an .onnx file (ONNX Runtime, no TensorFlow needed) or an MLflow "
+                             f"model URI such as runs:/<run id>/model (default {DEFAULT_MODEL})")
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
                         help=f"long side in pixels at which colour is predicted, rounded to a multiple of "
                              f"{DOWNSAMPLING}; the photograph keeps its own size (default {DEFAULT_SIZE})")
@@ -391,6 +395,12 @@ def suggest_command(args) -> int:
         print("colorize: --suggest X,Y takes one photograph", file=sys.stderr)
         return 2
     source = Path(args.inputs[0])
+    from colorizer.onnx_model import is_onnx
+
+    if is_onnx(args.model):  # the file gives the colour only; the distribution is the Keras model's
+        print(f"colorize: --suggest needs the Keras model (models/colorizer.keras): an ONNX file such as "
+              f"{args.model} gives the colour, not the distribution over colours to suggest from", file=sys.stderr)
+        return 2
     try:
         model = load_model(args.model)
     except Exception as error:
@@ -446,6 +456,13 @@ def colorize_command(args) -> int:
     if not pairs:
         print("colorize: no photographs found", file=sys.stderr)
         return 1
+    from colorizer.onnx_model import is_onnx
+
+    if args.temperature is not None and is_onnx(args.model):
+        print(f"colorize: --temperature needs the Keras model (models/colorizer.keras): the read-out of an ONNX "
+              f"file such as {args.model} is fixed when it is exported (export.temperature in params.yaml)",
+              file=sys.stderr)
+        return 2
     try:
         model = load_model(args.model)
         if args.temperature is not None:

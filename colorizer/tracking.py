@@ -280,9 +280,9 @@ def changed_params(path="params.yaml") -> list[str]:
             for key, value in values.items() if before.get(section, {}).get(key) != value]
 
 
-def log_dataset(path, context: str, lock="dvc.lock") -> None:
-    """The prepared data as the active run's dataset input, its digest DVC's hash of it (from dvc.lock,
-    which DVC updates as each stage finishes; none when the stage runs outside DVC)."""
+def prepared_dataset(path, name: str | None = None, lock="dvc.lock"):
+    """The prepared data as an MLflow dataset named ``name`` (default: the path), its digest DVC's hash of it
+    (from dvc.lock, which DVC updates as each stage finishes; none when the stage runs outside DVC)."""
     import warnings
 
     import yaml
@@ -297,7 +297,36 @@ def log_dataset(path, context: str, lock="dvc.lock") -> None:
     with warnings.catch_warnings():  # a local path matches two registered sources, the same class for both
         warnings.simplefilter("ignore", UserWarning)
         source = resolve_dataset_source(str(Path(path).resolve()))
-    mlflow.log_input(MetaDataset(source, name=Path(path).as_posix(), digest=digest), context=context)
+    return MetaDataset(source, name=name or Path(path).as_posix(), digest=digest)
+
+
+def log_dataset(path, context: str, lock="dvc.lock") -> None:
+    """The prepared data as the active run's dataset input (`prepared_dataset`)."""
+    mlflow.log_input(prepared_dataset(path, lock=lock), context=context)
+
+
+def logged_model_id(path, stage: str) -> str | None:
+    """The id of the model that export logged, from the file it wrote (``models/mlflow-model.json``), if the
+    store has it: None (with a note) when export could not log it or the store is another one."""
+    model_id = json.loads(Path(path).read_text()).get("model_id") if Path(path).exists() else None
+    if not model_id:
+        return None
+    try:
+        mlflow.get_logged_model(model_id)
+        return model_id
+    except mlflow.exceptions.MlflowException:
+        print(f"{stage}: the logged model {model_id} is not in {tracking_uri()}; logging to the run only",
+              file=sys.stderr)
+        return None
+
+
+def log_model_metrics(metrics: dict, model_id: str | None, dataset=None, step: int | None = None) -> None:
+    """``metrics`` into the active run, and linked to the logged model ``model_id`` (when there is one) as
+    measured on ``dataset``, so that each model keeps its own figures in the Models tab and the registry."""
+    if model_id is None:
+        mlflow.log_metrics(metrics, step=step)
+    else:
+        mlflow.log_metrics(metrics, step=step, model_id=model_id, dataset=dataset)
 
 
 def runs_url(experiment_id: str) -> str:

@@ -26,5 +26,5 @@ srun --kill-on-bad-exit=1 bash -c '
   if [ "$SLURM_PROCID" = 0 ]; then
     dvc repro train
   else
-    python -m stages.train data/prepared models/network.keras models/mlflow-run.json metrics/train.json metrics/history.csv
+    python -m stages.train data/prepared models/start models/network.keras models/mlflow-run.json metrics/train.json metrics/history.csv
   fi'

@@ -3,7 +3,9 @@
 Writes ``metrics/eval.json``, DVC's metrics (the model's means over the test images: what experiments are
 compared by), ``metrics/eval_reference.json`` (the same for the zero-chroma baseline, which shows the grayscale
 input as is, the truth's colourfulness and the number of images: the same for every model of a test split) and
-``metrics/eval_images.csv`` (one row per test image), and logs all the means into the training's MLflow run.
+``metrics/eval_images.csv`` (one row per test image), and logs all the means into the training's MLflow run,
+linked to the model export logged (``models/mlflow-model.json``) and to the test split as their dataset, so that
+each logged model, and each version of the registered model, keeps its own figures.
 
 With hints: the test split is coloured again with 1, 2, 5, ... points drawn from the truth as Zhang et al.'s
 sweep draws them (`colorizer.hints.sweep_points`, seeded by each photograph's name, so N points are a subset of
@@ -106,6 +108,7 @@ def table_csv(rows: list[dict]) -> str:
 def main(argv=None) -> None:
     paths = stage_paths("evaluate", argv, prepared="the prepared data (its test split is scored)",
                         colorizer="the model to score", run_file="the training's MLflow run, to log into",
+                        model_file="the logged model (export's output), to link the metrics to",
                         metrics="DVC's metrics to write: the model's means", reference="the baseline's means to write",
                         table="every image's scores to write",
                         curve="the PSNR against the number of hint points to write")
@@ -130,12 +133,17 @@ def main(argv=None) -> None:
 
     def log(run):
         import mlflow
+        from mlflow.entities import LoggedModelInput
 
-        mlflow.log_metrics({f"test_{k}": v for k, v in means.items()})
+        model_id = tracking.logged_model_id(paths.model_file, "evaluate")
+        test = tracking.prepared_dataset(paths.prepared, name=f"{paths.prepared.as_posix()} (test split)")
+        mlflow.log_input(test, context="test", model=LoggedModelInput(model_id) if model_id else None)
+        tracking.log_model_metrics({f"test_{k}": v for k, v in means.items()}, model_id, test)
         for r in curve:  # one step per count of points: MLflow draws the curve
+            figures = {"test_nearest_point_psnr": r["nearest_point_psnr"]}
             if r["psnr"] is not None:
-                mlflow.log_metric("test_hinted_psnr", r["psnr"], step=r["points"])
-            mlflow.log_metric("test_nearest_point_psnr", r["nearest_point_psnr"], step=r["points"])
+                figures["test_hinted_psnr"] = r["psnr"]
+            tracking.log_model_metrics(figures, model_id, test, step=r["points"])
         mlflow.log_artifact(str(paths.table), "evaluation")
         mlflow.log_artifact(str(paths.curve), "evaluation")
 

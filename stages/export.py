@@ -2,12 +2,15 @@
 
 Reads ``models/network.keras`` (train's output), sets its read-out (``rebalance`` and ``temperature`` of
 the annealed mean for a distribution head, ``saturation`` for any head), writes ``models/colorizer.keras`` and logs it, with
-its signature, as the model of the training's MLflow run. The read-out is not learnt, so changing it reruns
+its signature, as a model of the training's MLflow run. The read-out is not learnt, so changing it reruns
 export, evaluate and render in seconds, never train.
 
 The logged model is a pyfunc model with this project's code (`colorizer.mlflow_model`), so that
-``mlflow.pyfunc.load_model`` and ``mlflow models predict`` work in any Python with its requirements, and each
-export is a new version of the registered model `REGISTERED_NAME` (``models:/colorizer/latest``).
+``mlflow.pyfunc.load_model`` and ``mlflow models predict`` work in any Python with its requirements. Its
+read-out is the logged model's parameters, each export is a new version of the registered model
+`colorizer.registry.NAME` with the alias ``candidate`` (``models:/colorizer@candidate``), and
+``models/mlflow-model.json`` records the logged model's id and version, so that evaluate and render attach
+their figures and gallery to this model and no other.
 """
 
 import sys
@@ -17,20 +20,17 @@ import numpy as np
 
 import colorizer
 from colorizer import params as P
+from colorizer import registry
 from colorizer import tracking
-from colorizer.atomic import replacing
+from colorizer.atomic import replacing, write_json
 from colorizer.cli import stage_paths
 from colorizer.inference import load
 from colorizer.model import has_distribution_head, set_vividness
+from colorizer.onnx_export import write_onnx
 
 SECTION = "export"
-REGISTERED_NAME = "colorizer"
 # The code the logged model loads with: the whole package, as the read-out layers import their neighbours.
 CODE = Path(colorizer.__file__).resolve().parent
-ABOUT = ("Colours grayscale photographs. Input: lightness L of Lab (0..100), float32 [n, H, W, 1], any H and W "
-         "that are multiples of 8, or with colour hints [n, H, W, 4]: L, then a / 128, b / 128 of the hinted "
-         "pixels and a mask (1 where hinted); output: the colour, ab / 128 in [-1, 1], float32 [n, H, W, 2]. "
-         "Logged by the export stage of the colorizer pipeline (DVC + MLflow); each export is a new version.")
 
 
 def check_params(p: dict) -> dict:
@@ -80,9 +80,10 @@ def signature():
                           outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, -1, 2))]))
 
 
-def log_model(model_path, cfg: dict, run) -> None:
-    """The exported model into the training's run (the newest is ``runs:/<id>/model``), registered as a new
-    version of `REGISTERED_NAME`.
+def log_model(model_path, cfg: dict, run) -> dict:
+    """The exported model into the training's run (``runs:/<id>/model`` is the newest; each has its own id),
+    its read-out as the logged model's parameters, registered as a new version of `registry.NAME` with the alias
+    ``candidate``; returns ``{"model_id", "model_uri", "version"}``.
 
     MLflow's Keras flavor cannot log code, and Keras rebuilds the custom read-out layers only with it; so the
     model is a pyfunc model from code (`colorizer.mlflow_model`, the Keras file as its artifact) with the package
@@ -91,46 +92,35 @@ def log_model(model_path, cfg: dict, run) -> None:
     import mlflow
 
     example = np.full((1, 64, 64, 1), 50.0, np.float32)
-    mlflow.set_tags({f"export.{k}": v for k, v in cfg.items()})
     # Naming the requirements saves MLflow 14 s of loading the model in a subprocess to infer them.
     logged = mlflow.pyfunc.log_model(
         name="model", python_model=CODE / "mlflow_model.py", artifacts={"network": str(model_path)},
         code_paths=[str(CODE)], signature=signature(), input_example=example,
-        pip_requirements=requirements())
-    register(logged, run.info.run_id, cfg)
-
-
-def register(logged, run_id: str, cfg: dict) -> None:
-    """A new version of `REGISTERED_NAME` for the logged model, saying which training and read-out it has, and
-    the registered model saying what it is. (MlflowClient's calls: ``log_model``'s own registration prints
-    two lines to the terminal.)"""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    client = MlflowClient()
-    try:
-        client.create_registered_model(REGISTERED_NAME, description=ABOUT)
-    except MlflowException as error:
-        if error.error_code != "RESOURCE_ALREADY_EXISTS":
-            raise
-        client.update_registered_model(REGISTERED_NAME, description=ABOUT)
-    read_out = ", ".join(f"{k} {v}" for k, v in cfg.items())
-    client.create_model_version(REGISTERED_NAME, source=logged.model_uri, run_id=run_id, model_id=logged.model_id,
-                                description=f"Trained in MLflow run {run_id}. Read-out: {read_out}.")
+        pip_requirements=requirements(), params={k: str(v) for k, v in cfg.items()})
+    version = registry.register(logged, run.info.run_id, cfg)
+    return {"model_id": logged.model_id, "model_uri": logged.model_uri, "version": version}
 
 
 def main(argv=None) -> None:
     paths = stage_paths("export", argv, network="the trained network (train's output)",
                         run_file="the training's MLflow run (train's output)",
-                        colorizer="the model to write, with its read-out")
+                        colorizer="the model to write, with its read-out",
+                        model_file="the logged model's id and registered version to write (for evaluate, render)",
+                        onnx="the same model as an ONNX file to write (colorize without TensorFlow)")
     try:
         cfg = check_params(P.load(SECTION))
-        export(paths.network, cfg, paths.colorizer)
+        model = export(paths.network, cfg, paths.colorizer)
+        write_onnx(model, paths.onnx)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"export: {error}")
+    logged = {}
     tracking.log_to_training_run(paths.run_file, "export", "the model",
-                                 lambda run: log_model(paths.colorizer, cfg, run))
-    print(f"export: {paths.colorizer} with " + ", ".join(f"{k} {v}" for k, v in cfg.items()))
+                                 lambda run: logged.update(log_model(paths.colorizer, cfg, run)))
+    # Written whether or not MLflow took the model (ids are null then): DVC needs the output either way.
+    write_json(paths.model_file, {"model_id": logged.get("model_id"), "model_uri": logged.get("model_uri"),
+                                  "registered_model": registry.NAME, "version": logged.get("version")})
+    print(f"export: {paths.colorizer} with " + ", ".join(f"{k} {v}" for k, v in cfg.items())
+          + (f"; MLflow: {registry.NAME} version {logged['version']} (@{registry.CANDIDATE})" if logged else ""))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 ``gallery/`` gets one PNG per image (grayscale input | colorized | original, labelled, at the photograph's own
 shape), a contact sheet of them all and an ``index.html`` that shows them offline with each image's scores
-and the MLflow run and parameters of the model; the pictures are logged to the training's MLflow run.
+and the MLflow run and parameters of the model; the pictures are logged to the training's MLflow run, and the
+contact sheet to the logged model (``models/mlflow-model.json``) as well.
 """
 
 import json
@@ -53,9 +54,9 @@ def render(model, test: LabSplit, rows: list[dict], cfg: dict, output, about: st
     return [name for name, _, _ in entries]
 
 
-def about_model(run_file: Path) -> str:
-    """Which training made the model: its MLflow run and the parameters that shape it (the run id alone when
-    the tracking store cannot be read)."""
+def about_model(run_file: Path, model_file: Path) -> str:
+    """Which training made the model: its MLflow run, the parameters that shape it and the read-out of the logged
+    model (the run id alone when the tracking store cannot be read)."""
     run_id = json.loads(run_file.read_text())["run_id"] if run_file.exists() else None
     if not run_id:
         return ""
@@ -64,10 +65,11 @@ def about_model(run_file: Path) -> str:
         import mlflow
 
         run = mlflow.get_run(run_id)
+        model_id = json.loads(model_file.read_text()).get("model_id") if model_file.exists() else None
+        readout = mlflow.get_logged_model(model_id).params if model_id else {}
     except Exception:  # the gallery does not wait for MLflow
         return f"Made by the model of MLflow run {run_id}."
     shown = {k: run.data.params[k] for k in ABOUT_PARAMS if k in run.data.params}
-    readout = {k.split(".", 1)[1]: v for k, v in run.data.tags.items() if k.startswith("export.")}
     return (f"Made by the model of MLflow run {run.info.run_name or ''} ({run_id}): "
             + ", ".join(f"{k} {v}" for k, v in shown.items())
             + ("; read-out " + ", ".join(f"{k} {v}" for k, v in readout.items()) if readout else "") + ".")
@@ -76,6 +78,7 @@ def about_model(run_file: Path) -> str:
 def main(argv=None) -> None:
     paths = stage_paths("render", argv, prepared="the prepared data (its test split is shown)",
                         colorizer="the model", run_file="the training's MLflow run, to log into",
+                        model_file="the logged model (export's output), to attach the contact sheet to",
                         gallery="the folder to write")
     try:
         cfg = check_params(P.load(SECTION))
@@ -83,13 +86,15 @@ def main(argv=None) -> None:
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"render: {error}")
     names = render(model, test, read_manifest(paths.prepared, "test"), cfg, paths.gallery,
-                   about=about_model(paths.run_file))
+                   about=about_model(paths.run_file, paths.model_file))
 
     def log(run):
         import mlflow
 
         for path in sorted(paths.gallery.glob("*.png")):  # not index.html: MLflow's viewer does not follow its links
             mlflow.log_artifact(str(path), "gallery")
+        if model_id := tracking.logged_model_id(paths.model_file, "render"):  # on the model's page too
+            mlflow.MlflowClient().log_model_artifact(model_id, str(paths.gallery / "contact_sheet.png"), "gallery")
 
     tracking.log_to_training_run(paths.run_file, "render", "the gallery", log)
     print(f"render: {len(names)} images and a contact sheet in {paths.gallery}/")

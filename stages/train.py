@@ -8,6 +8,10 @@ every training photograph ``crops_per_image`` times, each time a fresh random cr
 it was on the next run with the same parameters and data, in the same MLflow run. With ``restore_best`` the saved network is the epoch
 with the lowest validation loss, not the last (`KeepBest`); ``val_ab_mse``, the validation colour error in
 Lab units, is logged every epoch beside the losses.
+
+With ``init_from`` the training starts from a trained network's weights (`colorizer.finetune`): a ``.keras``
+file in the start folder dvc.yaml gives the stage (``models/start``, one of its deps) or an MLflow model URI,
+at ``init_learning_rate`` instead of ``learning_rate``; the MLflow run records which model it started from.
 """
 
 import contextlib
@@ -22,7 +26,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from colorizer import DOWNSAMPLING, cluster
+from colorizer import DOWNSAMPLING, cluster, finetune
 from colorizer import params as P
 from colorizer.ab_bins import distribution_loss, mean_colour_error, rebalancing_weights
 from colorizer.atomic import replacing, write_json, write_text
@@ -59,6 +63,8 @@ def check_params(p: dict) -> dict:
         "batch_size": P.integer(p, SECTION, "batch_size", minimum=1),
         "optimizer": P.choice(p, SECTION, "optimizer", tuple(OPTIMIZERS)),
         "learning_rate": P.number(p, SECTION, "learning_rate", minimum=0.0, exclusive_minimum=True),
+        "init_from": finetune.check_spec(p, SECTION, "init_from"),
+        "init_learning_rate": P.number(p, SECTION, "init_learning_rate", minimum=0.0, exclusive_minimum=True),
         "lr_schedule": P.choice(p, SECTION, "lr_schedule", SCHEDULES),
         "head": P.choice(p, SECTION, "head", HEADS),
         "global_context": P.boolean(p, SECTION, "global_context"),
@@ -213,15 +219,17 @@ def regression_colour_error(ab_scaled, predicted):
 
 
 def learning_rate(cfg: dict, steps_per_epoch: int | None):
-    """``learning_rate``, constant or (``lr_schedule: cosine``) decaying along a half cosine to zero over
-    the whole training: ``epochs`` times ``steps_per_epoch``, the batches of an epoch as the training reads
-    them (`CropBatches.batches_per_epoch`: under a distribution, a remainder that does not split evenly is
+    """``learning_rate`` (``init_learning_rate`` for a training that starts from a trained network,
+    ``init_from``), constant or (``lr_schedule: cosine``) decaying along a half cosine to zero over the whole
+    training: ``epochs`` times ``steps_per_epoch``, the batches of an epoch as the training reads them
+    (`CropBatches.batches_per_epoch`: under a distribution, a remainder that does not split evenly is
     dropped). The schedule runs on the optimizer's step count, which the checkpoints keep
     (`colorizer.checkpoints`), so a resumed training stays on it."""
+    rate = cfg["init_learning_rate"] if cfg.get("init_from") else cfg["learning_rate"]
     if cfg["lr_schedule"] == "constant" or steps_per_epoch is None:
-        return cfg["learning_rate"]
+        return rate
     steps = cfg["epochs"] * steps_per_epoch
-    return keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], decay_steps=steps)
+    return keras.optimizers.schedules.CosineDecay(rate, decay_steps=steps)
 
 
 def zero_chroma_loss(split: LabSplit, loss: str) -> float:
@@ -307,9 +315,11 @@ class KeepBest(keras.callbacks.Callback):
         return self.best_epoch
 
 
-def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extra_callbacks=(), group=SOLO):
+def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extra_callbacks=(), group=SOLO,
+        parent: keras.Model | None = None):
     """Train (resuming from ``checkpoints`` when it holds a matching interrupted run); returns the model
-    and the per-epoch history rows. The checkpoint folder is left for the caller to remove.
+    and the per-epoch history rows. The checkpoint folder is left for the caller to remove. With ``parent``
+    (a network of the same layers, `start_network`), the training starts from its learnt weights.
 
     In a training of several processes (``group``, `colorizer.cluster`) only the chief reads and writes
     ``checkpoints`` and runs ``extra_callbacks``; it gives the others its weights and position before the
@@ -320,16 +330,19 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extr
     their index (`colorizer.batches.CropBatches`), so the resumed training sees what an uninterrupted one would.
     """
     with distribution(cfg["distribute"]):
-        return fit_under_distribution(cfg, train, val, Path(checkpoints), extra_callbacks, group)
+        return fit_under_distribution(cfg, train, val, Path(checkpoints), extra_callbacks, group, parent)
 
 
-def fit_under_distribution(cfg, train, val, checkpoints: Path, extra_callbacks, group: Group):
+def fit_under_distribution(cfg, train, val, checkpoints: Path, extra_callbacks, group: Group, parent=None):
     """`fit`, inside its Keras distribution (`colorizer.devices.distribution`)."""
     if group.chief:
         checkpoints.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg["seed"])
     steps_per_epoch = epoch_batches(cfg, train, val, group=group)[0].batches_per_epoch
     model, trainee = compile_model(cfg, train, training_size(val), steps_per_epoch)
+    if parent is not None:  # a checkpoint of this fine-tuning, if there is one, then replaces these weights
+        finetune.check_architecture(cfg, parent, model, cfg.get("init_from") or "the parent network")
+        finetune.copy_weights(parent, model)
     with chief_files(checkpoints / "state", CHECKPOINT_FILES, group) as state:  # the chief's, on every process
         epoch, done = restore(trainee, state)
     chief_keeps_best = cfg["restore_best"] and group.chief
@@ -439,8 +452,62 @@ def join_group(params: dict) -> Group:
     return group
 
 
+def start_network(cfg: dict, source) -> finetune.Parent:
+    """The trained network ``cfg["init_from"]`` names, loaded and checked against the network train's params
+    build (`colorizer.finetune.check_architecture`), before any training work: ``source`` is the file
+    (`colorizer.finetune.local_file`) or the MLflow model URI (the tracking store connected already)."""
+    parent = finetune.from_file(source) if isinstance(source, Path) else finetune.from_mlflow(source)
+    built = build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"],
+                  with_hints=cfg["hints"])
+    finetune.check_architecture(cfg, parent.network, built, cfg["init_from"])
+    return parent
+
+
+def locate_start(cfg: dict, folder, group: Group = SOLO) -> Path | str | None:
+    """Where the training starts from: None (from scratch), the ``.keras`` file inside ``folder`` (the start
+    folder dvc.yaml tracks) or the MLflow model URI. Only the chief reaches MLflow, so a training of several
+    processes starts from a file, which every process reads."""
+    spec = cfg["init_from"]
+    if spec is None:
+        return None
+    if finetune.is_uri(spec):
+        if group.count > 1:
+            raise P.ParamError(f"train.init_from: {spec}: a training of several processes starts from a file "
+                               f"every process can read; download the model's network into {Path(folder).as_posix()}/ "
+                               f"first (docs/fine-tuning.md)")
+        return spec
+    return finetune.local_file(spec, folder)
+
+
+def with_parent(cfg: dict, parent: "finetune.Parent | Path | None") -> dict:
+    """``cfg`` with ``init_from`` naming the parent exactly, for the fingerprint a checkpoint must match: a file
+    by its content, a URI by the model version it resolved to."""
+    if parent is None:
+        return cfg
+    if isinstance(parent, Path):
+        return {**cfg, "init_from": f"{cfg['init_from']} sha256:{finetune.sha256(parent)}"}
+    return {**cfg, "init_from": " ".join(f"{k}={v}" for k, v in sorted(parent.tags.items()))}
+
+
+def log_parent(parent: finetune.Parent) -> None:
+    """The model the training started from, into the active run: tags (``init_from``, and the file's digest or
+    the registered model version, run and logged model it resolved to) and, for an MLflow logged model, the
+    run's model input (MLflow 3's lineage: the parent's page lists this run)."""
+    import mlflow
+
+    mlflow.set_tags(parent.tags)
+    if parent.model_id:
+        from mlflow.entities import LoggedModelInput
+
+        # The client's call: mlflow.log_inputs takes models on Databricks only; the stores here take them too.
+        with contextlib.suppress(Exception):  # lineage is a convenience: the tags say it already
+            mlflow.MlflowClient().log_inputs(mlflow.active_run().info.run_id,
+                                             models=[LoggedModelInput(parent.model_id)])
+
+
 def main(argv=None) -> None:
     paths = stage_paths("train", argv, prepared="the prepared data (prepare's output)",
+                        start="the folder of the trained networks a fine-tuning may start from (train.init_from)",
                         network="the trained network to write (export gives it its read-out)",
                         run_file="the file to write the MLflow run's id in", metrics="DVC's metrics to write",
                         history="the per-epoch history to write")
@@ -459,20 +526,27 @@ def train_as(group: Group, paths) -> None:
 
     try:
         cfg = check_params(P.load(SECTION))
+        start = locate_start(cfg, paths.start, group)
         train, val = open_data(paths.prepared)
         # Every process must train the same thing: the chief's parameters and data, checked before any step.
-        cluster.agree(fingerprint(cfg, paths.prepared), group, "train's parameters or the prepared data")
+        stamp = with_parent(cfg, start if isinstance(start, Path) else None)
+        cluster.agree(fingerprint(stamp, paths.prepared), group, "train's parameters or the prepared data")
+        # A file's parent is checked before MLflow is reached: a wrong one writes nothing.
+        parent = start_network(cfg, start) if isinstance(start, Path) else None
         if not group.chief:  # writes nothing and logs nowhere: the chief does
-            fit(cfg, train, val, group=group)
+            fit(cfg, train, val, group=group, parent=parent.network if parent else None)
             print(f"train: {group} done; the chief wrote the network, the metrics and the MLflow run")
             return
         experiment_id = tracking.connect()
+        if isinstance(start, str):
+            parent = start_network(cfg, start)
+            stamp = with_parent(cfg, parent)
     except (ValueError, FileNotFoundError, tracking.TrackingUnavailable) as error:
         sys.exit(f"train: {error}")
 
     import mlflow
 
-    resume_run = prepare_checkpoints(cfg, CHECKPOINTS, paths.prepared)
+    resume_run = prepare_checkpoints(stamp, CHECKPOINTS, paths.prepared)
     started = time.time()
     with tracking.start_training_run(experiment_id, resume_run) as run:
         (CHECKPOINTS / "mlflow_run_id").write_text(run.info.run_id)
@@ -481,7 +555,15 @@ def train_as(group: Group, paths) -> None:
                                "backend": keras.backend.backend(), "devices": ", ".join(device_names()),
                                **({"processes": group.count} if group.count > 1 else {})})
             tracking.log_dataset(paths.prepared, context="training")
-        model, history = fit(cfg, train, val, extra_callbacks=[EpochMetrics()], group=group)
+            if parent:
+                log_parent(parent)
+        if parent:
+            print(f"train: starting from {cfg['init_from']}"
+                  + (f" (version {parent.tags['init_from.model_version']})"
+                     if "init_from.model_version" in parent.tags else "")
+                  + f", learning rate {cfg['init_learning_rate']:g}")
+        model, history = fit(cfg, train, val, extra_callbacks=[EpochMetrics()], group=group,
+                             parent=parent.network if parent else None)
         kept = kept_row(history) if cfg["restore_best"] else history[-1]
         # DVC's metrics: the figures of the network kept, which `dvc exp show` compares between experiments.
         report = {

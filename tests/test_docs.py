@@ -1010,7 +1010,7 @@ def test_the_checker_reports_bad_flags_stages_keys_and_links(project):
         "example.md:10: python: no script benchmarks/nope.py",
         "example.md:11: colorize has no option --sat (argparse takes it as --saturation: write it in full)",
         "example.md:11: colorize needs -o / --output",
-        "example.md:13: python -m stages.train takes 5 paths",
+        "example.md:13: python -m stages.train takes 6 paths",
         "example.md:14: mlflow has no command uii",
         "example.md:15: pip install: pyproject.toml has no extra [gpus]",
         "example.md:16: unknown command colourize",

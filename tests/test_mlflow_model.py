@@ -21,6 +21,7 @@ from colorizer import colorize as C
 from colorizer import tracking
 from colorizer.model import build
 from conftest import free_port, write_photos
+from colorizer import registry
 from stages import export as E
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
@@ -77,6 +78,7 @@ def store(tmp_path_factory):
         E.export("hints-network.keras", READ_OUT, "hints-colorizer.keras")
         with tracking.reopen_training_run("hints-run.json", "export") as reopened:
             E.log_model("hints-colorizer.keras", READ_OUT, reopened)
+        registry.promote(MlflowClient(), "3")  # @champion: what `colorize-promote 3` does
     return store
 
 
@@ -114,12 +116,16 @@ def test_mlflow_models_predict_serves_it(store, tmp_path):
 
 def test_each_export_is_a_described_version_of_the_registered_model(store):
     client = MlflowClient(store.uri)
-    assert "Colours grayscale photographs" in client.get_registered_model(E.REGISTERED_NAME).description
+    assert "Colours grayscale photographs" in client.get_registered_model(registry.NAME).description
     for number, read_out, run_id in (("1", "rebalance 0.0, temperature 1.0, saturation 0.0", store.run_id),
                                      ("2", "rebalance 0.5, temperature 0.4, saturation 1.2", store.run_id),
                                      ("3", "rebalance 0.5, temperature 0.4, saturation 1.2", store.hints_run_id)):
-        version = client.get_model_version(E.REGISTERED_NAME, number)
+        version = client.get_model_version(registry.NAME, number)
         assert version.run_id == run_id
+        # The read-out is the logged model's: a second export into the same run did not overwrite the first's.
+        logged = client.get_logged_model(registry.model_id(version))
+        assert f"rebalance {logged.params['rebalance']}, temperature {logged.params['temperature']}, saturation " \
+               f"{logged.params['saturation']}" == read_out
         assert f"Trained in MLflow run {run_id}" in version.description
         assert f"Read-out: {read_out}." in version.description
 
@@ -128,10 +134,11 @@ def test_colorize_takes_the_registered_model(store, tmp_path, monkeypatch):
     monkeypatch.setattr(tracking_state, "_tracking_uri", None)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)
     photo = write_photos(tmp_path, 1, size=(40, 56))[0]
-    assert C.main([str(photo), "-o", str(tmp_path / "out"), "--model", "models:/colorizer/latest", "-q"]) == 0
+    assert C.main([str(photo), "-o", str(tmp_path / "out"), "--model", "models:/colorizer@candidate", "-q"]) == 0
     coloured = np.asarray(Image.open(tmp_path / "out" / photo.name)).astype(int)
     assert coloured.shape == (40, 56, 3)
     assert np.abs(coloured[..., 0] - coloured[..., 2]).max() > 5, "grey: not the newest version"
+    assert MlflowClient(store.uri).get_model_version_by_alias(registry.NAME, "candidate").version == 3
     # The same colours as from the newest export's Keras file.
     newest = store.folder / "hints-colorizer.keras"  # the third version, of the second training
     assert C.main([str(photo), "-o", str(tmp_path / "from-file"), "--model", str(newest), "-q"]) == 0
@@ -162,12 +169,12 @@ def test_pyfunc_takes_hints_and_a_model_without_a_hint_input_refuses_them_clearl
         plain.predict(with_hints(LIGHTNESS))
 
 
-def test_mlflow_models_serve_answers_a_request_with_hints(store, tmp_path):
+def test_mlflow_models_serve_answers_a_request_with_hints_for_the_champion(store, tmp_path):
     port = free_port()
     mlflow_command = Path(sys.executable).parent / "mlflow"
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen([sys.executable, "-S", str(mlflow_command), "models", "serve", "-m",
-                               f"runs:/{store.hints_run_id}/model", "-h", "127.0.0.1", "-p", str(port),
+                               "models:/colorizer@champion", "-h", "127.0.0.1", "-p", str(port),
                                "--env-manager", "local"], cwd=tmp_path, env=elsewhere(store), stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
     try:

@@ -45,6 +45,9 @@ def with_change(section, key, value):
     ("hint_sides", [9, 1], "two integers with 1 <= smallest <= largest; got "),
     ("hint_sides", 5, "two integers with 1 <= smallest <= largest; got 5"),
     ("hint_spread", -0.1, "train.hint_spread must be greater than 0"),
+    ("init_from", 1, "train.init_from must be null, a .keras file or an MLflow model URI"),
+    ("init_from", "models/start/net.h5", "train.init_from must be a .keras file"),
+    ("init_learning_rate", 0, "train.init_learning_rate must be greater than 0"),
 ])
 def test_bad_train_params_are_named(key, value, message):
     with pytest.raises(P.ParamError, match=message.replace("(", r"\(").replace(".", r"\.")):

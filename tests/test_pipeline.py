@@ -7,6 +7,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from colorizer import registry
 from colorizer.inference import load
 from colorizer.native_logs import NATIVE_LOG
 from conftest import copy_project, run, set_params, venv_env, write_photos
@@ -183,6 +184,44 @@ def test_dvc_metrics_plots_and_experiments_work(project):
     client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("colorization").experiment_id])
     assert any(r.data.tags.get("dvc.experiment") for r in runs), "the experiment's run is not named after it"
+
+
+def test_each_export_is_a_candidate_version_with_its_own_figures_and_one_is_promoted(project):
+    """MLflow 3's model lifecycle: every export a version with @candidate, evaluate's figures linked to its
+    logged model (never overwritten by a later export), the contact sheet on the model, and `colorize-promote`
+    moving @champion, which `colorize --model models:/colorizer@champion` then colours with."""
+    root, _ = project
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    versions = {str(v.version): v for v in client.search_model_versions("name = 'colorizer'")}
+    assert len(versions) >= 3  # the first repro, a re-export at saturation 1.5, a retraining, an experiment
+    exported = json.loads((root / "models/mlflow-model.json").read_text())
+    newest = versions[max(versions, key=int)]
+    assert exported["version"] == str(newest.version) and exported["model_id"] == registry.model_id(newest)
+    assert client.get_model_version_by_alias("colorizer", "candidate").version == newest.version
+    figures = {}
+    for version in versions.values():
+        logged = client.get_logged_model(registry.model_id(version))
+        linked = {m.key: m for m in logged.metrics}
+        assert {"test_psnr", "test_ssim", "test_ab_mse", "test_colorfulness"} <= set(linked), version.version
+        assert linked["test_psnr"].dataset_name == "data/prepared (test split)"
+        figures[str(version.version)] = (logged.params["saturation"], linked["test_colorfulness"].value)
+    # Each model keeps the figures measured on it: saturation 1.5's colourfulness is not the others'.
+    assert len({colourful for _, colourful in figures.values()}) >= 2, figures
+    evaluation = json.loads((root / "metrics/eval.json").read_text())
+    assert figures[str(newest.version)][1] == pytest.approx(evaluation["colorfulness"], abs=1e-3)
+    assert [a.path for a in client.list_logged_model_artifacts(registry.model_id(newest), "gallery")] \
+        == ["gallery/contact_sheet.png"]
+
+    listed = run(["colorize-promote"], root).stdout
+    assert listed.split()[:6] == ["version", "PSNR", "SSIM", "ab", "MSE", "colourful"] and "@candidate" in listed
+    refused = run(["colorize-promote", "99"], root, check=False)
+    assert refused.returncode == 1 and "colorizer has no version 99; its versions: 1, 2" in refused.stderr
+    promoted = run(["colorize-promote", "1"], root).stdout
+    assert "@champion -> colorizer version 1" in promoted
+    assert client.get_model_version_by_alias("colorizer", "champion").version == 1
+    photo = write_photos(root / "mine", 1, size=(40, 48))[0]
+    run(["colorize", str(photo), "-o", "coloured", "--model", "models:/colorizer@champion", "-q"], root)
+    assert (root / "coloured" / photo.name).stat().st_size > 0
 
 
 def test_the_trained_colorizer_gives_a_uniform_photograph_one_colour(project):

@@ -1,0 +1,167 @@
+"""The exported colorizer as an ONNX file, which ONNX Runtime runs without TensorFlow or Keras (`colorizer.onnx_model`).
+
+The conversion is tf2onnx's, called directly on a ``tf.function`` of the model (what Keras 3's own
+``model.export(path, format="onnx")`` does under the TensorFlow backend), with three things Keras' export gets
+wrong for this project's models:
+
+- the distribution head's bin centres (`colorizer.model.AnnealedMean.centers`, a tensor the layer holds, not a
+  weight) are captured by the traced function, and tf2onnx makes every captured tensor that is not a variable
+  a graph input: Keras' export gives a file that takes the 248x2 centres besides L. Here they are traced as
+  a NumPy array, so they become a constant of the graph;
+- the inputs are named ``L`` and ``hints`` as the Keras model's are (a traced function's argument names come
+  out lower-cased), and the output ``ab``, not ``Identity:0``;
+- a network trained under mixed precision is converted in float32 (ONNX Runtime's CPU kernels are float32).
+
+The read-out (temperature, rebalance, saturation) is frozen into the file as constants: the file colours as
+the ``.keras`` model it was made from did when it was converted. Its metadata say what it is (`METADATA`).
+"""
+
+import json
+
+import numpy as np
+
+from colorizer import HINT_CHANNELS
+from colorizer.atomic import replacing
+
+OPSET = 17  # ONNX Runtime 1.17 and newer run it
+OUTPUT = "ab"
+DIMENSIONS = ("n", "H", "W")  # the symbolic sizes of the inputs' and the output's first three axes
+# ONNX metadata keys (`onnx_model.OnnxColorizer` reads them): the Keras model's name, its head, whether it
+# takes hints, and the read-out frozen into the file.
+METADATA = ("colorizer.name", "colorizer.head", "colorizer.hints", "colorizer.read_out")
+ABOUT = ("Colours grayscale photographs (the colorizer pipeline's export stage). Inputs: L, the lightness of Lab "
+         "(0..100), float32 [n, H, W, 1], H and W multiples of 8; for a hint-taking model also hints, float32 "
+         "[n, H, W, 3]: a / 128 and b / 128 of the hinted pixels and a mask, 1 where hinted (zeros: no hints). "
+         "Output: ab, the colour as a / 128 and b / 128 in [-1, 1], float32 [n, H, W, 2].")
+
+
+def input_names(model) -> list[str]:
+    """The Keras model's input names: ``["L"]`` or ``["L", "hints"]``."""
+    return ["L", "hints"] if len(model.inputs) > 1 else ["L"]
+
+
+def read_out(model) -> dict:
+    """The read-out frozen into the file: temperature and rebalance (distribution head) and saturation."""
+    from colorizer.model import has_distribution_head
+
+    def value(weight):
+        return round(float(np.asarray(weight)), 6)  # float32 0.9 as 0.9, not 0.8999999761581421
+
+    values = {"saturation": value(model.get_layer("saturation").factor)}
+    if has_distribution_head(model):
+        layer = model.get_layer("annealed_mean")
+        values.update(temperature=value(layer.temperature), rebalance=value(layer.rebalance))
+    return values
+
+
+def float32_model(model):
+    """``model`` itself when it computes in float32, else a float32 copy with its weights (a network trained
+    with train.mixed_precision)."""
+    import keras
+
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+
+    def float32_layer(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    copy = keras.models.clone_model(model, clone_function=float32_layer)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def to_onnx(model, opset: int = OPSET):
+    """The ONNX ``ModelProto`` of a colorizer (a Keras model of `colorizer.model`, read-out set): inputs ``L``
+    [n, H, W, 1] (and ``hints`` [n, H, W, 3]) of any n, H, W, output ``ab`` [n, H, W, 2]."""
+    import tensorflow as tf
+    import tf2onnx
+
+    from colorizer.model import AnnealedMean
+
+    model = float32_model(model)
+    names = input_names(model)
+    signature = [tf.TensorSpec((None, None, None, 1), tf.float32, name="L")]
+    if len(names) > 1:
+        signature.append(tf.TensorSpec((None, None, None, HINT_CHANNELS), tf.float32, name="hints"))
+
+        def run(L, hints):  # noqa: N803  the names of the graph's inputs
+            return {OUTPUT: model({"L": L, "hints": hints}, training=False)}
+    else:
+        def run(L):  # noqa: N803
+            return {OUTPUT: model(L, training=False)}
+
+    centres = [(layer, layer.centers) for layer in model.layers if isinstance(layer, AnnealedMean)]
+    try:
+        for layer, tensor in centres:  # a NumPy array is traced as a constant; a captured tensor as an input
+            layer.centers = np.asarray(tensor)
+        proto, _ = tf2onnx.convert.from_function(tf.function(run), input_signature=signature, opset=opset)
+    finally:
+        for layer, tensor in centres:
+            layer.centers = tensor
+    _name_inputs(proto, names)
+    _describe(proto, model)
+    return proto
+
+
+def _name_inputs(proto, names: list[str]) -> None:
+    """The graph's inputs named as the Keras model's (tf2onnx lower-cases them), their first three axes and the
+    output's named `DIMENSIONS`; a ValueError if the graph takes anything else."""
+    found = [value.name for value in proto.graph.input]
+    rename = {name.lower(): name for name in names}
+    if sorted(found) != sorted(rename):
+        raise ValueError(f"the ONNX graph takes {found}, not {names}: a tensor the model holds became an input")
+    for value in proto.graph.input:
+        value.name = rename[value.name]
+    for node in proto.graph.node:
+        for i, name in enumerate(node.input):
+            if name in rename:
+                node.input[i] = rename[name]
+    for value in [*proto.graph.input, *proto.graph.output]:
+        for dim, symbol in zip(value.type.tensor_type.shape.dim, DIMENSIONS):
+            dim.dim_param = symbol
+
+
+def _describe(proto, model) -> None:
+    from colorizer.model import has_distribution_head
+
+    proto.doc_string = ABOUT
+    values = (model.name, "distribution" if has_distribution_head(model) else "regression",
+              json.dumps(len(model.inputs) > 1), json.dumps(read_out(model)))
+    del proto.metadata_props[:]
+    for key, value in zip(METADATA, values):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def largest_difference(model, proto, size: tuple[int, int] = (64, 96), seed: int = 0) -> float | None:
+    """The largest difference, in Lab units of a and b, between the Keras model and its ONNX graph on two
+    random images of ``size`` (with a few hints for a hint-taking model); None without onnxruntime."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    rng = np.random.default_rng(seed)
+    feeds = {"L": rng.uniform(0, 100, (2, *size, 1)).astype(np.float32)}
+    if len(model.inputs) > 1:
+        hints = np.zeros((2, *size, HINT_CHANNELS), np.float32)
+        hints[0, 8:14, 8:14] = (0.4, -0.3, 1.0)
+        feeds["hints"] = hints
+    expected = np.asarray(model.predict_on_batch(feeds if len(feeds) > 1 else feeds["L"]), np.float32)
+    session = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run([OUTPUT], feeds)[0]
+    return float(np.abs(got - expected).max() * 128.0)
+
+
+def write_onnx(model, path, tolerance: float = 0.5) -> float | None:
+    """Convert ``model`` and write it to ``path`` atomically, after checking that ONNX Runtime (when installed)
+    colours as Keras does within ``tolerance`` Lab units; returns that largest difference (None unchecked)."""
+    import onnx
+
+    proto = to_onnx(model)
+    difference = largest_difference(model, proto)
+    if difference is not None and not difference <= tolerance:
+        raise ValueError(f"the ONNX model colours up to {difference:.3g} Lab units away from the Keras model "
+                         f"(more than {tolerance}): not written")
+    with replacing(path) as tmp:
+        onnx.save(proto, str(tmp))
+    return difference
