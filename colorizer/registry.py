@@ -61,7 +61,8 @@ def model_id(version) -> str | None:
 def version_rows(client) -> list[dict]:
     """Every version of `NAME`, newest first: number, aliases, read-out and the linked test metrics."""
     rows = []
-    for version in client.search_model_versions(f"name = '{NAME}'", order_by=["version_number DESC"]):
+    for found in client.search_model_versions(f"name = '{NAME}'", order_by=["version_number DESC"]):
+        version = client.get_model_version(NAME, str(found.version))  # a search's versions carry no aliases
         metrics, logged = {}, model_id(version)
         if logged:
             metrics = {m.key: m.value for m in client.get_logged_model(logged).metrics or ()}
