@@ -222,7 +222,13 @@ def test_a_broken_upload_gives_a_message_and_the_server_goes_on(page, served):
     page.wait_for_function("document.getElementById('message').textContent.includes('notes.txt')")
     page.select_option("#photos", "square.png")  # and the page goes on: the saved hints come back with it
     page.wait_for_function("studio.points.length === 1")
-    settle(page)
+    # The restored point's colouring may be requested after the points arrive: wait for it, a few seconds at most.
+    deadline = time.monotonic() + 20
+    while True:
+        settle(page)
+        if shown_lab(page, *POINT)[1] > 25 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert shown_lab(page, *POINT)[1] > 25
     assert all(url.startswith((served[1], "data:", "blob:")) for url in page.requested)  # nothing from elsewhere
 
