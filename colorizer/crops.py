@@ -19,6 +19,7 @@ from keras import ops
 
 from colorizer.color import AB_OFFSET, AB_SCALE, L_PER_CODE
 from colorizer.hints import paint_from_truth
+from colorizer.inference import takes_hints
 
 BOX_FIELDS = ("top", "left", "height", "width", "flip")  # a box, in pixels of the stored photograph
 
@@ -83,7 +84,7 @@ class CropTraining(keras.Model):
 
     def call(self, inputs, training=False):
         lightness, ab = crop_resize(inputs["codes"], inputs["boxes"], self.size)
-        if len(self.network.inputs) > 1:  # a network that takes hints: simulated from the truth of each crop
+        if takes_hints(self.network):  # a network that takes hints: simulated from the truth of each crop
             points = inputs.get("points")
             hints = (paint_from_truth(ab, points) if points is not None
                      else ops.zeros_like(ops.concatenate([ab, lightness], axis=-1)))  # none given: no hints

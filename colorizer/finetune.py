@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorizer import params as P
+from colorizer import registry
+from colorizer.inference import takes_hints
+from colorizer.tracking import first_line
 
 # The MLflow model URIs a training can start from (MLflow resolves them against the tracking store).
 URI_SCHEMES = ("models:/", "runs:/")
@@ -84,11 +87,8 @@ class Parent:
 
 
 def sha256(path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def from_file(path) -> Parent:
@@ -99,13 +99,8 @@ def from_file(path) -> Parent:
         network = load(path)
     except Exception as error:  # Keras raises many types for a file that is not a model
         raise P.ParamError(f"train.init_from: {path} is not a Keras model this project can load: "
-                           f"{_first_line(error)}") from None
+                           f"{first_line(error)}") from None
     return Parent(network, {"init_from": str(path), "init_from.sha256": sha256(path)})
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def resolve_uri(uri: str) -> tuple[str, dict, str | None]:
@@ -142,10 +137,7 @@ def resolve_uri(uri: str) -> tuple[str, dict, str | None]:
     registered = client.get_model_version(name, version)
     tags |= {"init_from.model_name": name, "init_from.model_version": str(version),
              "init_from.run_id": registered.run_id}
-    model_id = getattr(registered, "model_id", None)
-    source = registered.source or ""
-    if not model_id and source.startswith("models:/m-"):  # MLflow's SQL registry keeps it in the source only
-        model_id = source.removeprefix("models:/")
+    model_id = registry.model_id(registered)
     if model_id:
         tags["init_from.model_id"] = model_id
     return f"models:/{name}/{version}", tags, model_id
@@ -162,13 +154,13 @@ def from_mlflow(uri: str) -> Parent:
         pinned, tags, model_id = resolve_uri(uri)
     except MlflowException as error:
         raise P.ParamError(f"train.init_from: no model {uri} in {mlflow.get_tracking_uri()}: "
-                           f"{_first_line(error)}") from None
+                           f"{first_line(error)}") from None
     folder = Path(tempfile.mkdtemp(prefix="colorizer-parent-"))
     try:
         try:
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=pinned, dst_path=str(folder)))
         except MlflowException as error:
-            raise P.ParamError(f"train.init_from: cannot download {pinned}: {_first_line(error)}") from None
+            raise P.ParamError(f"train.init_from: cannot download {pinned}: {first_line(error)}") from None
         network = network_file(local, uri)
         if network.parent != local:
             tags["init_from.artifact"] = network.relative_to(local).as_posix()
@@ -208,7 +200,7 @@ def architecture(network) -> dict:
     convs = [layer for layer in network.layers if type(layer).__name__ == "Conv2D"]
     members = sum(1 for name in names if re.fullmatch(r"m\d+_logits", name)) or 1
     return {"arch": "unet", "head": "distribution" if has_distribution_head(network) else "regression",
-            "members": members, "hints": len(network.inputs) > 1,
+            "members": members, "hints": takes_hints(network),
             "global_context": any(name.endswith("context_mean") for name in names),
             "width": int(convs[0].filters) if convs else None}
 

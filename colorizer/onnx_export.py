@@ -22,9 +22,10 @@ import numpy as np
 
 from colorizer import HINT_CHANNELS
 from colorizer.atomic import replacing
+from colorizer.inference import takes_hints
+from colorizer.onnx_model import OUTPUT
 
 OPSET = 17  # ONNX Runtime 1.17 and newer run it
-OUTPUT = "ab"
 DIMENSIONS = ("n", "H", "W")  # the symbolic sizes of the inputs' and the output's first three axes
 # ONNX metadata keys (`onnx_model.OnnxColorizer` reads them): the Keras model's name, its head, whether it
 # takes hints, and the read-out frozen into the file.
@@ -37,7 +38,7 @@ ABOUT = ("Colours grayscale photographs (the colorizer pipeline's export stage).
 
 def input_names(model) -> list[str]:
     """The Keras model's input names: ``["L"]`` or ``["L", "hints"]``."""
-    return ["L", "hints"] if len(model.inputs) > 1 else ["L"]
+    return ["L", "hints"] if takes_hints(model) else ["L"]
 
 
 def read_out(model) -> dict:
@@ -126,7 +127,7 @@ def _describe(proto, model) -> None:
 
     proto.doc_string = ABOUT
     values = (model.name, "distribution" if has_distribution_head(model) else "regression",
-              json.dumps(len(model.inputs) > 1), json.dumps(read_out(model)))
+              json.dumps(takes_hints(model)), json.dumps(read_out(model)))
     del proto.metadata_props[:]
     for key, value in zip(METADATA, values):
         entry = proto.metadata_props.add()
@@ -142,13 +143,13 @@ def largest_difference(model, proto, size: tuple[int, int] = (64, 96), seed: int
         return None
     rng = np.random.default_rng(seed)
     feeds = {"L": rng.uniform(0, 100, (2, *size, 1)).astype(np.float32)}
-    if len(model.inputs) > 1:
+    if takes_hints(model):
         hints = np.zeros((2, *size, HINT_CHANNELS), np.float32)
         hints[0, 8:14, 8:14] = (0.4, -0.3, 1.0)
         feeds["hints"] = hints
     expected = np.asarray(model.predict_on_batch(feeds if len(feeds) > 1 else feeds["L"]), np.float32)
-    session = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    got = session.run([OUTPUT], feeds)[0]
+    runtime = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = runtime.run([OUTPUT], feeds)[0]
     return float(np.abs(got - expected).max() * 128.0)
 
 

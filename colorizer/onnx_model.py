@@ -18,7 +18,7 @@ import numpy as np
 from colorizer import DOWNSAMPLING
 
 SUFFIX = ".onnx"
-OUTPUT = "ab"  # as colorizer.onnx_export.OUTPUT
+OUTPUT = "ab"  # the graph's output (`colorizer.onnx_export` names it so)
 INSTALL = "pip install -c constraints.txt -e '.[onnx]'"
 
 
@@ -42,13 +42,13 @@ class OnnxColorizer:
         available = onnxruntime.get_available_providers()
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         self.path = Path(path)
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=providers or None)
-        self.inputs = [value.name for value in self.session.get_inputs()]
-        outputs = [value.name for value in self.session.get_outputs()]
+        self.runtime = onnxruntime.InferenceSession(str(path), options, providers=providers or None)
+        self.inputs = [value.name for value in self.runtime.get_inputs()]
+        outputs = [value.name for value in self.runtime.get_outputs()]
         if self.inputs not in (["L"], ["L", "hints"]) or OUTPUT not in outputs:
             raise ValueError(f"{path} is not a colorizer exported by this project: it takes {self.inputs} and "
                              f"gives {outputs}, not L (and hints) to {OUTPUT}")
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.metadata = dict(self.runtime.get_modelmeta().custom_metadata_map)
         self.name = self.metadata.get("colorizer.name", self.path.stem)
         self.head = self.metadata.get("colorizer.head")
         self.read_out = json.loads(self.metadata.get("colorizer.read_out", "{}"))
@@ -61,7 +61,7 @@ class OnnxColorizer:
         height, width = feeds["L"].shape[1:3]
         if height % DOWNSAMPLING or width % DOWNSAMPLING:
             raise ValueError(f"height and width must be multiples of {DOWNSAMPLING}, not {height}x{width}")
-        return self.session.run([OUTPUT], feeds)[0]
+        return self.runtime.run([OUTPUT], feeds)[0]
 
     def predict(self, inputs, batch_size: int = 8, verbose=0) -> np.ndarray:
         """As Keras' ``predict``: all of ``inputs``, ``batch_size`` images at a time."""

@@ -98,7 +98,7 @@ def test_the_onnx_file_takes_l_and_hints_only_and_says_what_it_is(hint_onnx, dis
     with_hints, alone = load(hint_onnx[1]), load(distribution_onnx[1])
     assert with_hints.inputs == ["L", "hints"] and alone.inputs == ["L"]
     for model in (with_hints, alone):
-        shapes = {value.name: value.shape for value in [*model.session.get_inputs(), *model.session.get_outputs()]}
+        shapes = {value.name: value.shape for value in [*model.runtime.get_inputs(), *model.runtime.get_outputs()]}
         assert shapes["L"] == ["n", "H", "W", 1] and shapes["ab"] == ["n", "H", "W", 2]
     assert shapes.keys() == {"L", "ab"}
     assert alone.head == "distribution" and alone.read_out == {"saturation": 1.2, "temperature": 0.6,
