@@ -11,8 +11,10 @@ converts it (`colorizer.onnx_export.write_onnx`). Figures:
    (what ``colorize`` calls) against ONNX Runtime, batches of 1 and 4, median (range) of ``--runs`` calls
    after warm-up, the three interleaved so that the machine's wandering speed hits each alike;
 2. a fresh process importing ``colorizer.colorize`` and loading each file (``colorize.load_model``), median of 3;
-3. the install: a fresh virtual environment with ``pip install -c constraints.txt -e '.[onnx]'`` (downloads
-   from the package index), ``du`` of it, against ``du`` of the environment running this script.
+3. the install (downloads from the package index), ``du`` of: a fresh virtual environment with ``pip install -c
+   constraints.txt -e '.[onnx]'``; one made ``--without-pip`` into which this environment's pip installs
+   ``'.[onnx]'`` (``pip --python``: the packages alone, no pip or setuptools of its own, as a deployment
+   image holds them); and the environment running this script.
 
 Prints markdown tables for BENCHMARKS.md.
 """
@@ -67,17 +69,21 @@ def du_mb(path) -> float:
 
 
 def install_sizes() -> dict:
-    """MB: an empty virtual environment, one with the onnx extra, and the one running this script."""
+    """MB: an empty virtual environment, one with the onnx extra, one without pip with the onnx extra, and the
+    one running this script."""
     with tempfile.TemporaryDirectory() as tmp:
-        venv = Path(tmp) / "venv"
+        venv, lean = Path(tmp) / "venv", Path(tmp) / "lean"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         empty = du_mb(venv)
         subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-c", "constraints.txt", "-e", ".[onnx]"],
                        cwd=machine.REPO, check=True)
         packages = subprocess.run([str(venv / "bin" / "pip"), "list", "--format=freeze"], capture_output=True,
                                   text=True, check=True).stdout.split()
-        onnx = du_mb(venv)
-    return {"empty": empty, "onnx": onnx, "full": du_mb(sys.prefix), "packages": packages}
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(lean)], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "--python", str(lean / "bin" / "python"), "install", "-q",
+                        "-c", "constraints.txt", ".[onnx]"], cwd=machine.REPO, check=True)
+        sizes = {"empty": empty, "onnx": du_mb(venv), "lean": du_mb(lean)}
+    return {**sizes, "full": du_mb(sys.prefix), "packages": packages}
 
 
 def main() -> None:
@@ -136,6 +142,8 @@ def main() -> None:
         print(f"\n| install | `du` of the virtual environment |\n| --- | --- |\n"
               f"| `pip install -c constraints.txt -e '.[onnx]'` | {sizes['onnx']:.0f} MB ({sizes['onnx'] - sizes['empty']:.0f}"
               f" MB more than an empty one, {sizes['empty']:.0f} MB) |\n"
+              f"| `python -m venv --without-pip`, then `pip --python VENV/bin/python install -c constraints.txt "
+              f"'.[onnx]'` | {sizes['lean']:.0f} MB |\n"
               f"| this environment (`.[test]`: the pipeline, ONNX Runtime, the test tools) | {sizes['full']:.0f} MB |")
         print("\nthe onnx install: " + ", ".join(sizes["packages"]))
     print(f"\nload average after: {machine.load()}")

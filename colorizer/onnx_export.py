@@ -12,11 +12,23 @@ wrong for this project's models:
   out lower-cased), and the output ``ab``, not ``Identity:0``;
 - a network trained under mixed precision is converted in float32 (ONNX Runtime's CPU kernels are float32).
 
+And three rewrites that make the graph run faster on ONNX Runtime than the Keras model on TensorFlow, the colour
+unchanged (within the 0.5 Lab units `write_onnx` checks; a few ten-thousandths in practice):
+
+- an ensemble's members are read out in one convolution (`joined_members`);
+- the read-out's softmax over the ab bins, which the graph's channels-first layout turns into a Softmax over
+  ONNX's axis 1, which ONNX Runtime runs by transposing the whole tensor twice, is written as what the
+  read-out computes with it: the exponentials' mean colour, a max, an exp and a matmul (`_read_out_without_softmax`);
+- the mirrored padding of one pixel (`colorizer.model.MirrorPadding`, TensorFlow's symmetric ``MirrorPad``), which
+  tf2onnx emulates with a padding, a reflection and two compressions, is ONNX's ``Pad`` in edge mode, the same
+  thing for one pixel (`_mirror_pad`).
+
 The read-out (temperature, rebalance, saturation) is frozen into the file as constants: the file colours as
 the ``.keras`` model it was made from did when it was converted. Its metadata say what it is (`METADATA`).
 """
 
 import json
+import types
 
 import numpy as np
 
@@ -71,6 +83,36 @@ def float32_model(model):
     return copy
 
 
+def joined_members(model):
+    """``model`` with an ensemble's read-out in one convolution: the same colour, a quarter of the work.
+
+    An ensemble (`colorizer.model.EnsembleMean`) reads out the mean of its members' log-probabilities, each
+    member's logits minus their log-sum-exp. The log-sum-exps are one number a pixel, the same for every bin,
+    which the read-out's softmax (`colorizer.model.AnnealedMean`) cancels; what is left, the mean of the
+    members' logits, is one 1x1 convolution of their features side by side, with the members' kernels and
+    biases divided by their count. So the graph computes 248 logits a pixel instead of 4 x 248 and no
+    log-softmax. ``model`` itself for a single network."""
+    import keras
+
+    from colorizer.model import EnsembleMean
+
+    ensembles = [layer for layer in model.layers if isinstance(layer, EnsembleMean)]
+    if not ensembles:
+        return model
+    joined = model.get_layer("logits")  # the members' logits side by side (`colorizer.model.build_unet`)
+    heads = [tensor._keras_history.operation for tensor in joined.input]  # each member's 1x1 convolution
+    features = [head.input for head in heads]
+    kernels = [head.get_weights() for head in heads]
+    conv = keras.layers.Conv2D(kernels[0][0].shape[-1], 1, name="members_logits", dtype="float32")
+    logits = conv(keras.layers.Concatenate(name="members_features")(features))
+    conv.set_weights([np.concatenate([k for k, _ in kernels], axis=2) / len(heads),
+                      np.mean([b for _, b in kernels], axis=0)])
+    x = model.get_layer("annealed_mean")(logits)
+    enlarge = model.get_layer("enlarge")  # called on [ab, L]
+    x = enlarge([x, enlarge.input[1]])
+    return keras.Model(model.inputs, model.get_layer("saturation")(x), name=model.name)
+
+
 def to_onnx(model, opset: int = OPSET):
     """The ONNX ``ModelProto`` of a colorizer (a Keras model of `colorizer.model`, read-out set): inputs ``L``
     [n, H, W, 1] (and ``hints`` [n, H, W, 3]) of any n, H, W, output ``ab`` [n, H, W, 2]."""
@@ -79,7 +121,7 @@ def to_onnx(model, opset: int = OPSET):
 
     from colorizer.model import AnnealedMean
 
-    model = float32_model(model)
+    model = joined_members(float32_model(model))
     names = input_names(model)
     signature = [tf.TensorSpec((None, None, None, 1), tf.float32, name="L")]
     if len(names) > 1:
@@ -95,13 +137,44 @@ def to_onnx(model, opset: int = OPSET):
     try:
         for layer, tensor in centres:  # a NumPy array is traced as a constant; a captured tensor as an input
             layer.centers = np.asarray(tensor)
-        proto, _ = tf2onnx.convert.from_function(tf.function(run), input_signature=signature, opset=opset)
+            layer.call = types.MethodType(_read_out_without_softmax, layer)
+        proto, _ = tf2onnx.convert.from_function(tf.function(run), input_signature=signature, opset=opset,
+                                                 custom_op_handlers={"MirrorPad": (_mirror_pad, [])})
     finally:
         for layer, tensor in centres:
             layer.centers = tensor
+            del layer.call
     _name_inputs(proto, names)
     _describe(proto, model)
     return proto
+
+
+def _read_out_without_softmax(layer, logits):
+    """`colorizer.model.AnnealedMean.call` without a softmax: the probabilities' mean colour is the
+    exponentials' mean colour, their sum in the same matmul (a third column of ones) dividing it."""
+    from keras import ops
+
+    logits = (logits + layer.rebalance * layer.log_weights) / layer.temperature
+    exponentials = ops.exp(logits - ops.max(logits, axis=-1, keepdims=True))
+    centres = np.asarray(layer.centers, np.float32)
+    sums = ops.matmul(exponentials, np.concatenate([centres, np.ones((len(centres), 1), np.float32)], axis=1))
+    return sums[..., :2] / sums[..., 2:]
+
+
+def _mirror_pad(ctx, node, name, args):
+    """tf2onnx's handler of TensorFlow's ``MirrorPad``: a symmetric padding of at most one pixel a side is ONNX's
+    ``Pad`` in edge mode; any other is left to tf2onnx's own conversion."""
+    from tf2onnx.onnx_opset.nn import Pad
+
+    paddings = node.inputs[1].get_tensor_value(as_list=False) if node.inputs[1].is_const() else None
+    if node.get_attr("mode").s.decode().lower() != "symmetric" or paddings is None or paddings.max() > 1:
+        Pad.version_11(ctx, node)
+        return node
+    node.type, node.domain = "Pad", ""
+    node.set_attr("mode", "edge")
+    pads = ctx.make_const(f"{name}_pads", paddings.astype(np.int64).transpose().flatten())
+    ctx.replace_input(node, node.input[1], pads.output[0], 1)
+    return node
 
 
 def _name_inputs(proto, names: list[str]) -> None:

@@ -177,7 +177,7 @@ class Studio:
     def __init__(self, model, folder: Path | None, output: Path, size: int = DEFAULT_SIZE,
                  saturation: float = 1.0, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB):
         from colorizer.inference import takes_hints
-        from colorizer.model import has_distribution_head
+        from colorizer.onnx_model import OnnxColorizer
 
         self.model, self.folder, self.output = model, folder, Path(output)
         if folder is not None and self.output.resolve() == folder.resolve():
@@ -188,12 +188,13 @@ class Studio:
         self.max_upload = int(max_upload_mb * 1024 * 1024)
         self.max_upload_mb = max_upload_mb
         self.takes_hints = takes_hints(model)
-        self.distribution = None
-        if has_distribution_head(model):
+        self.distribution = None  # an ONNX file gives the colour only, not the distribution suggestions read
+        if not isinstance(model, OnnxColorizer):
+            from colorizer.model import has_distribution_head
             from colorizer.suggestions import NoDistribution, distribution_model
 
             try:  # built once: `suggest` builds one a call, about 1 s for the default model on 2 cores
-                self.distribution = distribution_model(model)
+                self.distribution = distribution_model(model) if has_distribution_head(model) else None
             except NoDistribution:
                 pass
         self.network = threading.Lock()  # one prediction at a time: each already uses every core

@@ -35,6 +35,35 @@ class Blocker(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Blocker())
 """
 RED = "#c03020"
+# Run in the same blocked subprocess: colorize-studio on the ONNX file, over HTTP, a red point on the grey square.
+STUDIO = """
+import io, json, sys, urllib.request
+import numpy as np
+from PIL import Image
+from colorizer.colorize import load_model
+from colorizer.studio import Studio, serve_in_background
+
+folder, output, model = sys.argv[1:4]
+studio = Studio(load_model(model), __import__("pathlib").Path(folder), __import__("pathlib").Path(output))
+studio.warm_up()
+server = serve_in_background(studio)
+url = "http://127.0.0.1:%d/" % server.server_address[1]
+
+def ask(path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        return answer.read()
+
+info = json.loads(ask("api/info"))
+opened = json.loads(ask("api/open?name=square.png"))
+points = [{"x": 15, "y": 15, "color": "#c03020", "size": 3}]
+picture = np.asarray(Image.open(io.BytesIO(ask("api/colour", {"id": opened["id"], "points": points}))))
+saved = json.loads(ask("api/save", {"id": opened["id"], "points": points}))
+print(json.dumps({"info": info, "red_minus_green": float(picture[10:22, 10:22, 0].mean() - picture[10:22, 10:22, 1].mean()),
+                  "saved": saved}))
+server.shutdown()
+"""
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +92,8 @@ def distribution_onnx(tmp_path_factory):
         if layer.name.endswith("logits") and layer.weights:
             layer.kernel.assign(layer.kernel * 40.0)
     set_vividness(model, temperature=0.6, rebalance=0.25, saturation=1.2)
+    weights = model.get_layer("annealed_mean").log_weights  # as training sets them: rebalance then counts
+    weights.assign(np.random.default_rng(5).normal(0.0, 1.0, weights.shape).astype(np.float32))
     folder = tmp_path_factory.mktemp("onnx")
     model.save(folder / "distribution.keras")
     write_onnx(model, folder / "distribution.onnx")
@@ -106,6 +137,12 @@ def test_the_onnx_file_takes_l_and_hints_only_and_says_what_it_is(hint_onnx, dis
     assert with_hints.head == "regression" and with_hints.name == "unet_regression_hints"
     graph = onnx.load(str(distribution_onnx[1])).graph
     assert [value.name for value in graph.input] == ["L"] and not list(graph.sparse_initializer)
+    # The forms that ONNX Runtime runs slowly are rewritten (`onnx_export`): no Softmax over the channel axis,
+    # no emulated symmetric padding, and the two members' logits one convolution, not two and a LogSoftmax.
+    kinds = [node.op_type for node in graph.node]
+    assert {"Softmax", "LogSoftmax", "ScatterElements", "Compress"}.isdisjoint(kinds)
+    assert "edge" in [attribute.s.decode() for node in graph.node if node.op_type == "Pad"
+                      for attribute in node.attribute if attribute.name == "mode"]
     assert [p.name for p in distribution_onnx[1].parent.iterdir()] == ["distribution.keras", "distribution.onnx"]
 
 
@@ -170,6 +207,18 @@ def test_colorize_with_the_onnx_file_runs_where_tensorflow_and_keras_cannot_be_i
     hinted, alone = lab_of(tmp_path / "out" / square.name), lab_of(tmp_path / "out" / plain.name)
     assert hinted[10:22, 10:22, 1].mean() > 25  # the hinted square is red
     assert abs(alone[10:22, 10:22, 1:]).mean() < 12  # without the hint it stays close to grey
+
+    # colorize-studio on the ONNX file: the page's requests colour with the point and save, without suggestions
+    (tmp_path / "in" / "square.png.hints.json").unlink()
+    result = subprocess.run([sys.executable, "-c", STUDIO, str(tmp_path / "in"), str(tmp_path / "studio"),
+                             str(hint_onnx[1])], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert not log.exists(), f"tried to import {log.read_text().split()}"
+    answer = json.loads(result.stdout.splitlines()[-1])
+    assert answer["info"]["hints"] is True and answer["info"]["suggestions"] is False
+    assert answer["red_minus_green"] > 20  # the point turned the square red
+    saved = lab_of(tmp_path / "studio" / "square.png")
+    assert saved[10:22, 10:22, 1].mean() > 25 and answer["saved"]["hints"].endswith("square.png.hints.json")
 
 
 def test_colorize_gives_the_same_photographs_with_the_onnx_file_as_with_the_keras_file(hint_onnx, tmp_path):
