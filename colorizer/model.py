@@ -214,6 +214,78 @@ def _global_context(x, channels: int, prefix: str = ""):
     return layers.Add(name=f"{prefix}with_context")([x, summary])
 
 
+def _gaussian(sigma: float, radius: int) -> np.ndarray:
+    """A Gaussian of ``sigma`` over -radius..radius, 1 at its centre."""
+    return np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
+class FollowHints(layers.Layer):
+    """Carries what the network left of each hint to the pixels around it of the same lightness: a bilateral
+    propagation of the hints' residuals (the hint's colour less the predicted one, where it is), as the
+    colorizations by propagation do (Levin, Lischinski and Weiss 2004), after the network rather than instead of it.
+
+    Called on ``[ab, hints, L]``: ab / 128 at 1/``pool`` of the size (the read-out), the hint map and raw L at full
+    size. Each ``pool`` x ``pool`` block holding hinted pixels is a source with its residual and its hinted
+    pixels' mean lightness; a pixel takes the sources' residuals weighted by a Gaussian of the distance
+    (``reach``, in pixels of the full size) and of the difference in lightness (``tone``, in L units), and trusts
+    them as far as their weight outweighs ``doubt`` (in blocks' worth of hinted pixels): near a hint and of its
+    lightness a pixel gets the hint's colour, far or across an edge of lightness it keeps the network's. The
+    lightness is a bilateral grid (bins of ``tone`` / 2, linear in between), so the cost does not grow with the
+    number of hints. No weights: a network is trained without it (on the logits) and it changes nothing without
+    hints."""
+
+    def __init__(self, pool: int = 4, reach: float = 32.0, tone: float = 6.0, doubt: float = 0.05, **kwargs):
+        super().__init__(**kwargs)
+        self.pool, self.reach, self.tone, self.doubt = int(pool), float(reach), float(tone), float(doubt)
+        self.step = self.tone / 2
+        self.bins = int(np.ceil(100.0 / self.step)) + 1
+        sigma = self.reach / self.pool
+        self.spatial = _gaussian(sigma, int(np.ceil(3 * sigma)))
+        across = np.arange(self.bins)
+        self.along = np.exp(-0.5 * ((across[:, None] - across[None, :]) * self.step / self.tone) ** 2
+                            ).astype(np.float32)
+
+    def _blur(self, grid):
+        """Each channel of ``grid`` [n, h, w, c] blurred by the spatial Gaussian (zeros outside)."""
+        channels = grid.shape[-1]
+        taps = len(self.spatial)
+        for shape in ((taps, 1), (1, taps)):
+            kernel = np.tile(self.spatial.reshape(*shape, 1, 1), (1, 1, channels, 1))
+            grid = ops.depthwise_conv(grid, ops.convert_to_tensor(kernel, grid.dtype), 1, padding="same")
+        return grid
+
+    def _hat(self, lightness):
+        """[n, h, w, 1] lightness -> [n, h, w, bins]: its linear weights on the grid's lightness bins."""
+        centres = ops.convert_to_tensor(np.arange(self.bins, dtype=np.float32) * self.step, lightness.dtype)
+        return ops.relu(1.0 - ops.abs(lightness - centres) / self.step)
+
+    def call(self, inputs):
+        ab, hint_map, lightness = inputs
+        hint_map, lightness = ops.cast(hint_map, ab.dtype), ops.cast(lightness, ab.dtype)
+        mask = hint_map[..., 2:]
+        pooled = ops.average_pool(ops.concatenate([hint_map, mask * lightness, lightness], axis=-1), self.pool,
+                                  strides=self.pool, padding="valid") * float(self.pool**2)  # sums a block
+        mass, lightness_small = pooled[..., 2:3], pooled[..., 4:5] / float(self.pool**2)
+        residual = pooled[..., :2] - mass * ab  # the hinted pixels' colour less the prediction, times their count
+        splat = self._hat(pooled[..., 3:4] / ops.maximum(mass, 1e-6)) * ops.cast(mass > 0, ab.dtype)
+        grid = self._blur(ops.concatenate([residual[..., :1] * splat, residual[..., 1:] * splat, mass * splat],
+                                          axis=-1))
+        along = ops.convert_to_tensor(self.along, ab.dtype)
+        take = self._hat(lightness_small)
+        b = self.bins
+        shares = [ops.sum(ops.matmul(grid[..., i * b:(i + 1) * b], along) * take, axis=-1, keepdims=True)
+                  for i in range(3)]
+        return ab + ops.concatenate(shares[:2], axis=-1) / (shares[2] + self.doubt * self.pool**2)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "pool": self.pool, "reach": self.reach, "tone": self.tone,
+                "doubt": self.doubt}
+
+
 @keras.saving.register_keras_serializable(package="colorizer")
 class EnsembleMean(layers.Layer):
     """The logits of ``train.members`` networks side by side -> the mean of their log-probabilities over the ab
@@ -310,7 +382,9 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
 
     ``with_hints`` adds a second input, the hint map (`colorizer.hints`), joined to the lightness before the
     first convolution of every network, and what it says around each pixel at each scale (`SpreadHints`) to
-    the input of every level: the model then takes ``{"L": ..., "hints": ...}``.
+    the input of every level: the model then takes ``{"L": ..., "hints": ...}``. With the distribution head,
+    what the read-out leaves of each hint is then carried to the pixels around it of its lightness
+    (`FollowHints`), before the enlarging.
     """
     if members > 1 and head != "distribution":
         raise ValueError(f"an ensemble of {members} networks needs the distribution head, not {head!r}")
@@ -340,6 +414,8 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
             logits = layers.Concatenate(name="logits", dtype=OUTPUT_DTYPE)(each)
             logits = EnsembleMean(name="ensemble_mean", dtype=OUTPUT_DTYPE)(logits)
         ab = AnnealedMean(name="annealed_mean", dtype=OUTPUT_DTYPE)(logits)
+        if with_hints:
+            ab = FollowHints(ab_bins.POOL, name="follow_hints", dtype=OUTPUT_DTYPE)([ab, hint_map, lightness])
         ab = GuidedEnlarge(ab_bins.POOL, name="enlarge", dtype=OUTPUT_DTYPE)([ab, lightness])
     name = f"unet_{head}" if members == 1 else f"unet_{head}_x{members}"
     return keras.Model(inputs, Saturation(name="saturation", dtype=OUTPUT_DTYPE)(ab),

@@ -108,6 +108,9 @@ def joined_members(model):
     conv.set_weights([np.concatenate([k for k, _ in kernels], axis=2) / len(heads),
                       np.mean([b for _, b in kernels], axis=0)])
     x = model.get_layer("annealed_mean")(logits)
+    if any(layer.name == "follow_hints" for layer in model.layers):  # called on [ab, hints, L]
+        follow = model.get_layer("follow_hints")
+        x = follow([x, *follow.input[1:]])
     enlarge = model.get_layer("enlarge")  # called on [ab, L]
     x = enlarge([x, enlarge.input[1]])
     return keras.Model(model.inputs, model.get_layer("saturation")(x), name=model.name)

@@ -4,7 +4,7 @@ import pytest
 
 from colorizer.ab_bins import centers
 from colorizer.color import AB_SCALE
-from colorizer.model import BilinearEnlarge, GuidedEnlarge, build
+from colorizer.model import BilinearEnlarge, FollowHints, GuidedEnlarge, build
 
 
 @pytest.mark.parametrize("arch", ["seed", "unet"])
@@ -104,6 +104,25 @@ def test_the_colour_is_enlarged_along_the_photographs_edges():
     np.testing.assert_array_equal(GuidedEnlarge(4, radius=0)([small, lightness]), BilinearEnlarge(4)(small))
     model = build("unet", width=4, head="distribution")
     assert isinstance(model.get_layer("enlarge"), GuidedEnlarge)
+
+
+def test_what_the_network_left_of_a_hint_reaches_the_pixels_of_its_lightness_and_stops_at_an_edge():
+    """A grey prediction, one red point on the dark left half of a photograph whose right half is light:
+    FollowHints gives the point its colour, carries it along the dark half and not across the edge, and
+    changes nothing without hints."""
+    lightness = np.full((1, 64, 96, 1), 30.0, np.float32)
+    lightness[:, :, 48:] = 75.0
+    grey = np.zeros((1, 16, 24, 2), np.float32)  # ab / 128 at 1/4 of the size
+    hints = np.zeros((1, 64, 96, 3), np.float32)
+    hints[0, 30:36, 36:42] = (0.5, 0.2, 1.0)  # a red point 6 pixels left of the edge
+    follow = FollowHints(4)
+    np.testing.assert_array_equal(follow([grey, np.zeros_like(hints), lightness]), grey)
+    ab = np.asarray(follow([grey, hints, lightness]))[0] * AB_SCALE
+    assert np.abs(ab[8, 9] - (64, 25.6)).max() < 8  # at the point: its colour
+    assert ab[8, 3, 0] > 32  # 36 pixels to its left, the same lightness: still more than half of its red
+    assert abs(ab[8, 14:, :]).max() < 1  # across the edge, 8 pixels away: the network's grey
+    model = build("unet", width=4, head="distribution", with_hints=True)
+    assert isinstance(model.get_layer("follow_hints"), FollowHints) and not model.get_layer("follow_hints").weights
 
 
 def test_an_ensemble_colours_with_the_mean_of_its_networks_distributions(tmp_path):
