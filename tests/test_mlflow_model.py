@@ -84,10 +84,12 @@ def store(tmp_path_factory):
 
 def elsewhere(store: Store) -> dict:
     """The environment of a Python that cannot import this project: run with ``-S``, it skips the ``.pth``
-    files, among them this project's editable install, and PYTHONPATH names only the installed packages."""
+    files, among them this project's editable install, and PYTHONPATH names only the installed packages. The
+    environment's programs come first on PATH, as in an activated one (`mlflow models serve` runs ``uvicorn``)."""
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "DVC_ROOT")}
     packages = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
-    env.update(PYTHONPATH=os.pathsep.join(packages), MLFLOW_TRACKING_URI=store.uri)
+    env.update(PYTHONPATH=os.pathsep.join(packages), MLFLOW_TRACKING_URI=store.uri,
+               PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
     return env
 
 

@@ -220,15 +220,11 @@ def test_a_broken_upload_gives_a_message_and_the_server_goes_on(page, served):
     assert get(served[1] + "api/info")[0] == 200
     page.select_option("#photos", "notes.txt")  # a file of the folder that is not an image
     page.wait_for_function("document.getElementById('message').textContent.includes('notes.txt')")
+    rendered = page.evaluate("studio.rendered")
     page.select_option("#photos", "square.png")  # and the page goes on: the saved hints come back with it
-    page.wait_for_function("studio.points.length === 1")
-    # The restored point's colouring may be requested after the points arrive: wait for it, a few seconds at most.
-    deadline = time.monotonic() + 20
-    while True:
-        settle(page)
-        if shown_lab(page, *POINT)[1] > 25 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    # The page still holds the earlier point and its red picture: wait for the picture of the photograph reopened.
+    settle(page, rendered)
+    assert page.evaluate("studio.photo.points") == [{"x": 40, "y": 40, "color": "#ff0000", "size": 2}]
     assert shown_lab(page, *POINT)[1] > 25
     assert all(url.startswith((served[1], "data:", "blob:")) for url in page.requested)  # nothing from elsewhere
 
