@@ -18,7 +18,7 @@ import numpy as np
 from keras import ops
 
 from colorizer.color import AB_OFFSET, AB_SCALE, L_PER_CODE
-from colorizer.hints import paint_from_truth
+from colorizer.hints import has_hints, paint_from_truth
 from colorizer.inference import takes_hints
 
 BOX_FIELDS = ("top", "left", "height", "width", "flip")  # a box, in pixels of the stored photograph
@@ -91,10 +91,21 @@ class CropTraining(keras.Model):
             network_input = {"L": lightness, "hints": hints}
         else:
             network_input = lightness
-        return {"predicted": self.network(network_input, training=training), "ab": ab}
+        predicted = self.network(network_input, training=training)
+        if isinstance(predicted, (list, tuple)):  # a hint branch's: the hint-free logits and the hinted ones
+            return {"predicted": predicted[0], "hinted": predicted[1], "ab": ab,
+                    "with_hints": has_hints(network_input["hints"])}
+        return {"predicted": predicted, "ab": ab}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        return super().compute_loss(x, y_pred["ab"], y_pred["predicted"], sample_weight, training)
+        """The loss of the network's output; with a hint branch (`colorizer.model.HintGate`), plus that of
+        the hinted logits over the crops that have hints (without, the branch adds nothing to learn from, and
+        the validation, which has none, scores the hint-free networks alone, as a model without hints)."""
+        loss = super().compute_loss(x, y_pred["ab"], y_pred["predicted"], sample_weight, training)
+        if "hinted" in y_pred:
+            weight = y_pred["with_hints"] if sample_weight is None else y_pred["with_hints"] * sample_weight
+            loss = loss + self._compile_loss(y_pred["ab"], y_pred["hinted"], weight)
+        return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         return super().compute_metrics(x, y_pred["ab"], y_pred["predicted"], sample_weight)

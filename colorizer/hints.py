@@ -243,6 +243,13 @@ def paint_from_truth(ab, points):
                             ops.cast(cover > 0, "float32")[..., None]], axis=-1)
 
 
+def has_hints(hint_maps):
+    """[n] 1.0 for each hint map [n, h, w, 3] with at least one hinted pixel, 0.0 for the others (Keras ops)."""
+    from keras import ops
+
+    return ops.cast(ops.max(ops.cast(hint_maps, "float32")[..., 2], axis=(1, 2)) > 0, "float32")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Evaluation: Zhang et al.'s sweep, and the propagation with no learning
 

@@ -14,7 +14,9 @@ With ``members`` > 1 the distribution head's unet is an ensemble in one model: t
 read out from the mean of their log-probabilities (`EnsembleMean`).
 
 A unet built ``with_hints`` also reads a hint map (`colorizer.hints`): the colours a user gives at some
-pixels, which it learns to spread along the photograph's edges.
+pixels, which it learns to spread along the photograph's edges. With the distribution head a hint branch
+learns what the hints add to the hint-free networks' logits (`HintGate`), so that without hints the model
+colours exactly as those do.
 
 Both end in the vividness read-out: `AnnealedMean`'s rebalancing and temperature (distribution head) and
 `Saturation`.
@@ -299,6 +301,23 @@ class EnsembleMean(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="colorizer")
+class HintGate(layers.Layer):
+    """Called on ``[prior, branch, hints]``: the hint-free networks' logits (or log-probabilities) over the ab
+    bins, the hint branch's and the hint map -> the prior plus the branch in the images that have hints, the
+    prior alone (exactly) in those that have none. The prior is held fixed (no gradient) here: the branch learns
+    what the hints add to it, and the loss of what it gives never moves the networks that colour without hints,
+    which so train as they would in a model without hints."""
+
+    def call(self, inputs):
+        prior, branch, hint_map = inputs
+        hinted = ops.cast(ops.max(hint_map[..., 2:], axis=(1, 2, 3), keepdims=True) > 0, branch.dtype)
+        return ops.stop_gradient(ops.cast(prior, branch.dtype)) + hinted * branch
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package="colorizer")
 class SpreadHints(layers.Layer):
     """The hint map (a / 128, b / 128, mask) -> what the hints say around each pixel at 1/``pool`` of the size:
     the mean colour of the hinted pixels within ``radius`` pixels there (a normalised convolution: the box
@@ -380,39 +399,50 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
     padding gave a coloured fringe. That enlarging is guided by the full-resolution lightness
     (`GuidedEnlarge`), so colour edges follow the photograph's.
 
-    ``with_hints`` adds a second input, the hint map (`colorizer.hints`), joined to the lightness before the
-    first convolution of every network, and what it says around each pixel at each scale (`SpreadHints`) to
-    the input of every level: the model then takes ``{"L": ..., "hints": ...}``. With the distribution head,
-    what the read-out leaves of each hint is then carried to the pixels around it of its lightness
-    (`FollowHints`), before the enlarging.
+    ``with_hints`` adds a second input, the hint map (`colorizer.hints`): the model then takes ``{"L": ...,
+    "hints": ...}``. With the distribution head it feeds a hint branch beside the networks above, which see the
+    lightness alone: one more U-Net of the same width whose first convolution reads the hint map with the
+    lightness, and every level what the hints say around each pixel at that scale (`SpreadHints`). Its logits
+    (``hint_logits``, zero at the start) are added to the networks' where an image has hints (`HintGate`, the
+    ``hinted_logits``), so a model with hints colours a photograph without any exactly as its hint-free networks
+    do, and those train exactly as in a model without hints; what the read-out leaves of each hint is then
+    carried to the pixels around it of its lightness (`FollowHints`), before the enlarging. The regression head
+    reads the hint map in its one network.
     """
     if members > 1 and head != "distribution":
         raise ValueError(f"an ensemble of {members} networks needs the distribution head, not {head!r}")
     lightness, x = _normalised_input()
     inputs = lightness
-    spread = None
     if with_hints:
         hint_map = _hint_input()
         inputs = {"L": lightness, "hints": hint_map}
-        x = layers.Concatenate(name="with_hints")([x, hint_map])
-        spread = _spread_hints(hint_map)
     # Each trunk is built before the layer that follows it: a layer draws its initial weights' seed when it is
-    # made, so this order gives a seeded network the weights it had before ensembles existed.
+    # made, so this order gives a seeded network the weights it had before ensembles existed, and the hint-free
+    # networks of a model with hints those of the same model without.
     if head == "regression":
-        features = _unet_trunk(x, width, head, global_context, hints=spread)
+        trunk_input, spread = x, None
+        if with_hints:
+            trunk_input = layers.Concatenate(name="with_hints")([x, hint_map])
+            spread = _spread_hints(hint_map)
+        features = _unet_trunk(trunk_input, width, head, global_context, hints=spread)
         ab = layers.Conv2D(2, 1, activation="tanh", name="ab", dtype=OUTPUT_DTYPE)(features)
     else:
         q = len(ab_bins.centers())
         if members == 1:
-            features = _unet_trunk(x, width, head, global_context, hints=spread)
+            features = _unet_trunk(x, width, head, global_context)
             logits = layers.Conv2D(q, 1, name="logits", dtype=OUTPUT_DTYPE)(features)
         else:
             each = []
             for i in range(members):
-                features = _unet_trunk(x, width, head, global_context, prefix=f"m{i}_", hints=spread)
+                features = _unet_trunk(x, width, head, global_context, prefix=f"m{i}_")
                 each.append(layers.Conv2D(q, 1, name=f"m{i}_logits", dtype=OUTPUT_DTYPE)(features))
             logits = layers.Concatenate(name="logits", dtype=OUTPUT_DTYPE)(each)
             logits = EnsembleMean(name="ensemble_mean", dtype=OUTPUT_DTYPE)(logits)
+        if with_hints:
+            branch = _unet_trunk(layers.Concatenate(name="with_hints")([x, hint_map]), width, head, global_context,
+                                 prefix="hint_", hints=_spread_hints(hint_map))
+            branch = layers.Conv2D(q, 1, kernel_initializer="zeros", name="hint_logits", dtype=OUTPUT_DTYPE)(branch)
+            logits = HintGate(name="hinted_logits", dtype=OUTPUT_DTYPE)([logits, branch, hint_map])
         ab = AnnealedMean(name="annealed_mean", dtype=OUTPUT_DTYPE)(logits)
         if with_hints:
             ab = FollowHints(ab_bins.POOL, name="follow_hints", dtype=OUTPUT_DTYPE)([ab, hint_map, lightness])
@@ -440,9 +470,19 @@ def has_distribution_head(model: keras.Model) -> bool:
     return any(layer.name == "annealed_mean" for layer in model.layers)
 
 
+def has_hint_branch(model: keras.Model) -> bool:
+    """Whether ``model`` colours with hints through a hint branch beside its hint-free networks (`HintGate`)."""
+    return any(isinstance(layer, HintGate) for layer in model.layers)
+
+
 def training_model(model: keras.Model) -> keras.Model:
-    """What training fits: the model itself, or for a distribution head the same layers up to the logits."""
-    return keras.Model(model.inputs, model.get_layer("logits").output) if has_distribution_head(model) else model
+    """What training fits: the model itself, or for a distribution head the same layers up to the logits; with a
+    hint branch, up to ``[logits, hinted_logits]``: the hint-free networks' and what the hints make of them."""
+    if not has_distribution_head(model):
+        return model
+    if has_hint_branch(model):
+        return keras.Model(model.inputs, [model.get_layer("logits").output, model.get_layer("hinted_logits").output])
+    return keras.Model(model.inputs, model.get_layer("logits").output)
 
 
 def set_vividness(model: keras.Model, temperature: float | None = None, saturation: float | None = None,

@@ -107,6 +107,9 @@ def joined_members(model):
     logits = conv(keras.layers.Concatenate(name="members_features")(features))
     conv.set_weights([np.concatenate([k for k, _ in kernels], axis=2) / len(heads),
                       np.mean([b for _, b in kernels], axis=0)])
+    if any(layer.name == "hinted_logits" for layer in model.layers):  # called on [prior, branch, hints]
+        gate = model.get_layer("hinted_logits")
+        logits = gate([logits, *gate.input[1:]])
     x = model.get_layer("annealed_mean")(logits)
     if any(layer.name == "follow_hints" for layer in model.layers):  # called on [ab, hints, L]
         follow = model.get_layer("follow_hints")

@@ -37,7 +37,7 @@ def distribution_model(model):
     import keras
 
     names = {layer.name for layer in model.layers}
-    name = "ensemble_mean" if "ensemble_mean" in names else "logits" if "logits" in names else None
+    name = next((name for name in ("hinted_logits", "ensemble_mean", "logits") if name in names), None)
     if name is None:
         raise NoDistribution(f"the model {model.name!r} has a regression head: it predicts one colour, not a "
                              "distribution to suggest from")
