@@ -301,3 +301,33 @@ def test_each_network_of_an_ensemble_learns_exactly_as_it_would_alone(prepared):
     np.testing.assert_allclose(np.asarray(pair.get_layer("m0_context_2").kernel),
                                np.asarray(alone.get_layer("context_2").kernel), rtol=1e-5, atol=1e-7)
     assert not np.allclose(np.asarray(pair.get_layer("m1_logits").kernel), np.asarray(alone.get_layer("logits").kernel))
+
+
+def test_a_model_with_hints_colours_without_them_exactly_as_the_same_training_without_hints(prepared):
+    """The hint branch learns beside the hint-free networks and its loss never reaches them: after the same
+    batches (crops with simulated hints for the one, the same crops bare for the other), a model with hints
+    given none colours exactly as the model trained without hints, and given hints it colours otherwise."""
+    from colorizer.batches import CropBatches
+    from colorizer.hints import empty_map
+    from stages.train import compile_model, hint_draw
+
+    train = LabSplit(prepared, "train")
+    trained = {}
+    for hints in (False, True):
+        cfg = dict(CFG, width=4, head="distribution", global_context=True, colour_loss=1.0, members=2, hints=hints,
+                   mixed_precision=False, jit_compile=False)
+        batches = CropBatches(train, 8, shuffle=True, crops_per_image=2, min_scale=0.6, flip=True,
+                              hints=hint_draw(cfg, (32, 32)))
+        keras.utils.set_random_seed(5)
+        model, trainee = compile_model(cfg, train, (32, 32))
+        for step in range(4):
+            trainee.train_on_batch(batches[step])
+        trained[hints] = model
+    plain, hinted = trained[False], trained[True]
+    assert np.abs(np.asarray(hinted.get_layer("hint_logits").kernel)).max() > 0  # the branch learnt
+    lightness = train.take(np.arange(4))[:, :32, :32, :1]
+    alone = predict_ab(plain, lightness)
+    np.testing.assert_allclose(predict_ab(hinted, lightness), alone, rtol=1e-5, atol=1e-6)
+    hint_maps = empty_map(*lightness.shape[1:3], count=4)
+    hint_maps[:, 8:14, 8:14] = (0.5, -0.3, 1.0)
+    assert np.abs(predict_ab(hinted, lightness, hint_maps) - alone)[:, 8:14, 8:14].mean() > 1e-3
