@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from colorizer.crops import draw_boxes, whole_boxes
-from colorizer.hints import draw_training_points, no_points
+from colorizer.hints import draw_training_points
 from colorizer.shards import LabSplit
 
 
@@ -33,7 +33,8 @@ class CropBatches(keras.utils.PyDataset):
 
     ``hints`` = {"size": (h, w) of the crops, "stop", "sides", "spread"} (`colorizer.hints.draw_training_points`)
     adds ``"points"`` [n, MAX_POINTS, 4] to each batch: the simulated hints of each crop, drawn with the crops'
-    seed (and none for validation, which scores the network on its own).
+    seed; for validation the same points every epoch, so that its loss, which picks the epoch a training
+    keeps, scores the model with hints (the hint branch) as well as without (the hint-free networks).
     """
 
     def __init__(self, split: LabSplit, batch_size: int, shuffle: bool = True, crops_per_image: int = 1,
@@ -77,9 +78,8 @@ class CropBatches(keras.utils.PyDataset):
 
     def points(self, index: int, count: int) -> np.ndarray:
         """The simulated hints of the ``count`` crops of batch ``index`` (the whole batch's, like its boxes)."""
-        if not self.shuffle:
-            return no_points(count)
-        rng = np.random.default_rng([self.seed, self.epoch, index + self.skip, 2])
+        key = [self.epoch, index + self.skip, 2] if self.shuffle else [index + self.skip, 3]  # validation: same
+        rng = np.random.default_rng([self.seed, *key])                                     # points every epoch
         return draw_training_points(rng, count, self.hints["size"], self.hints["stop"], self.hints["sides"],
                                     self.hints["spread"])
 

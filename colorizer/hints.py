@@ -215,11 +215,6 @@ def draw_training_points(rng: np.random.Generator, count: int, size, stop: float
     return np.stack([top, left, side, valid], axis=-1).astype(np.float32)
 
 
-def no_points(count: int) -> np.ndarray:
-    """[count, MAX_POINTS, 4]: no hints (validation, and a network without a hint input)."""
-    return np.zeros((count, MAX_POINTS, len(POINT_FIELDS)), np.float32)
-
-
 def paint_from_truth(ab, points):
     """The hint map [n, h, w, 3] of ``points`` [n, K, 4] (`POINT_FIELDS`) on the true ab / 128 [n, h, w, 2]:
     each valid point's square filled with the truth's mean colour there, overlapping squares averaged, and the
