@@ -6,7 +6,7 @@ With no model file (a fresh clone before `dvc repro`), the default network of pa
 the time does not depend on the weights. Two figures, medians over ``--runs`` after warm-up calls:
 
 1. the network alone: L [1, 256, 256, 1] and its hint map in, ab out (``predict_on_batch``), with ``--points``
-   hints and with none;
+   hints and with none, and params.yaml's network built with ``train.hints: false`` (what the hint branch costs);
 2. the whole ``colorize`` path for a 256x256 grayscale PNG with a sidecar of ``--points`` hints: read it and the
    sidecar, the hint map, the network, the colour joined to the lightness, the PNG written.
 """
@@ -37,8 +37,8 @@ def timed(call, runs: int, warm: int = 3) -> list[float]:
     return seconds
 
 
-def default_network():
-    """params.yaml's train section built as train builds it, untrained."""
+def default_network(hints: bool | None = None):
+    """params.yaml's train section built as train builds it, untrained (``hints``: in place of train.hints)."""
     import keras
 
     import stages
@@ -49,7 +49,8 @@ def default_network():
     cfg = check_params(P.load("train", Path(stages.__file__).resolve().parents[1] / "params.yaml"))
     keras.utils.set_random_seed(cfg["seed"])
     return build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"],
-                 with_hints=cfg["hints"]), f"params.yaml's network, untrained (members {cfg['members']})"
+                 with_hints=cfg["hints"] if hints is None else hints), \
+        f"params.yaml's network, untrained (members {cfg['members']})"
 
 
 def main() -> None:
@@ -82,6 +83,9 @@ def main() -> None:
     without = network_input(model, lightness, None)
     rows = [(f"the network, {args.points} hints", timed(lambda: model.predict_on_batch(with_hints), args.runs)),
             ("the network, no hints", timed(lambda: model.predict_on_batch(without), args.runs))]
+    plain, _ = default_network(hints=False)  # what the hint branch costs: the same networks without it
+    rows.append(("params.yaml's network with `train.hints: false` (untrained: the time does not depend on the "
+                 "weights)", timed(lambda: plain.predict_on_batch(lightness), args.runs)))
 
     with tempfile.TemporaryDirectory() as folder:
         photo = Path(folder) / "astronaut.png"

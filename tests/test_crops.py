@@ -89,7 +89,7 @@ def test_each_epoch_shows_every_photograph_crops_per_image_times_with_fresh_crop
     np.testing.assert_array_equal(np.concatenate([resumed[i]["boxes"] for i in range(3)]), next_boxes[20:])
 
 
-def test_validation_batches_are_whole_photographs_in_order(tmp_path):
+def test_validation_batches_are_whole_photographs_in_order_with_the_same_hints_every_epoch(tmp_path):
     from colorizer.shards import LabSplit
 
     codes = write_split(tmp_path, count=5, shard_size=2, shape=(8, 8, 3))
@@ -98,6 +98,18 @@ def test_validation_batches_are_whole_photographs_in_order(tmp_path):
     last = batches[2]
     np.testing.assert_array_equal(last["codes"], codes[4:])
     np.testing.assert_array_equal(last["boxes"], whole_boxes(1, (8, 8)))
+
+    # A hint-taking model's validation scores it with hints too: points, drawn the same every epoch.
+    hints = {"size": (8, 8), "stop": 0.125, "sides": (1, 3), "spread": 0.25}
+    validation = CropBatches(LabSplit(tmp_path, "train"), 4, shuffle=False, hints=hints, seed=3)
+    points = np.concatenate([validation[i]["points"] for i in range(len(validation))])
+    assert points[..., 3].sum() > 0, "validation crops get hint points"
+    validation.set_epoch(4)
+    np.testing.assert_array_equal(np.concatenate([validation[i]["points"] for i in range(len(validation))]), points)
+    training = CropBatches(LabSplit(tmp_path, "train"), 4, shuffle=True, hints=hints, seed=3)
+    first = training[0]["points"]
+    training.set_epoch(1)
+    assert not np.array_equal(training[0]["points"], first), "training draws new points every epoch"
 
 
 def test_even_batches_drop_the_remainder_that_cannot_be_split_between_devices(tmp_path):
