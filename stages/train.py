@@ -390,14 +390,18 @@ def epoch_batches(cfg: dict, train: LabSplit, val: LabSplit, epoch: int = 0, ski
     crops = {"crops_per_image": cfg["crops_per_image"], "min_scale": smallest_crop(train, val),
              "flip": cfg["flip"], "seed": cfg["seed"], "epoch": epoch, "skip": skip}
     hints = hint_draw(cfg, training_size(val))
+    # With a hint branch (the distribution head) validation scores both uses of the model, its loss the networks'
+    # and the branch's and its colour error the networks' alone; a regression head's one network, given hints,
+    # would score only its hinted colours, so its validation has none.
+    val_hints = hints if cfg["head"] == "distribution" else None
     if cfg["distribute"] == "none":
         return (CropBatches(train, cfg["batch_size"], shuffle=True, hints=hints, **crops),
-                CropBatches(val, cfg["batch_size"], shuffle=False, hints=hints))
+                CropBatches(val, cfg["batch_size"], shuffle=False, hints=val_hints))
     replicas = len(replica_devices(cfg["distribute"]))
     part = (group.index, group.count)
     try:
         return (EvenBatches(train, cfg["batch_size"], replicas, shuffle=True, part=part, hints=hints, **crops),
-                EvenBatches(val, cfg["batch_size"], replicas, shuffle=False, part=part, hints=hints))
+                EvenBatches(val, cfg["batch_size"], replicas, shuffle=False, part=part, hints=val_hints))
     except ValueError as error:
         raise P.ParamError(str(error)) from None
 
