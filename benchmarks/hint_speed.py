@@ -3,7 +3,8 @@
     python benchmarks/hint_speed.py [--model models/colorizer.keras] [--runs 30] [--points 10]
 
 With no model file (a fresh clone before `dvc repro`), the default network of params.yaml is built untrained:
-the time does not depend on the weights. Two figures, medians over ``--runs`` after warm-up calls:
+the time does not depend on the weights. Two figures, medians over ``--runs`` after warm-up calls
+(the networks taking turns):
 
 1. the network alone: L [1, 256, 256, 1] and its hint map in, ab out (``predict_on_batch``), with ``--points``
    hints and with none, and params.yaml's network built with ``train.hints: false`` (what the hint branch costs);
@@ -27,13 +28,21 @@ SIZE = 256
 
 
 def timed(call, runs: int, warm: int = 3) -> list[float]:
+    return timed_together([call], runs, warm)[0]
+
+
+def timed_together(calls, runs: int, warm: int = 3) -> list[list[float]]:
+    """The seconds of each of ``calls``, ``runs`` times, taking turns: what drifts over the measurement (the
+    clock, the cache, another process) falls on all of them alike."""
     for _ in range(warm):
-        call()
-    seconds = []
+        for call in calls:
+            call()
+    seconds = [[] for _ in calls]
     for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - started)
+        for call, times in zip(calls, seconds):
+            started = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - started)
     return seconds
 
 
@@ -81,11 +90,12 @@ def main() -> None:
     lightness = lab[None, ..., :1].astype(np.float32)
     with_hints = network_input(model, lightness, hint_map(hints, (SIZE, SIZE), (SIZE, SIZE))[None])
     without = network_input(model, lightness, None)
-    rows = [(f"the network, {args.points} hints", timed(lambda: model.predict_on_batch(with_hints), args.runs)),
-            ("the network, no hints", timed(lambda: model.predict_on_batch(without), args.runs))]
     plain, _ = default_network(hints=False)  # what the hint branch costs: the same networks without it
-    rows.append(("params.yaml's network with `train.hints: false` (untrained: the time does not depend on the "
-                 "weights)", timed(lambda: plain.predict_on_batch(lightness), args.runs)))
+    names = [f"the network, {args.points} hints", "the network, no hints",
+             "params.yaml's network with `train.hints: false` (untrained: the time does not depend on the weights)"]
+    rows = list(zip(names, timed_together([lambda: model.predict_on_batch(with_hints),
+                                           lambda: model.predict_on_batch(without),
+                                           lambda: plain.predict_on_batch(lightness)], args.runs)))
 
     with tempfile.TemporaryDirectory() as folder:
         photo = Path(folder) / "astronaut.png"
