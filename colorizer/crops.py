@@ -100,7 +100,8 @@ class CropTraining(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The loss of the network's output; with a hint branch (`colorizer.model.HintGate`), plus that of
         the hinted logits over the crops that have hints (without, the branch adds nothing to learn from). The
-        validation's crops have hints too (the same every epoch), so its loss scores both uses of the model."""
+        validation's crops have hints too (the same every epoch; `stages.train.epoch_batches`), so its loss
+        scores both uses of the model."""
         loss = super().compute_loss(x, y_pred["ab"], y_pred["predicted"], sample_weight, training)
         if "hinted" in y_pred:
             weight = y_pred["with_hints"] if sample_weight is None else y_pred["with_hints"] * sample_weight
