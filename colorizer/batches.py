@@ -78,8 +78,9 @@ class CropBatches(keras.utils.PyDataset):
 
     def points(self, index: int, count: int) -> np.ndarray:
         """The simulated hints of the ``count`` crops of batch ``index`` (the whole batch's, like its boxes)."""
-        key = [self.epoch, index + self.skip, 2] if self.shuffle else [index + self.skip, 3]  # validation: same
-        rng = np.random.default_rng([self.seed, *key])                                     # points every epoch
+        # Training draws new points every epoch; validation the same points every epoch.
+        key = [self.epoch, index + self.skip, 2] if self.shuffle else [index + self.skip, 3]
+        rng = np.random.default_rng([self.seed, *key])
         return draw_training_points(rng, count, self.hints["size"], self.hints["stop"], self.hints["sides"],
                                     self.hints["spread"])
 
