@@ -223,37 +223,45 @@ def _gaussian(sigma: float, radius: int) -> np.ndarray:
 
 @keras.saving.register_keras_serializable(package="colorizer")
 class FollowHints(layers.Layer):
-    """Carries what the network left of each hint to the pixels around it of the same lightness: a bilateral
-    propagation of the hints' residuals (the hint's colour less the predicted one, where it is), as the
-    colorizations by propagation do (Levin, Lischinski and Weiss 2004), after the network rather than instead of it.
+    """Carries each hint's colour to the pixels around it of the same lightness, as the colorizations by
+    propagation do (Levin, Lischinski and Weiss 2004), after the network rather than instead of it: a pixel takes
+    the hints' colours weighted by their closeness in place and in lightness, and keeps the network's colour as
+    far as that weight falls short of ``doubt`` (in blocks' worth of hinted pixels). Near a hint and of its
+    lightness a pixel gets the hint's colour; far from every hint, or across an edge of lightness, it keeps the
+    network's. The network itself reproduces a hint where it is but lets it fade a few pixels away, which this
+    step does not.
 
     Called on ``[ab, hints, L]``: ab / 128 at 1/``pool`` of the size (the read-out), the hint map and raw L at full
-    size. Each ``pool`` x ``pool`` block holding hinted pixels is a source with its residual and its hinted
-    pixels' mean lightness; a pixel takes the sources' residuals weighted by a Gaussian of the distance
-    (``reach``, in pixels of the full size) and of the difference in lightness (``tone``, in L units), and trusts
-    them as far as their weight outweighs ``doubt`` (in blocks' worth of hinted pixels): near a hint and of its
-    lightness a pixel gets the hint's colour, far or across an edge of lightness it keeps the network's. The
-    lightness is a bilateral grid (bins of ``tone`` / 2, linear in between), so the cost does not grow with the
-    number of hints. No weights: a network is trained without it (on the logits) and it changes nothing without
-    hints."""
+    size. Each ``pool`` x ``pool`` block holding hinted pixels is a source with their summed colour, their count
+    and their mean lightness. The weight of a source is a Gaussian of the difference in lightness (``tone``, in
+    L units) times one of the distance (``reach``, in pixels of the full size) plus a wider one (``far``) of
+    weight ``far_weight`` / (1 + cover / ``far_cover``) ** ``far_power``, where cover is the fraction of the
+    photograph that is hinted: a near hint outweighs a far one, a lone hint reaches across a large object, and
+    among many hints each keeps to its neighbourhood. The lightness is a bilateral grid (bins of ``tone`` / 2,
+    linear in between), so the cost does not grow with the number of hints. No weights: a network is trained
+    without it (on the logits), and it changes nothing without hints."""
 
-    def __init__(self, pool: int = 4, reach: float = 32.0, tone: float = 6.0, doubt: float = 0.05, **kwargs):
+    def __init__(self, pool: int = 4, reach: float = 24.0, tone: float = 6.0, doubt: float = 0.05,
+                 far: float = 80.0, far_weight: float = 0.5, far_cover: float = 0.00275, far_power: float = 1.5,
+                 **kwargs):
         super().__init__(**kwargs)
         self.pool, self.reach, self.tone, self.doubt = int(pool), float(reach), float(tone), float(doubt)
+        self.far, self.far_weight = float(far), float(far_weight)
+        self.far_cover, self.far_power = float(far_cover), float(far_power)
         self.step = self.tone / 2
         self.bins = int(np.ceil(100.0 / self.step)) + 1
-        sigma = self.reach / self.pool
-        self.spatial = _gaussian(sigma, int(np.ceil(3 * sigma)))
+        self.near_gaussian, self.far_gaussian = (_gaussian(r / self.pool, int(np.ceil(3 * r / self.pool)))
+                                                 for r in (self.reach, self.far))
         across = np.arange(self.bins)
         self.along = np.exp(-0.5 * ((across[:, None] - across[None, :]) * self.step / self.tone) ** 2
                             ).astype(np.float32)
 
-    def _blur(self, grid):
-        """Each channel of ``grid`` [n, h, w, c] blurred by the spatial Gaussian (zeros outside)."""
+    @staticmethod
+    def _blur(grid, gaussian):
+        """Each channel of ``grid`` [n, h, w, c] blurred by the separable ``gaussian`` (zeros outside)."""
         channels = grid.shape[-1]
-        taps = len(self.spatial)
-        for shape in ((taps, 1), (1, taps)):
-            kernel = np.tile(self.spatial.reshape(*shape, 1, 1), (1, 1, channels, 1))
+        for shape in ((len(gaussian), 1), (1, len(gaussian))):
+            kernel = np.tile(gaussian.reshape(*shape, 1, 1), (1, 1, channels, 1))
             grid = ops.depthwise_conv(grid, ops.convert_to_tensor(kernel, grid.dtype), 1, padding="same")
         return grid
 
@@ -266,26 +274,31 @@ class FollowHints(layers.Layer):
         ab, hint_map, lightness = inputs
         hint_map, lightness = ops.cast(hint_map, ab.dtype), ops.cast(lightness, ab.dtype)
         mask = hint_map[..., 2:]
-        pooled = ops.average_pool(ops.concatenate([hint_map, mask * lightness, lightness], axis=-1), self.pool,
-                                  strides=self.pool, padding="valid") * float(self.pool**2)  # sums a block
-        mass, lightness_small = pooled[..., 2:3], pooled[..., 4:5] / float(self.pool**2)
-        residual = pooled[..., :2] - mass * ab  # the hinted pixels' colour less the prediction, times their count
+        pooled = ops.average_pool(ops.concatenate([hint_map[..., :2] * mask, mask, mask * lightness, lightness],
+                                                  axis=-1), self.pool, strides=self.pool, padding="valid"
+                                  ) * float(self.pool**2)  # sums a block
+        colour, mass, lightness_small = pooled[..., :2], pooled[..., 2:3], pooled[..., 4:5] / float(self.pool**2)
         splat = self._hat(pooled[..., 3:4] / ops.maximum(mass, 1e-6)) * ops.cast(mass > 0, ab.dtype)
-        grid = self._blur(ops.concatenate([residual[..., :1] * splat, residual[..., 1:] * splat, mass * splat],
-                                          axis=-1))
+        grid = ops.concatenate([colour[..., :1] * splat, colour[..., 1:] * splat, mass * splat], axis=-1)
+        cover = ops.mean(mask, axis=(1, 2, 3), keepdims=True)
+        far_weight = self.far_weight * (1.0 + cover / self.far_cover) ** -self.far_power
+        grid = self._blur(grid, self.near_gaussian) + far_weight * self._blur(grid, self.far_gaussian)
         along = ops.convert_to_tensor(self.along, ab.dtype)
         take = self._hat(lightness_small)
         b = self.bins
-        shares = [ops.sum(ops.matmul(grid[..., i * b:(i + 1) * b], along) * take, axis=-1, keepdims=True)
-                  for i in range(3)]
-        return ab + ops.concatenate(shares[:2], axis=-1) / (shares[2] + self.doubt * self.pool**2)
+        colour_a, colour_b, weight = [ops.sum(ops.matmul(grid[..., i * b:(i + 1) * b], along) * take, axis=-1,
+                                              keepdims=True) for i in range(3)]
+        # The hints' weighted colour, and the network's for the weight they lack: (sum w c + doubt ab) / (sum w + doubt)
+        hinted = ops.concatenate([colour_a, colour_b], axis=-1)
+        return ab + (hinted - weight * ab) / (weight + self.doubt * self.pool**2)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
 
     def get_config(self):
         return {**super().get_config(), "pool": self.pool, "reach": self.reach, "tone": self.tone,
-                "doubt": self.doubt}
+                "doubt": self.doubt, "far": self.far, "far_weight": self.far_weight, "far_cover": self.far_cover,
+                "far_power": self.far_power}
 
 
 @keras.saving.register_keras_serializable(package="colorizer")
@@ -405,8 +418,8 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
     lightness, and every level what the hints say around each pixel at that scale (`SpreadHints`). Its logits
     (``hint_logits``, zero at the start) are added to the networks' where an image has hints (`HintGate`, the
     ``hinted_logits``), so a model with hints colours a photograph without any exactly as its hint-free networks
-    do, and those train exactly as in a model without hints; what the read-out leaves of each hint is then
-    carried to the pixels around it of its lightness (`FollowHints`), before the enlarging. The regression head
+    do, and those train exactly as in a model without hints; each hint's colour is then carried to the pixels
+    around it of its lightness (`FollowHints`), before the enlarging. The regression head
     reads the hint map in its one network.
     """
     if members > 1 and head != "distribution":

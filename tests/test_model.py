@@ -106,21 +106,38 @@ def test_the_colour_is_enlarged_along_the_photographs_edges():
     assert isinstance(model.get_layer("enlarge"), GuidedEnlarge)
 
 
-def test_what_the_network_left_of_a_hint_reaches_the_pixels_of_its_lightness_and_stops_at_an_edge():
-    """A grey prediction, one red point on the dark left half of a photograph whose right half is light:
-    FollowHints gives the point its colour, carries it along the dark half and not across the edge, and
-    changes nothing without hints."""
+def test_a_hint_colours_the_pixels_of_its_lightness_around_it_and_stops_at_an_edge():
+    """One red point on the dark left half of a photograph whose right half is light, where the network already
+    gives the point its colour but fades to grey around it (what a network does): FollowHints carries the colour
+    along the dark half and not across the edge, a near hint outweighs a far one, and nothing changes without
+    hints."""
     lightness = np.full((1, 64, 96, 1), 30.0, np.float32)
     lightness[:, :, 48:] = 75.0
-    grey = np.zeros((1, 16, 24, 2), np.float32)  # ab / 128 at 1/4 of the size
+    predicted = np.zeros((1, 16, 24, 2), np.float32)  # ab / 128 at 1/4 of the size
+    predicted[0, 7:9, 9:11] = (0.5, 0.2)  # right at the point, the hint's colour
     hints = np.zeros((1, 64, 96, 3), np.float32)
     hints[0, 30:36, 36:42] = (0.5, 0.2, 1.0)  # a red point 6 pixels left of the edge
     follow = FollowHints(4)
-    np.testing.assert_array_equal(follow([grey, np.zeros_like(hints), lightness]), grey)
-    ab = np.asarray(follow([grey, hints, lightness]))[0] * AB_SCALE
-    assert np.abs(ab[8, 9] - (64, 25.6)).max() < 8  # at the point: its colour
+    np.testing.assert_array_equal(follow([predicted, np.zeros_like(hints), lightness]), predicted)
+    ab = np.asarray(follow([predicted, hints, lightness]))[0] * AB_SCALE
+    assert np.abs(ab[8, 9] - (64, 25.6)).max() < 4  # at the point: its colour
     assert ab[8, 3, 0] > 32  # 36 pixels to its left, the same lightness: still more than half of its red
+    assert ab[1, 1, 0] > 16  # in the far corner of the dark half, 48 pixels away: a quarter of it
     assert abs(ab[8, 14:, :]).max() < 1  # across the edge, 8 pixels away: the network's grey
+    hints[0, 2:8, 2:8] = (-0.4, 0.3, 1.0)  # a green point in the top-left corner, 40 pixels from the red
+    ab = np.asarray(follow([predicted, hints, lightness]))[0] * AB_SCALE
+    red_share = (ab[..., 0] - -51.2) / (64 + 51.2)  # 1: the red point's a, 0: the green one's
+    assert red_share[8, 8] > 0.7 and red_share[1, 1] < 0.3  # each pixel near a point mostly takes its colour
+    # A lone point reaches far along its lightness; once much of the photograph is hinted, each point keeps
+    # to its neighbourhood (the far Gaussian's weight falls as the hints cover more).
+    lightness, none = np.full((1, 64, 192, 1), 30.0, np.float32), np.zeros((1, 16, 48, 2), np.float32)
+    lightness[:, :, 144:] = 75.0
+    lone = np.zeros((1, 64, 192, 3), np.float32)
+    lone[0, 30:36, 2:8] = (0.5, 0.2, 1.0)
+    crowded = lone.copy()
+    crowded[0, 2:62, 160:190] = (-0.3, 0.3, 1.0)  # a green stroke in the light end, a seventh of the photograph
+    far_red = [float(np.asarray(follow([none, h, lightness]))[0, 8, 21, 0]) * AB_SCALE for h in (lone, crowded)]
+    assert far_red[0] > 32 and far_red[1] < 8, far_red  # 80 pixels from the point: most of its red, then little
     model = build("unet", width=4, head="distribution", with_hints=True)
     assert isinstance(model.get_layer("follow_hints"), FollowHints) and not model.get_layer("follow_hints").weights
 
