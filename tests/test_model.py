@@ -109,8 +109,8 @@ def test_the_colour_is_enlarged_along_the_photographs_edges():
 def test_a_hint_colours_the_pixels_of_its_lightness_around_it_and_stops_at_an_edge():
     """One red point on the dark left half of a photograph whose right half is light, where the network already
     gives the point its colour but fades to grey around it (what a network does): FollowHints carries the colour
-    along the dark half and not across the edge, a near hint outweighs a far one, and nothing changes without
-    hints."""
+    along the dark half and not across the edge, a near hint outweighs a far one, a lone hint reaches further than
+    one among many, and nothing changes without hints."""
     lightness = np.full((1, 64, 96, 1), 30.0, np.float32)
     lightness[:, :, 48:] = 75.0
     predicted = np.zeros((1, 16, 24, 2), np.float32)  # ab / 128 at 1/4 of the size
