@@ -5,7 +5,7 @@
 1. One 12-megapixel (4000x3000) photograph, in a fresh process per input kind: the median time of ``--runs``
    colorizations (read, predict, enlarge, convert, write), TensorFlow's import and the model load not
    counted, and the process's peak resident memory (which does count them).
-2. The real ``python -m colorizer.colorize`` command on a folder of ``--folder`` such photographs: photographs
+2. The real ``python -m colorizer.apps.colorize`` command on a folder of ``--folder`` such photographs: photographs
    per second over each tenth of the run and the command's resident memory, sampled as it goes.
 
 The photographs are scikit-image's astronaut, enlarged, with film grain, so no download is needed. Prints
@@ -58,7 +58,7 @@ def peak_rss_mb() -> float:
 def one_photo(kind: str, model_spec: str, runs: int) -> dict:
     """Run in a fresh process: time ``runs`` colorizations of one 12 MP photograph of ``kind``."""
     started = time.perf_counter()
-    from colorizer import colorize
+    from colorizer.apps import colorize
 
     model = colorize.load_model(model_spec)
     setup = time.perf_counter() - started
@@ -98,7 +98,7 @@ def folder(model_spec: str, count: int, batch_size: int) -> dict:
             photograph(seed=i).save(photos / f"{i:03d}.jpg", quality=90)
         for i in range(distinct, count):  # the other files are copies: decoding costs the same
             shutil.copy(photos / f"{i % distinct:03d}.jpg", photos / f"{i:03d}.jpg")
-        command = [sys.executable, "-m", "colorizer.colorize", str(photos), "-o", str(out), "--model", model_spec,
+        command = [sys.executable, "-m", "colorizer.apps.colorize", str(photos), "-o", str(out), "--model", model_spec,
                    "--batch-size", str(batch_size), "--quiet"]
         started = time.perf_counter()
         child = subprocess.Popen(command, cwd=REPO)
@@ -159,10 +159,10 @@ def main() -> None:
         print(f"| {kind} | {r['median_s']:.2f} s | {r['first_s']:.2f} s | {r['import_and_load_s']:.1f} s "
               f"| {r['peak_rss_mb']:.0f} MB ({r['rss_after_load_mb']:.0f} MB after loading) |", flush=True)
     if args.folder:
-        from colorizer.colorize import DEFAULT_BATCH
+        from colorizer.apps.colorize import DEFAULT_BATCH
 
         result = folder(args.model, args.folder, args.batch_size or DEFAULT_BATCH)
-        print(f"\nFolder of {result['count']} 12 MP JPEGs, `python -m colorizer.colorize` with --batch-size "
+        print(f"\nFolder of {result['count']} 12 MP JPEGs, `python -m colorizer.apps.colorize` with --batch-size "
               f"{result['batch_size']}: {result['total_s']:.0f} s in all (TensorFlow import included), "
               f"peak memory {result['peak_rss_mb']:.0f} MB\n")
         print("| photographs done | photographs/s over the last tenth | resident memory |")

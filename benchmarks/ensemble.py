@@ -29,9 +29,9 @@ def ensemble(paths: list[Path], members: int | None = None):
     import keras
     from keras import ops
 
-    from colorizer.inference import load
-    from colorizer.ab_bins import centers, ensemble_log_probs
-    from colorizer.model import GuidedEnlarge, has_distribution_head, training_model
+    from colorizer.inference.predict import load
+    from colorizer.network.ab_bins import centers, ensemble_log_probs
+    from colorizer.network.model import GuidedEnlarge, has_distribution_head, training_model
 
     nets = [load(path) for path in paths]
     for path, net in zip(paths, nets):
@@ -52,7 +52,7 @@ def ensemble(paths: list[Path], members: int | None = None):
 
 class AtWorkingSize:
     """``model`` run on L shrunk to ``side`` x ``side`` (bilinear, antialiased), its ab enlarged back
-    bilinearly: `colorizer.colorize`'s path, for `stages.evaluate.evaluate`."""
+    bilinearly: `colorizer.apps.colorize`'s path, for `stages.evaluate.evaluate`."""
 
     def __init__(self, model, side: int):
         self.model, self.side = model, side
@@ -61,7 +61,7 @@ class AtWorkingSize:
         import numpy as np
         from PIL import Image
 
-        from colorizer.colorize import enlarge
+        from colorizer.apps.colorize import enlarge
 
         height, width = lightness.shape[1:3]
         small = np.stack([np.asarray(Image.fromarray(one[..., 0]).resize((self.side, self.side),
@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     args = parser.parse_args()
 
-    from colorizer.model import set_vividness
+    from colorizer.network.model import set_vividness
     from stages.evaluate import evaluate
 
     sets = named_sets(("cbsd68", "mcmaster18", "samples"), args.datasets, Path(tempfile.mkdtemp()))

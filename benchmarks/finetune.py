@@ -75,8 +75,8 @@ def halves(source: Path, target: Path) -> tuple[list[str], list[str]]:
 
 def score(network_path: Path, split) -> dict:
     """evaluate's means for the network at ``network_path`` with export's read-out, on ``split`` (images, names)."""
-    from colorizer.inference import load
-    from colorizer.model import has_distribution_head, set_vividness
+    from colorizer.inference.predict import load
+    from colorizer.network.model import has_distribution_head, set_vividness
     from stages.evaluate import evaluate
 
     network = load(network_path)

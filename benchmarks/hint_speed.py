@@ -52,7 +52,7 @@ def default_network(hints: bool | None = None):
 
     import stages
     from colorizer import params as P
-    from colorizer.model import build
+    from colorizer.network.model import build
     from stages.train import check_params
 
     cfg = check_params(P.load("train", Path(stages.__file__).resolve().parents[1] / "params.yaml"))
@@ -72,9 +72,9 @@ def main() -> None:
     from PIL import Image
     from skimage import data
 
-    from colorizer.colorize import colorize_files
+    from colorizer.apps.colorize import colorize_files
     from colorizer.hints import hint_map, photo_seed, sweep_points, truth_hints, write_sidecar
-    from colorizer.inference import load, network_input, takes_hints
+    from colorizer.inference.predict import load, network_input, takes_hints
 
     if Path(args.model).is_file():
         model, about = load(args.model), args.model

@@ -62,7 +62,7 @@ def child_prepare(folder: Path, out: Path, size) -> dict:
 
 def child_train(prepared: Path, width: int, crops: int) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from colorizer.shards import LabSplit
+    from colorizer.data.shards import LabSplit
     from stages.train import check_params, fit
 
     cfg = check_params(dict(params("train"), width=width, epochs=1, crops_per_image=crops))
@@ -76,7 +76,7 @@ def child_train(prepared: Path, width: int, crops: int) -> dict:
 
 
 def link_tree(source: Path, target: Path, copies: int) -> int:
-    from colorizer.images import find_images
+    from colorizer.data.images import find_images
 
     names = find_images(source)
     for copy in range(copies):

@@ -56,7 +56,7 @@ def copy_project(root: Path) -> None:
 
 
 def fill(folder: Path, images: Path, count: int) -> None:
-    from colorizer.images import find_images
+    from colorizer.data.images import find_images
 
     names = find_images(images)
     for i in range(count):

@@ -5,12 +5,12 @@ and the size of an install without TensorFlow.
 
 The default network of params.yaml (train's section, built as train builds it, untrained: the time does not
 depend on the weights), with export's read-out, saved as a .keras file and converted to ONNX as the export stage
-converts it (`colorizer.onnx_export.write_onnx`). Figures:
+converts it (`colorizer.inference.onnx_export.write_onnx`). Figures:
 
 1. the network alone at 256x256, L and an empty hint map in, ab out: Keras ``predict`` and ``predict_on_batch``
    (what ``colorize`` calls) against ONNX Runtime, batches of 1 and 4, median (range) of ``--runs`` calls
    after warm-up, the three interleaved so that the machine's wandering speed hits each alike;
-2. a fresh process importing ``colorizer.colorize`` and loading each file (``colorize.load_model``), median of 3;
+2. a fresh process importing ``colorizer.apps.colorize`` and loading each file (``colorize.load_model``), median of 3;
 3. the install (downloads from the package index), ``du`` of: a fresh virtual environment with ``pip install -c
    constraints.txt -e '.[onnx]'``; one made ``--without-pip`` into which this environment's pip installs
    ``'.[onnx]'`` (``pip --python``: the packages alone, no pip or setuptools of its own, as a deployment
@@ -58,7 +58,7 @@ def interleaved(calls: dict, runs: int, warm: int = 3) -> dict:
 
 def start_time(model_path: Path, runs: int = 3) -> list[float]:
     """Seconds for a fresh process to import colorize and load ``model_path`` (the interpreter's start excluded)."""
-    code = ("import time; t = time.perf_counter(); from colorizer import colorize; "
+    code = ("import time; t = time.perf_counter(); from colorizer.apps import colorize; "
             f"colorize.load_model({str(model_path)!r}); print(time.perf_counter() - t)")
     return [float(subprocess.run([sys.executable, "-c", code], cwd=machine.REPO, capture_output=True, text=True,
                                  check=True).stdout.split()[-1]) for _ in range(runs)]
@@ -93,11 +93,11 @@ def main() -> None:
     args = parser.parse_args()
     print(machine.describe())
 
-    from colorizer import colorize
+    from colorizer.apps import colorize
     from colorizer import params as P
-    from colorizer.inference import network_input
-    from colorizer.model import has_distribution_head, set_vividness
-    from colorizer.onnx_export import write_onnx
+    from colorizer.inference.predict import network_input
+    from colorizer.network.model import has_distribution_head, set_vividness
+    from colorizer.inference.onnx_export import write_onnx
     from stages.export import check_params
 
     network, about = default_network()

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 import machine  # noqa: F401  (puts the repository on sys.path)
-from colorizer.images import find_images, read_rgb, resize
+from colorizer.data.images import find_images, read_rgb, resize
 from stages.prepare import decode_size, prepare
 
 DEFAULT_IMAGES = machine.REPO.parent / "shared" / "datasets" / "bsds432"

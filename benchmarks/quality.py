@@ -70,7 +70,7 @@ def repro(project: Path, changes: dict, log) -> dict:
         result["train"]["seconds"] = training_seconds(project)
     result["sets"] = {name: score_set(project / "models" / "colorizer.keras", split)
                       for name, split in OTHER_SETS.items()}
-    from colorizer.inference import load, takes_hints
+    from colorizer.inference.predict import load, takes_hints
 
     result["takes_hints"] = takes_hints(load(project / "models" / "colorizer.keras"))
     return result
@@ -80,7 +80,7 @@ OTHER_SETS = {}  # name -> its photographs as a test split (`test_split`), fille
 
 
 class ArraySplit:
-    """Lab images held in memory, read like a `colorizer.shards.LabSplit`."""
+    """Lab images held in memory, read like a `colorizer.data.shards.LabSplit`."""
 
     def __init__(self, lab):
         self.lab = lab
@@ -95,7 +95,7 @@ class ArraySplit:
 def test_split(folder: Path, size) -> tuple[ArraySplit, list[str]]:
     """The photographs of ``folder`` as prepare makes a test split: resized to ``size``, as Lab codes."""
     from colorizer.color import codes_to_lab, lab_to_codes, srgb_to_lab
-    from colorizer.images import find_images, read_rgb, resize
+    from colorizer.data.images import find_images, read_rgb, resize
 
     names = [n.as_posix() for n in find_images(folder)]
     lab = [codes_to_lab(lab_to_codes(srgb_to_lab(resize(read_rgb(folder / n), size)))) for n in names]
@@ -123,7 +123,7 @@ def read_out(point: str) -> dict:
 
 def score_set(model_path: Path, split) -> dict:
     """evaluate's means for the colorizer at ``model_path`` on ``split`` = (images, names)."""
-    from colorizer.inference import load
+    from colorizer.inference.predict import load
     from stages.evaluate import evaluate
 
     means, _ = evaluate(load(model_path), split[0], split[1], batch_size=8)
@@ -137,10 +137,10 @@ def hint_curve(model_path: Path, split, counts, work: Path) -> list[dict]:
     from PIL import Image
 
     from colorizer.color import gray_lab, lab_image_to_srgb8, merge_lab
-    from colorizer.colorize import colorize_files, load_model
+    from colorizer.apps.colorize import colorize_files, load_model
     from colorizer.hints import SWEEP_SIDE, nearest_point_colours, photo_seed, sweep_points, truth_hints, \
         write_sidecar
-    from colorizer.quality import psnr, psnr_of_lab
+    from colorizer.evaluation.quality import psnr, psnr_of_lab
 
     model = load_model(str(model_path))
     images, names = split[0].lab, split[1]

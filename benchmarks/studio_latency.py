@@ -2,7 +2,7 @@
 
     python benchmarks/studio_latency.py [--model models/colorizer.keras] [--clicks 30] [--burst 10]
 
-The studio (`colorizer.studio`) serves a 512x512 grayscale photograph (scikit-image's astronaut: a 256x256
+The studio (`colorizer.apps.studio`) serves a 512x512 grayscale photograph (scikit-image's astronaut: a 256x256
 working size, the default) on 127.0.0.1; headless Chromium (Debian's /usr/bin/chromium, driven by Playwright)
 opens it and clicks ``--clicks`` points at seeded random places, each after the previous picture is on screen.
 The page itself times each click: from the pointer event to the frame after the new picture is drawn
@@ -73,8 +73,8 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
     from skimage import data
 
-    from colorizer.inference import load
-    from colorizer.studio import Studio, serve_in_background, url_of
+    from colorizer.inference.predict import load
+    from colorizer.apps.studio import Studio, serve_in_background, url_of
 
     if Path(args.model).is_file():
         model, about = load(args.model), args.model

@@ -7,14 +7,14 @@
 The shards are prepared from ``--images`` with params.yaml's prepare settings (training photographs stored
 at train_size / crop_scale, 256x256 by default). Then:
 
-- ``--host-only``: what the host delivers: `colorizer.batches.CropBatches` (rows read from the shard files, a
+- ``--host-only``: what the host delivers: `colorizer.training.batches.CropBatches` (rows read from the shard files, a
   fresh random crop box drawn per image) read by ``--workers`` threads, as Keras's PyDataset enqueuer does;
   prints ``host input: N images/s`` (median of ``--runs`` passes over the data) and exits.
 - otherwise the default model (params.yaml's train section) is trained for ``--steps`` steps in two ways,
   alternately, ``--runs`` times each: from the shards through `CropBatches`, as `stages.train.fit` does, and
   from one batch already in memory, repeated (the fastest input there can be: a ``tf.data`` dataset of one
   batch on TensorFlow, a generator of the same arrays on other backends). Both go through the same model,
-  whose graph cuts the crops (`colorizer.crops.CropTraining`), so the ratio is the input's cost alone.
+  whose graph cuts the crops (`colorizer.training.crops.CropTraining`), so the ratio is the input's cost alone.
 
 Each epoch's wall time is taken from Keras callbacks, after one warm-up epoch of each (tracing); the table
 gives training steps and images per second (medians) and their ratio: 100% means the model sets the pace.
@@ -96,8 +96,8 @@ def main() -> None:
 
     import stages
     from colorizer import params as P
-    from colorizer.batches import CropBatches
-    from colorizer.shards import LabSplit
+    from colorizer.training.batches import CropBatches
+    from colorizer.data.shards import LabSplit
     from stages.prepare import check_params as check_prepare
     from stages.prepare import prepare
     from stages.train import check_params, compile_model, hint_draw, smallest_crop, training_size

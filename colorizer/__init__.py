@@ -23,7 +23,7 @@ from colorizer import native_logs
 native_logs.install()
 
 # The networks halve the image three times: every side they take is a multiple of this. Here, not in
-# `colorizer.model`, so that prepare and colorize check sizes without importing Keras.
+# `colorizer.network.model`, so that prepare and colorize check sizes without importing Keras.
 DOWNSAMPLING = 8
 # The hint map a hint-taking network reads besides L (`colorizer.hints`): a / 128, b / 128 and a mask.
 HINT_CHANNELS = 3

@@ -1,6 +1,6 @@
 """Colour hints: a user says what colour a thing is, and the network follows.
 
-A hint-taking network (`colorizer.model`, ``train.hints``) reads, besides L, a hint map [H, W, 3]: the a and b
+A hint-taking network (`colorizer.network.model`, ``train.hints``) reads, besides L, a hint map [H, W, 3]: the a and b
 (/ 128) of the hinted pixels and a mask that is 1 where there is a hint, 0 elsewhere (the input of Zhang et al.,
 "Real-Time User-Guided Image Colorization with Learned Deep Priors", SIGGRAPH 2017). Without hints the map is
 all zeros, and the network colours on its own.
@@ -251,7 +251,7 @@ def has_hints(hint_maps):
 
 def photo_seed(name: str, seed: int = 0) -> int:
     """The sweep's seed for the photograph ``name`` (its source path): its own, whatever else is measured."""
-    from colorizer.splits import unit_hash
+    from colorizer.data.splits import unit_hash
 
     return int(unit_hash(f"hints/{seed}/{name}") * 2**32)
 

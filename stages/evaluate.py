@@ -23,14 +23,14 @@ import numpy as np
 from tqdm import tqdm
 
 from colorizer import params as P
-from colorizer import tracking
+from colorizer.tracking import store as tracking
 from colorizer.atomic import write_json, write_text
-from colorizer.cli import stage_paths
+from stages import stage_paths
 from colorizer.color import gray_lab, merge_lab
 from colorizer.hints import hint_map, nearest_point_colours, photo_seed, sweep_points, truth_hints
-from colorizer.inference import open_test_split, predict_lab, takes_hints
-from colorizer.quality import image_scores, psnr_of_lab
-from colorizer.shards import LabSplit
+from colorizer.inference.predict import open_test_split, predict_lab, takes_hints
+from colorizer.evaluation.quality import image_scores, psnr_of_lab
+from colorizer.data.shards import LabSplit
 
 SECTION = "evaluate"
 METRICS = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_truth")

@@ -5,10 +5,10 @@ the annealed mean for a distribution head, ``saturation`` for any head), writes 
 its signature, as a model of the training's MLflow run. The read-out is not learnt, so changing it reruns
 export, evaluate and render in seconds, never train.
 
-The logged model is a pyfunc model with this project's code (`colorizer.mlflow_model`), so that
+The logged model is a pyfunc model with this project's code (`colorizer.tracking.pyfunc`), so that
 ``mlflow.pyfunc.load_model`` and ``mlflow models predict`` work in any Python with its requirements. Its
 read-out is the logged model's parameters, each export is a new version of the registered model
-`colorizer.registry.NAME` with the alias ``candidate`` (``models:/colorizer@candidate``), and
+`colorizer.tracking.registry.NAME` with the alias ``candidate`` (``models:/colorizer@candidate``), and
 ``models/mlflow-model.json`` records the logged model's id and version, so that evaluate and render attach
 their figures and gallery to this model and no other.
 """
@@ -20,13 +20,13 @@ import numpy as np
 
 import colorizer
 from colorizer import params as P
-from colorizer import registry
-from colorizer import tracking
+from colorizer.tracking import registry
+from colorizer.tracking import store as tracking
 from colorizer.atomic import replacing, write_json
-from colorizer.cli import stage_paths
-from colorizer.inference import load
-from colorizer.model import has_distribution_head, set_vividness
-from colorizer.onnx_export import write_onnx
+from stages import stage_paths
+from colorizer.inference.predict import load
+from colorizer.network.model import has_distribution_head, set_vividness
+from colorizer.inference.onnx_export import write_onnx
 
 SECTION = "export"
 # The code the logged model loads with: the whole package, as the read-out layers import their neighbours.
@@ -72,7 +72,7 @@ def requirements() -> list[str]:
 def signature():
     """Any number of photographs of any height and width: a signature inferred from an example would fix its
     size, and pyfunc would refuse every other (such as evaluate's 256x256). The channels are L alone (1) or L
-    and its hint map (4; `colorizer.mlflow_model`), which the model checks: a signature has no optional tensor."""
+    and its hint map (4; `colorizer.tracking.pyfunc`), which the model checks: a signature has no optional tensor."""
     from mlflow.models import ModelSignature
     from mlflow.types import Schema, TensorSpec
 
@@ -86,7 +86,7 @@ def log_model(model_path, cfg: dict, run) -> dict:
     ``candidate``; returns ``{"model_id", "model_uri", "version"}``.
 
     MLflow's Keras flavor cannot log code, and Keras rebuilds the custom read-out layers only with it; so the
-    model is a pyfunc model from code (`colorizer.mlflow_model`, the Keras file as its artifact) with the package
+    model is a pyfunc model from code (`colorizer.tracking.pyfunc`, the Keras file as its artifact) with the package
     as ``code_paths``.
     """
     import mlflow
@@ -94,7 +94,7 @@ def log_model(model_path, cfg: dict, run) -> dict:
     example = np.full((1, 64, 64, 1), 50.0, np.float32)
     # Naming the requirements saves MLflow 14 s of loading the model in a subprocess to infer them.
     logged = mlflow.pyfunc.log_model(
-        name="model", python_model=CODE / "mlflow_model.py", artifacts={"network": str(model_path)},
+        name="model", python_model=CODE / "tracking" / "pyfunc.py", artifacts={"network": str(model_path)},
         code_paths=[str(CODE)], signature=signature(), input_example=example,
         pip_requirements=requirements(), params={k: str(v) for k, v in cfg.items()})
     version = registry.register(logged, run.info.run_id, cfg)

@@ -3,7 +3,7 @@
 Each image goes to a split by a hash of its relative path (or, with ``test_subfolder``, the photographs in
 that subfolder are the test split and the rest are shared between train and val by hash), and is stored once,
 as one byte a Lab channel (`colorizer.color.lab_to_codes`): a training photograph at the size its smallest crop
-needs (`stored_size`; training cuts fresh crops from it every epoch, `colorizer.crops`), a validation one at
+needs (`stored_size`; training cuts fresh crops from it every epoch, `colorizer.training.crops`), a validation one at
 ``size``, a test one at ``test_size`` (the evaluation protocol's 256x256). Files that cannot be read are
 skipped and listed in ``metrics/prepare.json``.
 """
@@ -21,11 +21,11 @@ from tqdm import tqdm
 from colorizer import DOWNSAMPLING
 from colorizer import params as P
 from colorizer.atomic import replacing, write_json
-from colorizer.cli import stage_paths
+from stages import stage_paths
 from colorizer.color import lab_to_codes, srgb_to_lab
-from colorizer.images import UnreadableImage, find_images, read_rgb, resize
-from colorizer.shards import SETTINGS, create_shard, drop_rows, shard_name, write_manifest, write_rows
-from colorizer.splits import SPLITS, assign
+from colorizer.data.images import UnreadableImage, find_images, read_rgb, resize
+from colorizer.data.shards import SETTINGS, create_shard, drop_rows, shard_name, write_manifest, write_rows
+from colorizer.data.splits import SPLITS, assign
 
 SECTION = "prepare"
 
@@ -81,7 +81,7 @@ def split_size(split: str, cfg: dict) -> tuple[int, int]:
 
 
 def decode_size(split: str, cfg: dict) -> int:
-    """The smallest side a JPEG may be decoded at (`colorizer.images.open_upright`) without being enlarged to
+    """The smallest side a JPEG may be decoded at (`colorizer.data.images.open_upright`) without being enlarged to
     its split's size: JPEG decoding at 1/2..1/8 scale for large photographs."""
     return max(split_size(split, cfg))
 

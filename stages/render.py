@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 from colorizer import params as P
-from colorizer import tracking
+from colorizer.tracking import store as tracking
 from colorizer.atomic import replacing
-from colorizer.cli import stage_paths
-from colorizer.gallery import contact_sheet, index_html, panel, panel_name, scores_caption
-from colorizer.inference import open_test_split, predict_lab
-from colorizer.quality import image_scores
-from colorizer.shards import LabSplit, read_manifest
+from stages import stage_paths
+from colorizer.evaluation.gallery import contact_sheet, index_html, panel, panel_name, scores_caption
+from colorizer.inference.predict import open_test_split, predict_lab
+from colorizer.evaluation.quality import image_scores
+from colorizer.data.shards import LabSplit, read_manifest
 
 # The training parameters that shape the model, in the order the page lists them (MLflow has them all).
 ABOUT_PARAMS = ("arch", "width", "members", "head", "global_context", "epochs", "crops_per_image", "batch_size",

@@ -9,7 +9,7 @@ from PIL import Image
 from skimage import data
 
 from colorizer.atomic import replacing
-from colorizer.cli import stage_paths
+from stages import stage_paths
 
 # Colour photographs bundled in scikit-image's wheel (no download). One of the stereo motorcycle pair only,
 # so no near-duplicate can land in both training and test.

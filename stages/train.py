@@ -2,14 +2,14 @@
 
 Writes ``models/network.keras`` (which the export stage turns into ``models/colorizer.keras``),
 ``models/mlflow-run.json``, ``metrics/train.json`` and the per-epoch ``metrics/history.csv``. Each epoch shows
-every training photograph ``crops_per_image`` times, each time a fresh random crop (`colorizer.batches`,
-`colorizer.crops`). Progress is checkpointed after every epoch, and every ``checkpoint_every`` batches, under
-``checkpoints/train`` (`colorizer.checkpoints`): an interrupted training (Ctrl-C, a killed process) resumes where
+every training photograph ``crops_per_image`` times, each time a fresh random crop (`colorizer.training.batches`,
+`colorizer.training.crops`). Progress is checkpointed after every epoch, and every ``checkpoint_every`` batches, under
+``checkpoints/train`` (`colorizer.training.checkpoints`): an interrupted training (Ctrl-C, a killed process) resumes where
 it was on the next run with the same parameters and data, in the same MLflow run. With ``restore_best`` the saved network is the epoch
 with the lowest validation loss, not the last (`KeepBest`); ``val_ab_mse``, the validation colour error in
 Lab units, is logged every epoch beside the losses.
 
-With ``init_from`` the training starts from a trained network's weights (`colorizer.finetune`): a ``.keras``
+With ``init_from`` the training starts from a trained network's weights (`colorizer.training.finetune`): a ``.keras``
 file in the start folder dvc.yaml gives the stage (``models/start``, one of its deps) or an MLflow model URI,
 at ``init_learning_rate`` instead of ``learning_rate``; the MLflow run records which model it started from.
 """
@@ -26,19 +26,21 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from colorizer import DOWNSAMPLING, cluster, finetune
+from colorizer import DOWNSAMPLING
+from colorizer.training import cluster
+from colorizer.training import finetune
 from colorizer import params as P
-from colorizer.ab_bins import distribution_loss, mean_colour_error, rebalancing_weights
+from colorizer.network.ab_bins import distribution_loss, mean_colour_error, rebalancing_weights
 from colorizer.atomic import replacing, write_json, write_text
-from colorizer.batches import CropBatches, EpochCounter, EvenBatches
-from colorizer.checkpoints import CHECKPOINT_FILES, Checkpoint, restore
-from colorizer.cli import stage_paths
-from colorizer.cluster import SOLO, Group, chief_files, local_copy, local_only
+from colorizer.training.batches import CropBatches, EpochCounter, EvenBatches
+from colorizer.training.checkpoints import CHECKPOINT_FILES, Checkpoint, restore
+from stages import stage_paths
+from colorizer.training.cluster import SOLO, Group, chief_files, local_copy, local_only
 from colorizer.color import AB_SCALE
-from colorizer.crops import CropTraining
-from colorizer.devices import device_names, distribution, dtype_policy, replica_devices, strategy
-from colorizer.model import ARCHS, HEADS, build, training_model
-from colorizer.shards import MANIFEST, SETTINGS, LabSplit
+from colorizer.training.crops import CropTraining
+from colorizer.training.devices import device_names, distribution, dtype_policy, replica_devices, strategy
+from colorizer.network.model import ARCHS, HEADS, build, training_model
+from colorizer.data.shards import MANIFEST, SETTINGS, LabSplit
 
 SECTION = "train"
 CHECKPOINTS = Path("checkpoints/train")
@@ -129,7 +131,7 @@ def check_backend(distribute: str) -> None:
 
 def check_distribute(p: dict) -> str:
     """``mirrored`` is tf.distribute, so it needs the TensorFlow backend; ``data_parallel`` is Keras's
-    distribution API, which spans processes on the JAX backend only (`colorizer.cluster`). Each batch must
+    distribution API, which spans processes on the JAX backend only (`colorizer.training.cluster`). Each batch must
     split evenly between the devices (Keras 3 cannot build or validate on an uneven split under tf.distribute,
     keras-team/keras#19246; JAX shards evenly only)."""
     value = P.choice(p, SECTION, "distribute", DISTRIBUTE)
@@ -224,7 +226,7 @@ def learning_rate(cfg: dict, steps_per_epoch: int | None):
     training: ``epochs`` times ``steps_per_epoch``, the batches of an epoch as the training reads them
     (`CropBatches.batches_per_epoch`: under a distribution, a remainder that does not split evenly is
     dropped). The schedule runs on the optimizer's step count, which the checkpoints keep
-    (`colorizer.checkpoints`), so a resumed training stays on it."""
+    (`colorizer.training.checkpoints`), so a resumed training stays on it."""
     rate = cfg["init_learning_rate"] if cfg.get("init_from") else cfg["learning_rate"]
     if cfg["lr_schedule"] == "constant" or steps_per_epoch is None:
         return rate
@@ -321,20 +323,20 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints=CHECKPOINTS, extr
     and the per-epoch history rows. The checkpoint folder is left for the caller to remove. With ``parent``
     (a network of the same layers, `start_network`), the training starts from its learnt weights.
 
-    In a training of several processes (``group``, `colorizer.cluster`) only the chief reads and writes
+    In a training of several processes (``group``, `colorizer.training.cluster`) only the chief reads and writes
     ``checkpoints`` and runs ``extra_callbacks``; it gives the others its weights and position before the
     first step, and they return an empty history.
 
     An epoch interrupted after some of its batches is finished first, from the next batch, by a fit of that
     one epoch; the remaining epochs follow in a second fit. Batches depend only on the seed, the epoch and
-    their index (`colorizer.batches.CropBatches`), so the resumed training sees what an uninterrupted one would.
+    their index (`colorizer.training.batches.CropBatches`), so the resumed training sees what an uninterrupted one would.
     """
     with distribution(cfg["distribute"]):
         return fit_under_distribution(cfg, train, val, Path(checkpoints), extra_callbacks, group, parent)
 
 
 def fit_under_distribution(cfg, train, val, checkpoints: Path, extra_callbacks, group: Group, parent=None):
-    """`fit`, inside its Keras distribution (`colorizer.devices.distribution`)."""
+    """`fit`, inside its Keras distribution (`colorizer.training.devices.distribution`)."""
     if group.chief:
         checkpoints.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg["seed"])
@@ -441,7 +443,7 @@ def log_to_mlflow(report, seconds: float) -> None:
 
 
 def join_group(params: dict) -> Group:
-    """This process's place in a training of several processes (`colorizer.cluster`, set by the
+    """This process's place in a training of several processes (`colorizer.training.cluster`, set by the
     environment), once every process has joined; `SOLO` when it trains alone."""
     group = cluster.group_from_env()
     if group.count > 1:
@@ -458,8 +460,8 @@ def join_group(params: dict) -> Group:
 
 def start_network(cfg: dict, source) -> finetune.Parent:
     """The trained network ``cfg["init_from"]`` names, loaded and checked against the network train's params
-    build (`colorizer.finetune.check_architecture`), before any training work: ``source`` is the file
-    (`colorizer.finetune.local_file`) or the MLflow model URI (the tracking store connected already)."""
+    build (`colorizer.training.finetune.check_architecture`), before any training work: ``source`` is the file
+    (`colorizer.training.finetune.local_file`) or the MLflow model URI (the tracking store connected already)."""
     parent = finetune.from_file(source) if isinstance(source, Path) else finetune.from_mlflow(source)
     built = build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"],
                   with_hints=cfg["hints"])
@@ -526,7 +528,7 @@ def main(argv=None) -> None:
 def train_as(group: Group, paths) -> None:
     """The stage, in this process of ``group``: the chief (or a process training alone) writes the outputs
     and logs to MLflow; any other process takes its part in the training and writes nothing."""
-    from colorizer import tracking  # MLflow: imported where logging happens (a GPU machine may have no MLflow)
+    from colorizer.tracking import store as tracking  # MLflow: imported where logging happens (a GPU machine may have no MLflow)
 
     try:
         cfg = check_params(P.load(SECTION))

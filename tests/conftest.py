@@ -128,7 +128,7 @@ def hint_model(tmp_path_factory):
 
     from colorizer import hints as H
     from colorizer.color import AB_SCALE
-    from colorizer.model import build
+    from colorizer.network.model import build
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

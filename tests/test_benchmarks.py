@@ -5,7 +5,7 @@ import sys
 import keras
 import numpy as np
 
-from colorizer.model import build, set_vividness
+from colorizer.network.model import build, set_vividness
 from conftest import REPO
 
 sys.path.append(str(REPO / "benchmarks"))  # after everything else: its names never shadow a library

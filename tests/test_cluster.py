@@ -1,4 +1,4 @@
-"""train.distribute: data_parallel, one model trained by several processes (colorizer.cluster).
+"""train.distribute: data_parallel, one model trained by several processes (colorizer.training.cluster).
 
 The end-to-end test launches two processes on 127.0.0.1 the way docs/scaling-out.md tells a user to: the
 chief through `dvc repro train` in the project, the other as the stage's plain command in its own copy of the
@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorizer import cluster
-from colorizer.batches import CropBatches, EvenBatches
-from colorizer.cluster import ClusterError, group_from_env
+from colorizer.training import cluster
+from colorizer.training.batches import CropBatches, EvenBatches
+from colorizer.training.cluster import ClusterError, group_from_env
 from colorizer.params import ParamError
-from colorizer.shards import LabSplit
+from colorizer.data.shards import LabSplit
 from conftest import (
     REPO,
     copy_project,
@@ -33,7 +33,7 @@ from conftest import (
     write_photos,
 )
 from stages.prepare import prepare
-from colorizer.inference import predict_ab  # L, and empty hints for a hint-taking network
+from colorizer.inference.predict import predict_ab  # L, and empty hints for a hint-taking network
 
 
 def env_of(addresses="127.0.0.1:1234", count="2", index="0") -> dict:
@@ -107,7 +107,7 @@ def files_of(folder: Path) -> dict:
 def predictions(network: Path, lightness) -> np.ndarray:
     import keras
 
-    import colorizer.model  # noqa: F401  (registers the custom layers)
+    import colorizer.network.model  # noqa: F401  (registers the custom layers)
 
     return np.asarray(predict_ab(keras.models.load_model(network, compile=False), lightness))
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from skimage import color as skcolor
 
-from colorizer import colorize as C
+from colorizer.apps import colorize as C
 from colorizer.native_logs import NATIVE_LOG
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ def smooth_lightness(rng, count, height, width):
 def model_path(tmp_path_factory):
     import keras
 
-    from colorizer.model import build
+    from colorizer.network.model import build
 
     keras.utils.set_random_seed(0)
     lightness = smooth_lightness(np.random.default_rng(0), 96, 32, 32)
@@ -208,7 +208,7 @@ def test_saturation(model_path, tmp_path):
 
 
 def test_batches_give_the_same_colours_as_single_photos(model_path, tmp_path):
-    from colorizer.inference import load
+    from colorizer.inference.predict import load
 
     model = load(model_path)
     sources = []
@@ -327,7 +327,7 @@ def test_mlflow_model_uri(model_path, tmp_path, monkeypatch):
     import mlflow
     from mlflow.tracking._tracking_service import utils as tracking_state
 
-    from colorizer.inference import load
+    from colorizer.inference.predict import load
 
     # A store of this test's own; MLflow's global URI and the environment are restored afterwards.
     monkeypatch.chdir(tmp_path)
@@ -348,7 +348,7 @@ def test_mlflow_model_uri(model_path, tmp_path, monkeypatch):
 def test_python_m_exit_status(model_path, tmp_path):
     Image.fromarray(gray_photo(20, 30)).save(tmp_path / "good.png")
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    result = subprocess.run([sys.executable, "-m", "colorizer.colorize", str(tmp_path / "good.png"),
+    result = subprocess.run([sys.executable, "-m", "colorizer.apps.colorize", str(tmp_path / "good.png"),
                              str(tmp_path / "bad.png"), "-o", str(tmp_path / "out"), "--model", str(model_path)],
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr
@@ -359,11 +359,11 @@ def test_python_m_exit_status(model_path, tmp_path):
 
 def test_temperature_makes_a_distribution_model_more_vivid(tmp_path):
     """--temperature sets the read-out of a distribution-head model; a regression model refuses it."""
-    from colorizer.model import build
+    from colorizer.network.model import build
 
     model = build("unet", width=4, head="distribution")
     # Every pixel: most likely a = +40, nearly as likely a = -40: the mean is pale, the mode is not.
-    from colorizer.ab_bins import centers
+    from colorizer.network.ab_bins import centers
 
     logits = model.get_layer("logits")
     kernel, bias = logits.get_weights()

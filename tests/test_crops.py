@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer.batches import CropBatches, EvenBatches
+from colorizer.training.batches import CropBatches, EvenBatches
 from colorizer.color import codes_to_lab
-from colorizer.crops import crop_resize, draw_boxes, whole_boxes
+from colorizer.training.crops import crop_resize, draw_boxes, whole_boxes
 from test_shards import write_split
 
 
@@ -62,7 +62,7 @@ def test_boxes_stay_inside_the_photograph_within_the_scale_range_and_flip_half_t
 
 
 def test_each_epoch_shows_every_photograph_crops_per_image_times_with_fresh_crops(tmp_path):
-    from colorizer.shards import LabSplit
+    from colorizer.data.shards import LabSplit
 
     codes = write_split(tmp_path, count=10, shard_size=3, shape=(16, 24, 3))
     split = LabSplit(tmp_path, "train")
@@ -90,7 +90,7 @@ def test_each_epoch_shows_every_photograph_crops_per_image_times_with_fresh_crop
 
 
 def test_validation_batches_are_whole_photographs_in_order_with_the_same_hints_every_epoch(tmp_path):
-    from colorizer.shards import LabSplit
+    from colorizer.data.shards import LabSplit
 
     codes = write_split(tmp_path, count=5, shard_size=2, shape=(8, 8, 3))
     batches = CropBatches(LabSplit(tmp_path, "train"), 2, shuffle=False, crops_per_image=4, flip=True)
@@ -113,7 +113,7 @@ def test_validation_batches_are_whole_photographs_in_order_with_the_same_hints_e
 
 
 def test_even_batches_drop_the_remainder_that_cannot_be_split_between_devices(tmp_path):
-    from colorizer.shards import LabSplit
+    from colorizer.data.shards import LabSplit
 
     write_split(tmp_path, count=7, shard_size=4, shape=(8, 8, 3))
     batches = EvenBatches(LabSplit(tmp_path, "train"), 4, replicas=2, shuffle=False)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from colorizer.params import ParamError
-from colorizer.shards import LabSplit
+from colorizer.data.shards import LabSplit
 from conftest import REPO, prepare_config, venv_env, write_photos
 from stages.prepare import prepare
 
@@ -28,9 +28,9 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import numpy as np
 import yaml
-from colorizer.inference import predict_ab
+from colorizer.inference.predict import predict_ab
 from colorizer.params import ParamError
-from colorizer.shards import LabSplit
+from colorizer.data.shards import LabSplit
 from stages.train import check_params, fit
 
 

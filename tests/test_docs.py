@@ -951,7 +951,7 @@ def test_the_docs_are_found():
 
 def test_the_colorize_command_line_is_read_from_its_help(project):
     module, cli = project.scripts["colorize"]
-    assert module == "colorizer.colorize"
+    assert module == "colorizer.apps.colorize"
     assert {"-o", "--output", "--saturation", "--model", "-h", "--help"} <= cli.options
     assert ("-o", "--output") in cli.required and ("--model",) not in cli.required
 
@@ -988,7 +988,7 @@ train:
 ```
 
 ```python
-from colorizer.colorize import parse_args, no_such_name
+from colorizer.apps.colorize import parse_args, no_such_name
 import no_such_module_anywhere
 ```
 
@@ -1017,7 +1017,7 @@ def test_the_checker_reports_bad_flags_stages_keys_and_links(project):
         "example.md:20: dvc exp run: -S export.temprature=1: export.temprature is not a key of params.yaml",
         "example.md:19: prepare.imagez is not a key of params.yaml",
         "example.md:28: train.epochz is not a key of params.yaml",
-        "example.md:32: python block imports no_such_name from colorizer.colorize, which does not define it",
+        "example.md:32: python block imports no_such_name from colorizer.apps.colorize, which does not define it",
         "example.md:33: python block imports no_such_module_anywhere, which cannot be found",
         "example.md:36: link target docs/nope.md does not exist",
         "example.md:36: link target images/nope.png does not exist",

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from colorizer.inference import load
-from colorizer.model import build
+from colorizer.inference.predict import load
+from colorizer.network.model import build
 from colorizer.params import ParamError
 from stages.export import check_params, export
 

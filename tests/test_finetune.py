@@ -11,10 +11,11 @@ import yaml
 from mlflow import MlflowClient
 from mlflow.tracking._tracking_service import utils as tracking_state
 
-from colorizer import finetune, tracking
+from colorizer.training import finetune
+from colorizer.tracking import store as tracking
 from colorizer import params as P
-from colorizer.inference import load, predict_ab
-from colorizer.model import set_vividness
+from colorizer.inference.predict import load, predict_ab
+from colorizer.network.model import set_vividness
 from conftest import REPO, prepare_config, write_photos
 from stages import export as E
 from stages import train as T

@@ -6,7 +6,7 @@ from urllib.parse import unquote
 import numpy as np
 from PIL import Image
 
-from colorizer.gallery import contact_sheet, index_html, panel, panel_name
+from colorizer.evaluation.gallery import contact_sheet, index_html, panel, panel_name
 
 
 class Sources(HTMLParser):

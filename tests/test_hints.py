@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer import colorize as C
+from colorizer.apps import colorize as C
 from colorizer import hints as H
 from colorizer.color import AB_SCALE, srgb_to_lab
 from conftest import scenes
@@ -210,7 +210,7 @@ def test_bad_hints_skip_that_photograph_with_one_line_and_the_rest_go_on(hint_mo
 def test_hints_for_a_model_without_a_hint_input_get_a_clear_error(tmp_path, capsys):
     import keras
 
-    from colorizer.model import build
+    from colorizer.network.model import build
 
     keras.utils.set_random_seed(0)
     path = tmp_path / "plain.keras"
@@ -239,9 +239,9 @@ def test_suggestions_are_the_distributions_heaviest_colours_at_the_point(tmp_pat
     rest: the palette leads with those two, with their probabilities, at the photograph's lightness."""
     import keras
 
-    from colorizer import ab_bins
-    from colorizer.model import build
-    from colorizer.suggestions import suggest
+    from colorizer.network import ab_bins
+    from colorizer.network.model import build
+    from colorizer.inference.suggestions import suggest
 
     keras.utils.set_random_seed(0)
     model = build("unet", width=4, head="distribution", global_context=True, members=2, with_hints=True)
@@ -277,8 +277,8 @@ def test_evaluate_scores_the_sweep_beside_the_nearest_point_propagation(hint_mod
     """evaluate's curve on generated scenes: the model given points colours better than without, the
     propagation with no points is the grayscale input, and a model without a hint input gets no curve."""
     from colorizer.color import gray_lab
-    from colorizer.inference import load
-    from colorizer.quality import psnr_of_lab
+    from colorizer.inference.predict import load
+    from colorizer.evaluation.quality import psnr_of_lab
     from stages.evaluate import hint_curve
 
     class Split:  # what evaluate reads of a LabSplit
@@ -303,7 +303,7 @@ def test_evaluate_scores_the_sweep_beside_the_nearest_point_propagation(hint_mod
 
     import keras
 
-    from colorizer.model import build
+    from colorizer.network.model import build
 
     keras.utils.set_random_seed(0)
     plain = hint_curve(build("unet", width=4, head="regression"), test, names, [0, 5], batch_size=4)

@@ -17,11 +17,11 @@ from mlflow import MlflowClient
 from mlflow.tracking._tracking_service import utils as tracking_state
 from PIL import Image
 
-from colorizer import colorize as C
-from colorizer import tracking
-from colorizer.model import build
+from colorizer.apps import colorize as C
+from colorizer.tracking import store as tracking
+from colorizer.network.model import build
 from conftest import free_port, write_photos
-from colorizer import registry
+from colorizer.tracking import registry
 from stages import export as E
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
@@ -150,7 +150,7 @@ def test_colorize_takes_the_registered_model(store, tmp_path, monkeypatch):
 def test_pyfunc_takes_hints_and_a_model_without_a_hint_input_refuses_them_clearly(store, monkeypatch):
     import mlflow
 
-    from colorizer.inference import load
+    from colorizer.inference.predict import load
 
     monkeypatch.setattr(tracking_state, "_tracking_uri", None)
     mlflow.set_tracking_uri(store.uri)
@@ -199,7 +199,7 @@ def test_mlflow_models_serve_answers_a_request_with_hints_for_the_champion(store
         server.terminate()
         server.wait(timeout=30)
         log.close()
-    from colorizer.inference import load
+    from colorizer.inference.predict import load
 
     network = load(store.folder / "hints-colorizer.keras")
     expected = network.predict({"L": LIGHTNESS, "hints": with_hints(LIGHTNESS)[..., 1:]}, verbose=0)

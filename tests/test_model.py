@@ -2,9 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from colorizer.ab_bins import centers
+from colorizer.network.ab_bins import centers
 from colorizer.color import AB_SCALE
-from colorizer.model import BilinearEnlarge, FollowHints, GuidedEnlarge, build
+from colorizer.network.model import BilinearEnlarge, FollowHints, GuidedEnlarge, build
 
 
 @pytest.mark.parametrize("arch", ["seed", "unet"])
@@ -72,7 +72,7 @@ def test_global_context_lets_the_whole_image_decide_each_colour():
 def colour_spread(model, lightness: float, size=(64, 96)) -> float:
     """The largest distance in ab (Lab units) between any pixel's colour and the centre's, for a photograph
     of one lightness."""
-    from colorizer.inference import predict_ab
+    from colorizer.inference.predict import predict_ab
 
     ab = predict_ab(model, np.full((1, *size, 1), lightness, np.float32))[0] * AB_SCALE  # no hints
     return float(np.linalg.norm(ab - ab[size[0] // 2, size[1] // 2], axis=-1).max())
@@ -145,8 +145,8 @@ def test_a_hint_colours_the_pixels_of_its_lightness_around_it_and_stops_at_an_ed
 def test_an_ensemble_colours_with_the_mean_of_its_networks_distributions(tmp_path):
     """``members`` networks in one model, each from its own initial weights; the read-out takes the mean of
     their log-probabilities over the bins (then the temperature, as for one network's logits)."""
-    from colorizer.inference import load
-    from colorizer.model import set_vividness, training_model
+    from colorizer.inference.predict import load
+    from colorizer.network.model import set_vividness, training_model
 
     keras.utils.set_random_seed(3)
     model = set_vividness(build("unet", width=4, head="distribution", global_context=True, members=3),

@@ -1,4 +1,4 @@
-"""The colorizer as an ONNX file (`colorizer.onnx_export`), coloured on ONNX Runtime (`colorizer.onnx_model`)
+"""The colorizer as an ONNX file (`colorizer.inference.onnx_export`), coloured on ONNX Runtime (`colorizer.inference.onnx_model`)
 without TensorFlow: the same colours as the Keras model, hints included, and no TensorFlow or Keras imported.
 
 Two conversions in all, shared: the trained hint-taking regression network of conftest (`hint_model`), and a small
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer import colorize as C
+from colorizer.apps import colorize as C
 from colorizer import hints as H
-from colorizer.inference import HintsNotSupported, network_input
+from colorizer.inference.predict import HintsNotSupported, network_input
 from conftest import REPO, venv_env, write_photos
 
 BLOCKED = ("tensorflow", "keras", "tf_keras")
@@ -40,8 +40,8 @@ STUDIO = """
 import io, json, sys, urllib.request
 import numpy as np
 from PIL import Image
-from colorizer.colorize import load_model
-from colorizer.studio import Studio, serve_in_background
+from colorizer.apps.colorize import load_model
+from colorizer.apps.studio import Studio, serve_in_background
 
 folder, output, model = sys.argv[1:4]
 studio = Studio(load_model(model), __import__("pathlib").Path(folder), __import__("pathlib").Path(output))
@@ -69,8 +69,8 @@ server.shutdown()
 @pytest.fixture(scope="module")
 def hint_onnx(hint_model, tmp_path_factory):
     """The trained hint-taking regression network of conftest, exported to ONNX: (.keras path, .onnx path)."""
-    from colorizer.inference import load
-    from colorizer.onnx_export import write_onnx
+    from colorizer.inference.predict import load
+    from colorizer.inference.onnx_export import write_onnx
 
     path = tmp_path_factory.mktemp("onnx") / "hints.onnx"
     assert write_onnx(load(hint_model), path) < 0.01  # checked against Keras on writing
@@ -83,8 +83,8 @@ def distribution_onnx(tmp_path_factory):
     .keras file and as ONNX: (.keras path, .onnx path)."""
     import keras
 
-    from colorizer.model import build, set_vividness
-    from colorizer.onnx_export import write_onnx
+    from colorizer.network.model import build, set_vividness
+    from colorizer.inference.onnx_export import write_onnx
 
     keras.utils.set_random_seed(5)
     model = build("unet", width=4, head="distribution", members=2, global_context=True)
@@ -124,7 +124,7 @@ def test_the_onnx_file_takes_l_and_hints_only_and_says_what_it_is(hint_onnx, dis
     """Keras' own export made the distribution head's bin centres a second input; here they are constants."""
     import onnx
 
-    from colorizer.onnx_model import load
+    from colorizer.inference.onnx_model import load
 
     with_hints, alone = load(hint_onnx[1]), load(distribution_onnx[1])
     assert with_hints.inputs == ["L", "hints"] and alone.inputs == ["L"]
@@ -195,7 +195,7 @@ def test_colorize_with_the_onnx_file_runs_where_tensorflow_and_keras_cannot_be_i
     (tmp_path / "in" / "square.png.hints.json").write_text(
         json.dumps({"points": [{"x": 15, "y": 15, "color": RED, "size": 3}]}))
     plain = gray_square_photo(tmp_path / "plain" / "plain.png")
-    result = subprocess.run([sys.executable, "-m", "colorizer.colorize", str(tmp_path / "in"), str(plain),
+    result = subprocess.run([sys.executable, "-m", "colorizer.apps.colorize", str(tmp_path / "in"), str(plain),
                              "-o", str(tmp_path / "out"), "--model", str(hint_onnx[1]), "-q"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -7,8 +7,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from colorizer import registry
-from colorizer.inference import load
+from colorizer.tracking import registry
+from colorizer.inference.predict import load
 from colorizer.native_logs import NATIVE_LOG
 from conftest import copy_project, run, set_params, venv_env, write_photos
 from test_model import colour_spread

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer.shards import LabSplit, read_manifest
-from colorizer.splits import assign
+from colorizer.data.shards import LabSplit, read_manifest
+from colorizer.data.splits import assign
 from conftest import prepare_config, write_photos
 from stages.prepare import prepare
 
@@ -60,7 +60,7 @@ def test_prepare_reads_every_format_and_applies_exif_orientation(tmp_path):
         prepare(cfg, out)
     assert not out.exists(), "a failed prepare must leave no output behind"
 
-    from colorizer.images import read_rgb
+    from colorizer.data.images import read_rgb
     assert read_rgb(folder / "rotated.jpg").size == (20, 60)
     report = prepare(config(folder, splits={"train": 0.34, "val": 0.33, "test": 0.33}, split_seed=0), out)
     assert report["used"] == 10 and report["skipped_files"] == [
@@ -141,7 +141,7 @@ def test_a_missing_test_subfolder_is_named(tmp_path):
 
 
 def test_linked_folders_are_followed_once(tmp_path):
-    from colorizer.images import find_images
+    from colorizer.data.images import find_images
 
     write_photos(tmp_path / "elsewhere", 2)
     folder = tmp_path / "photos"
@@ -156,7 +156,7 @@ def test_every_manifest_row_holds_its_source_even_around_skipped_files(tmp_path)
     # Unreadable files between readable ones leave rows that prepare must close up: each manifest row must
     # still hold the Lab of the image it names, and 1 or 3 worker processes must write the same bytes.
     from colorizer.color import lab_to_codes, srgb_to_lab
-    from colorizer.images import read_rgb, resize
+    from colorizer.data.images import read_rgb, resize
     from stages.prepare import split_size
 
     folder = tmp_path / "photos"
@@ -185,7 +185,7 @@ def test_every_manifest_row_holds_its_source_even_around_skipped_files(tmp_path)
 
 def test_a_large_jpeg_is_decoded_at_a_reduced_scale_that_keeps_the_output_sharp(tmp_path):
     from colorizer.color import srgb_to_lab
-    from colorizer.images import read_rgb, resize
+    from colorizer.data.images import read_rgb, resize
     from stages.prepare import decode_size
 
     folder = tmp_path / "photos"

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from colorizer.quality import PSNR_CAP, ab_mse, colorfulness, image_scores, psnr, ssim
+from colorizer.evaluation.quality import PSNR_CAP, ab_mse, colorfulness, image_scores, psnr, ssim
 
 
 def test_psnr_of_a_known_error():

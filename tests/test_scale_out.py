@@ -18,10 +18,10 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from colorizer.inference import load
+from colorizer.inference.predict import load
 from conftest import copy_project, free_port, run, set_params, stage_command, venv_env, write_photos
 from test_pipeline import ran
-from colorizer.inference import predict_ab  # L, and empty hints for a hint-taking network
+from colorizer.inference.predict import predict_ab  # L, and empty hints for a hint-taking network
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from colorizer.color import codes_to_lab, lab_to_codes
-from colorizer.shards import LabSplit, create_shard, drop_rows, read_manifest, shard_name, write_manifest, write_rows
+from colorizer.data.shards import LabSplit, create_shard, drop_rows, read_manifest, shard_name, write_manifest, write_rows
 
 
 def write_split(root, count, shard_size, shape=(8, 12, 3)):

@@ -1,6 +1,6 @@
 from collections import Counter
 
-from colorizer.splits import assign
+from colorizer.data.splits import assign
 
 FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
 

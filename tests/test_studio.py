@@ -21,8 +21,8 @@ import pytest
 from PIL import Image
 from skimage import color as skcolor
 
-from colorizer import colorize as C
-from colorizer import studio as S
+from colorizer.apps import colorize as C
+from colorizer.apps import studio as S
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
@@ -279,8 +279,8 @@ def test_requests_that_a_newer_one_overtook_while_they_waited_are_dropped(served
 def test_a_distribution_head_model_suggests_colours_at_the_point_clicked(browser, folders, tmp_path_factory):
     import keras
 
-    from colorizer.model import build
-    from colorizer.suggestions import suggest
+    from colorizer.network.model import build
+    from colorizer.inference.suggestions import suggest
 
     _, photos, _ = folders
     keras.utils.set_random_seed(0)

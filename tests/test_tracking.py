@@ -11,7 +11,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from colorizer import tracking
+from colorizer.tracking import store as tracking
 from conftest import REPO, free_port, prepare_config, stage_command, venv_env, write_photos
 from stages.prepare import prepare
 
@@ -35,7 +35,7 @@ def test_a_queued_experiment_finds_the_store_of_the_original_repository(tmp_path
 WRITER = """
 import sys, time
 import mlflow
-from colorizer import tracking
+from colorizer.tracking import store as tracking
 
 start, steps = float(sys.argv[1]), int(sys.argv[2])
 while time.time() < start:
@@ -105,7 +105,7 @@ def test_export_evaluate_and_render_finish_without_the_tracking_server(tmp_path,
 
     from mlflow.tracking._tracking_service import utils as tracking_state
 
-    from colorizer.model import build
+    from colorizer.network.model import build
     from stages import evaluate, export, render
 
     project = tiny_project(tmp_path / "project")

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from colorizer.params import load
-from colorizer.shards import LabSplit
+from colorizer.data.shards import LabSplit
 from conftest import REPO, prepare_config, write_photos
 from stages.prepare import prepare
 from stages.train import check_params, fit, learning_rate, prepare_checkpoints, zero_chroma_loss
-from colorizer.inference import predict_ab  # L, and empty hints for a hint-taking network
+from colorizer.inference.predict import predict_ab  # L, and empty hints for a hint-taking network
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
@@ -160,8 +160,8 @@ def test_a_checkpoint_from_other_params_or_other_data_is_discarded(prepared, tmp
 
 
 def test_the_distribution_head_learns_colour_too(prepared, tmp_path):
-    from colorizer.inference import predict_lab
-    from colorizer.quality import ab_mse
+    from colorizer.inference.predict import predict_lab
+    from colorizer.evaluation.quality import ab_mse
 
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     # 420 steps: on these tiny photographs the mirror-padded distribution head first predicts the mean colour
@@ -177,8 +177,8 @@ def test_the_distribution_head_learns_colour_too(prepared, tmp_path):
 
 @pytest.mark.parametrize("mixed, jit", [(True, False), (False, True)])
 def test_mixed_precision_and_xla_train_a_step_on_cpu(prepared, tmp_path, mixed, jit):
-    from colorizer.batches import CropBatches
-    from colorizer.inference import load
+    from colorizer.training.batches import CropBatches
+    from colorizer.inference.predict import load
     from stages.train import compile_model
 
     train = LabSplit(prepared, "train")
@@ -197,8 +197,8 @@ def test_mixed_precision_and_xla_train_a_step_on_cpu(prepared, tmp_path, mixed, 
 
 
 def test_the_colour_loss_adds_the_mean_colours_error_to_the_training_loss(prepared):
-    from colorizer.ab_bins import COLOUR_LOSS_UNIT
-    from colorizer.batches import CropBatches
+    from colorizer.network.ab_bins import COLOUR_LOSS_UNIT
+    from colorizer.training.batches import CropBatches
     from stages.train import compile_model
 
     train = LabSplit(prepared, "train")
@@ -214,7 +214,7 @@ def test_the_colour_loss_adds_the_mean_colours_error_to_the_training_loss(prepar
 
 
 def test_by_default_a_cpu_trains_in_float32_without_xla(prepared):
-    from colorizer.devices import gpu_present
+    from colorizer.training.devices import gpu_present
     from stages.train import compile_model
 
     if gpu_present():
@@ -236,7 +236,7 @@ def test_restore_best_keeps_the_epoch_with_the_lowest_validation_loss(prepared, 
 
 
 def test_keep_best_survives_an_interruption(tmp_path):
-    from colorizer.model import build
+    from colorizer.network.model import build
     from stages.train import KeepBest
 
     model = build("seed")
@@ -262,8 +262,8 @@ def test_keep_best_survives_an_interruption(tmp_path):
 def test_an_ensemble_trains_its_networks_side_by_side_and_saves_as_one(prepared, tmp_path):
     """train.members: 2 fits two unets at once from different initial weights; the network saved is one file
     that colours with both, and export's read-out settings apply to it as to one network."""
-    from colorizer.inference import load
-    from colorizer.model import set_vividness
+    from colorizer.inference.predict import load
+    from colorizer.network.model import set_vividness
 
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     cfg = dict(CFG, width=4, head="distribution", colour_loss=1.0, members=2, epochs=2, crops_per_image=2)
@@ -281,7 +281,7 @@ def test_each_network_of_an_ensemble_learns_exactly_as_it_would_alone(prepared):
     """The ensemble's loss adds its networks' losses, so each gets its own gradient: the first network of a
     two-network ensemble starts from the weights a lone network of the same seed starts from, and after the same
     batches it holds the same weights. (With the mean of the losses, Adam's epsilon made them 25% apart.)"""
-    from colorizer.batches import CropBatches
+    from colorizer.training.batches import CropBatches
     from stages.train import compile_model
 
     train = LabSplit(prepared, "train")
@@ -307,7 +307,7 @@ def test_a_model_with_hints_colours_without_them_exactly_as_the_same_training_wi
     """The hint branch learns beside the hint-free networks and its loss never reaches them: after the same
     batches (crops with simulated hints for the one, the same crops bare for the other), a model with hints
     given none colours exactly as the model trained without hints, and given hints it colours otherwise."""
-    from colorizer.batches import CropBatches
+    from colorizer.training.batches import CropBatches
     from colorizer.hints import empty_map
     from stages.train import compile_model, hint_draw
 

@@ -1,10 +1,10 @@
-"""The exported colorizer as an ONNX file, which ONNX Runtime runs without TensorFlow or Keras (`colorizer.onnx_model`).
+"""The exported colorizer as an ONNX file, which ONNX Runtime runs without TensorFlow or Keras (`colorizer.inference.onnx_model`).
 
 The conversion is tf2onnx's, called directly on a ``tf.function`` of the model (what Keras 3's own
 ``model.export(path, format="onnx")`` does under the TensorFlow backend), with three things Keras' export gets
 wrong for this project's models:
 
-- the distribution head's bin centres (`colorizer.model.AnnealedMean.centers`, a tensor the layer holds, not a
+- the distribution head's bin centres (`colorizer.network.model.AnnealedMean.centers`, a tensor the layer holds, not a
   weight) are captured by the traced function, and tf2onnx makes every captured tensor that is not a variable
   a graph input: Keras' export gives a file that takes the 248x2 centres besides L. Here they are traced as
   a NumPy array, so they become a constant of the graph;
@@ -19,7 +19,7 @@ unchanged (within the 0.5 Lab units `write_onnx` checks; a few ten-thousandths i
 - the read-out's softmax over the ab bins, which the graph's channels-first layout turns into a Softmax over
   ONNX's axis 1, which ONNX Runtime runs by transposing the whole tensor twice, is written as what the
   read-out computes with it: the exponentials' mean colour, a max, an exp and a matmul (`_read_out_without_softmax`);
-- the mirrored padding of one pixel (`colorizer.model.MirrorPadding`, TensorFlow's symmetric ``MirrorPad``), which
+- the mirrored padding of one pixel (`colorizer.network.model.MirrorPadding`, TensorFlow's symmetric ``MirrorPad``), which
   tf2onnx emulates with a padding, a reflection and two compressions, is ONNX's ``Pad`` in edge mode, the same
   thing for one pixel (`_mirror_pad`).
 
@@ -34,8 +34,8 @@ import numpy as np
 
 from colorizer import HINT_CHANNELS
 from colorizer.atomic import replacing
-from colorizer.inference import takes_hints
-from colorizer.onnx_model import OUTPUT
+from colorizer.inference.predict import takes_hints
+from colorizer.inference.onnx_model import OUTPUT
 
 OPSET = 17  # ONNX Runtime 1.17 and newer run it
 DIMENSIONS = ("n", "H", "W")  # the symbolic sizes of the inputs' and the output's first three axes
@@ -55,7 +55,7 @@ def input_names(model) -> list[str]:
 
 def read_out(model) -> dict:
     """The read-out frozen into the file: temperature and rebalance (distribution head) and saturation."""
-    from colorizer.model import has_distribution_head
+    from colorizer.network.model import has_distribution_head
 
     def value(weight):
         return round(float(np.asarray(weight)), 6)  # float32 0.9 as 0.9, not 0.8999999761581421
@@ -86,20 +86,20 @@ def float32_model(model):
 def joined_members(model):
     """``model`` with an ensemble's read-out in one convolution: the same colour, a quarter of the work.
 
-    An ensemble (`colorizer.model.EnsembleMean`) reads out the mean of its members' log-probabilities, each
+    An ensemble (`colorizer.network.model.EnsembleMean`) reads out the mean of its members' log-probabilities, each
     member's logits minus their log-sum-exp. The log-sum-exps are one number a pixel, the same for every bin,
-    which the read-out's softmax (`colorizer.model.AnnealedMean`) cancels; what is left, the mean of the
+    which the read-out's softmax (`colorizer.network.model.AnnealedMean`) cancels; what is left, the mean of the
     members' logits, is one 1x1 convolution of their features side by side, with the members' kernels and
     biases divided by their count. So the graph computes 248 logits a pixel instead of 4 x 248 and no
     log-softmax. ``model`` itself for a single network."""
     import keras
 
-    from colorizer.model import EnsembleMean
+    from colorizer.network.model import EnsembleMean
 
     ensembles = [layer for layer in model.layers if isinstance(layer, EnsembleMean)]
     if not ensembles:
         return model
-    joined = model.get_layer("logits")  # the members' logits side by side (`colorizer.model.build_unet`)
+    joined = model.get_layer("logits")  # the members' logits side by side (`colorizer.network.model.build_unet`)
     heads = [tensor._keras_history.operation for tensor in joined.input]  # each member's 1x1 convolution
     features = [head.input for head in heads]
     kernels = [head.get_weights() for head in heads]
@@ -120,12 +120,12 @@ def joined_members(model):
 
 
 def to_onnx(model, opset: int = OPSET):
-    """The ONNX ``ModelProto`` of a colorizer (a Keras model of `colorizer.model`, read-out set): inputs ``L``
+    """The ONNX ``ModelProto`` of a colorizer (a Keras model of `colorizer.network.model`, read-out set): inputs ``L``
     [n, H, W, 1] (and ``hints`` [n, H, W, 3]) of any n, H, W, output ``ab`` [n, H, W, 2]."""
     import tensorflow as tf
     import tf2onnx
 
-    from colorizer.model import AnnealedMean
+    from colorizer.network.model import AnnealedMean
 
     model = joined_members(float32_model(model))
     names = input_names(model)
@@ -156,7 +156,7 @@ def to_onnx(model, opset: int = OPSET):
 
 
 def _read_out_without_softmax(layer, logits):
-    """`colorizer.model.AnnealedMean.call` without a softmax: the probabilities' mean colour is the
+    """`colorizer.network.model.AnnealedMean.call` without a softmax: the probabilities' mean colour is the
     exponentials' mean colour, their sum in the same matmul (a third column of ones) dividing it."""
     from keras import ops
 
@@ -202,7 +202,7 @@ def _name_inputs(proto, names: list[str]) -> None:
 
 
 def _describe(proto, model) -> None:
-    from colorizer.model import has_distribution_head
+    from colorizer.network.model import has_distribution_head
 
     proto.doc_string = ABOUT
     values = (model.name, "distribution" if has_distribution_head(model) else "regression",

@@ -19,7 +19,7 @@ BACKGROUND = (255, 255, 255)
 INK = (20, 20, 20)
 # `panel` keeps what it drew in its image's ``info`` under this key (the three images and the title), so that
 # `contact_sheet` draws each row again at the sheet's scale with the sheet's one text size. Not saved to files.
-PARTS = "colorizer.gallery.parts"
+PARTS = "colorizer.evaluation.gallery.parts"
 
 
 def _font(size: int = FONT_SIZE):
@@ -90,7 +90,7 @@ def panel_name(index: int, source: str) -> str:
 
 
 def scores_caption(scores: dict) -> str:
-    """One image's scores (`colorizer.quality.image_scores`) as a caption."""
+    """One image's scores (`colorizer.evaluation.quality.image_scores`) as a caption."""
     return (f"PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}, ab MSE {scores['ab_mse']:.0f}, "
             f"colourfulness {scores['colorfulness']:.1f} (original {scores['colorfulness_truth']:.1f})")
 

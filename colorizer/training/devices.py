@@ -40,7 +40,7 @@ def mirrored_devices() -> list[str]:
 
 def replica_devices(distribute: str) -> list[str]:
     """The devices ``distribute`` keeps a replica on: `mirrored_devices` for ``mirrored``; for
-    ``data_parallel``, every device of every process of the training (`colorizer.cluster`)."""
+    ``data_parallel``, every device of every process of the training (`colorizer.training.cluster`)."""
     if distribute == "data_parallel":
         return keras.distribution.list_devices()
     return mirrored_devices()
@@ -49,11 +49,11 @@ def replica_devices(distribute: str) -> list[str]:
 @contextlib.contextmanager
 def distribution(distribute: str):
     """The Keras distribution a training runs under (build, compile and fit): for ``data_parallel``,
-    `colorizer.cluster.data_parallel`; otherwise none."""
+    `colorizer.training.cluster.data_parallel`; otherwise none."""
     if distribute != "data_parallel":
         yield
         return
-    from colorizer.cluster import data_parallel
+    from colorizer.training.cluster import data_parallel
 
     found = replica_devices(distribute)
     print(f"train: data parallel across {len(found)} devices: {', '.join(found)}")
@@ -80,7 +80,7 @@ def strategy(distribute: str):
 @contextlib.contextmanager
 def dtype_policy(mixed):
     """Layers built inside compute in float16 with float32 weights when ``mixed`` (``auto``: when there is a
-    GPU; on a CPU float16 is slower, not faster); the output layers stay float32 (`colorizer.model.OUTPUT_DTYPE`).
+    GPU; on a CPU float16 is slower, not faster); the output layers stay float32 (`colorizer.network.model.OUTPUT_DTYPE`).
     Compiling such a model wraps its optimizer in Keras's loss scaling."""
     before = keras.config.dtype_policy()
     if mixed is True or (mixed == "auto" and gpu_present()):

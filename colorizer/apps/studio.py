@@ -4,7 +4,7 @@
 
 A page served on this machine (127.0.0.1 unless ``--host`` says otherwise) opens a photograph of FOLDER, or one
 uploaded, and colours it at once. A click on it adds a colour hint there (`colorizer.hints`), of the colour shown
-at that point; the colours the network finds most likely at that point (`colorizer.suggestions`, distribution-head
+at that point; the colours the network finds most likely at that point (`colorizer.inference.suggestions`, distribution-head
 models) and a colour picker change it. Points can be dragged, deleted and undone, and the colouring follows
 each change. Save writes the full-resolution result and its hints sidecar (``<photograph's file name>.hints.json``)
 into the output folder, exactly as ``colorize --hints`` would produce them again.
@@ -46,10 +46,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 from PIL import Image
 
-from colorizer.colorize import (DEFAULT_SIZE, Photo, _version, add_model_options, check_model_options,
+from colorizer.apps.colorize import (DEFAULT_SIZE, Photo, _version, add_model_options, check_model_options,
                                 colorize_photo, load_model, output_name, read_photo, save, working_size)
 from colorizer.hints import SUFFIX, BadHints, Hint, default_size, hint_map, is_sidecar, parse_hints, write_sidecar
-from colorizer.images import UnreadableImage
+from colorizer.data.images import UnreadableImage
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -60,7 +60,7 @@ PREVIEW_QUALITY = 90
 MAX_OPEN = 8  # photographs kept open at once (each holds its decoded pixels); the oldest is closed first
 MAX_JSON = 1 << 20  # bytes of a request's JSON body
 MAX_LISTED = 10_000  # photographs of FOLDER listed on the page
-STATIC = "studio_static"  # the page: colorizer/studio_static/, package data
+STATIC = "studio_static"  # the page: colorizer/apps/studio_static/, package data
 PAGES = {"/": ("index.html", "text/html; charset=utf-8"),
          "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
          "/static/style.css": ("style.css", "text/css; charset=utf-8")}
@@ -176,8 +176,8 @@ def page_points(path: Path, height: int, width: int) -> list[dict]:
 class Studio:
     def __init__(self, model, folder: Path | None, output: Path, size: int = DEFAULT_SIZE,
                  saturation: float = 1.0, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB):
-        from colorizer.inference import takes_hints
-        from colorizer.onnx_model import OnnxColorizer
+        from colorizer.inference.predict import takes_hints
+        from colorizer.inference.onnx_model import OnnxColorizer
 
         self.model, self.folder, self.output = model, folder, Path(output)
         if folder is not None and self.output.resolve() == folder.resolve():
@@ -190,8 +190,8 @@ class Studio:
         self.takes_hints = takes_hints(model)
         self.distribution = None  # an ONNX file gives the colour only, not the distribution suggestions read
         if not isinstance(model, OnnxColorizer):
-            from colorizer.model import has_distribution_head
-            from colorizer.suggestions import NoDistribution, distribution_model
+            from colorizer.network.model import has_distribution_head
+            from colorizer.inference.suggestions import NoDistribution, distribution_model
 
             try:  # built once: `suggest` builds one a call, about 1 s for the default model on 2 cores
                 self.distribution = distribution_model(model) if has_distribution_head(model) else None
@@ -223,7 +223,7 @@ class Studio:
                 "max_upload_bytes": self.max_upload, "max_upload_mb": self.max_upload_mb, "size": self.size}
 
     def photos(self) -> list[str]:
-        """The files of FOLDER the page offers, as `colorizer.images.find_images` finds them but without following
+        """The files of FOLDER the page offers, as `colorizer.data.images.find_images` finds them but without following
         a link to a folder (nothing outside FOLDER is even listed): no hidden file, no sidecar, nothing in the
         output folder, no link leading out. Whether each is a photograph is known when it is opened."""
         if self.folder is None:
@@ -329,7 +329,7 @@ class Studio:
         return [replace(hint, lightness=lightness_of_hex(point["color"])) for hint, point in zip(hints, points)]
 
     def _predict(self, network, lightness: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
-        from colorizer.inference import network_input
+        from colorizer.inference.predict import network_input
 
         inputs = network_input(self.model, lightness[None, ..., None], None if hints is None else hints[None])
         return np.asarray(network.predict_on_batch(inputs), np.float32)[0]
@@ -378,9 +378,9 @@ class Studio:
 
     def suggestions(self, opened: Opened, x, y, points, seq) -> list[dict] | None:
         """The colours the network finds most likely at (``x``, ``y``) of the photograph given the other
-        ``points``, as `colorizer.suggestions.suggest` gives them; None when overtaken by a newer request, or
+        ``points``, as `colorizer.inference.suggestions.suggest` gives them; None when overtaken by a newer request, or
         when a colouring of this photograph waits for the network (the page asks again after it)."""
-        from colorizer.suggestions import suggest
+        from colorizer.inference.suggestions import suggest
 
         if self.distribution is None:
             return []
@@ -496,7 +496,7 @@ class Handler(BaseHTTPRequestHandler):
         studio = self.studio
         if path in PAGES:
             name, content_type = PAGES[path]
-            self.send(HTTPStatus.OK, resources.files("colorizer").joinpath(STATIC, name).read_bytes(), content_type)
+            self.send(HTTPStatus.OK, resources.files("colorizer.apps").joinpath(STATIC, name).read_bytes(), content_type)
         elif path == "/api/info":
             self.send_json(studio.info())
         elif path == "/api/open":
@@ -657,7 +657,7 @@ def main(argv=None) -> int:
     try:
         model = load_model(args.model)
         if args.temperature is not None:
-            from colorizer.model import set_vividness
+            from colorizer.network.model import set_vividness
 
             set_vividness(model, temperature=args.temperature)
         studio = Studio(model, None if args.folder is None else Path(args.folder), Path(args.output), args.size,

@@ -36,7 +36,7 @@ from colorizer import DOWNSAMPLING
 from colorizer.atomic import replacing
 from colorizer.color import AB_SCALE, lab_to_srgb8, lightness_of
 from colorizer.hints import BadHints, hint_map, is_sidecar, read_sidecar, sidecar_of
-from colorizer.images import WIDE_GRAY_MODES, UnreadableImage, find_images, open_upright, wide_gray_levels
+from colorizer.data.images import WIDE_GRAY_MODES, UnreadableImage, find_images, open_upright, wide_gray_levels
 
 DEFAULT_MODEL = "models/colorizer.keras"
 DEFAULT_SIZE = 256  # long side of the working resolution, in pixels (see docs/colorize.md for the choice)
@@ -95,7 +95,7 @@ def read_photo(path, size: int, hints_file=None) -> Photo:
         raise UnreadableImage(f"cannot convert a {image.mode} image: {error}") from None
     height, width = pixels.shape[:2]
     h, w = working_size(height, width, size)
-    # Pillow resizes 8-bit gray, RGB and 16-bit gray (I;16) with antialiasing, like `colorizer.images.resize`.
+    # Pillow resizes 8-bit gray, RGB and 16-bit gray (I;16) with antialiasing, like `colorizer.data.images.resize`.
     small = np.asarray(Image.fromarray(pixels).resize((w, h), Image.Resampling.BILINEAR))
     hints = None
     if hints_file is not None:  # points in pixels of the photograph as displayed: upright, as `pixels` is
@@ -141,26 +141,26 @@ def save(pixels: np.ndarray, path: Path) -> None:
 
 def load_model(spec: str):
     """A colorizer from a ``.keras`` file, from an ``.onnx`` file (ONNX Runtime, no TensorFlow:
-    `colorizer.onnx_model`), or from MLflow for a URI (``runs:/<run id>/model``, ``models:/colorizer@champion``)
+    `colorizer.inference.onnx_model`), or from MLflow for a URI (``runs:/<run id>/model``, ``models:/colorizer@champion``)
     resolved against this project's tracking store (``MLFLOW_TRACKING_URI`` or ``mlflow.db``)."""
     if ":/" in spec:
         import mlflow
 
-        import colorizer.model  # noqa: F401  registers the read-out layers, for a model logged with mlflow.keras
-        from colorizer import tracking
+        import colorizer.network.model  # noqa: F401  registers the read-out layers, for a model logged with mlflow.keras
+        from colorizer.tracking import store as tracking
 
         mlflow.set_tracking_uri(tracking.tracking_uri())
         logged = mlflow.pyfunc.load_model(spec)
         if "keras" in logged.metadata.flavors:  # logged with mlflow.keras, as export did before
             return logged.get_raw_model()
-        return logged.unwrap_python_model().network  # export's pyfunc model, colorizer.mlflow_model.Colorizer
+        return logged.unwrap_python_model().network  # export's pyfunc model, colorizer.tracking.pyfunc.Colorizer
     if not Path(spec).is_file():
         raise FileNotFoundError(f"no model file {spec} (train one with `dvc repro`, or give --model)")
-    from colorizer import onnx_model
+    from colorizer.inference import onnx_model
 
     if onnx_model.is_onnx(spec):
         return onnx_model.load(spec)
-    from colorizer.inference import load
+    from colorizer.inference.predict import load
 
     if not zipfile.is_zipfile(spec):
         raise ValueError(f"{spec} is not a Keras model (a .keras file is a zip archive; this one is not)")
@@ -245,7 +245,7 @@ def colorize_files(model, pairs, size: int = DEFAULT_SIZE, saturation: float = 1
     ``batch_size``; only their working-size lightness and decoded pixels wait in memory. The first write
     that fails, and Ctrl-C, end the run with `Stopped`.
     """
-    from colorizer.inference import network_input, takes_hints
+    from colorizer.inference.predict import network_input, takes_hints
 
     with_hints = takes_hints(model)
     hinted = [] if hinted is None else hinted
@@ -389,13 +389,13 @@ def main(argv=None) -> int:
 
 def suggest_command(args) -> int:
     """--suggest X,Y PHOTO: the most likely colours there, one line each: hex and probability."""
-    from colorizer.suggestions import NoDistribution, suggest
+    from colorizer.inference.suggestions import NoDistribution, suggest
 
     if len(args.inputs) != 1 or not Path(args.inputs[0]).is_file():
         print("colorize: --suggest X,Y takes one photograph", file=sys.stderr)
         return 2
     source = Path(args.inputs[0])
-    from colorizer.onnx_model import is_onnx
+    from colorizer.inference.onnx_model import is_onnx
 
     if is_onnx(args.model):  # the file gives the colour only; the distribution is the Keras model's
         print(f"colorize: --suggest needs the Keras model (models/colorizer.keras): an ONNX file such as "
@@ -406,7 +406,7 @@ def suggest_command(args) -> int:
     except Exception as error:
         print(f"colorize: cannot load the model {args.model}: {error}", file=sys.stderr)
         return 2
-    from colorizer.inference import takes_hints
+    from colorizer.inference.predict import takes_hints
 
     hints_file = hints_file_of(source, None if args.no_hints or not takes_hints(model) else args.hints or "sidecar")
     try:
@@ -456,7 +456,7 @@ def colorize_command(args) -> int:
     if not pairs:
         print("colorize: no photographs found", file=sys.stderr)
         return 1
-    from colorizer.onnx_model import is_onnx
+    from colorizer.inference.onnx_model import is_onnx
 
     if args.temperature is not None and is_onnx(args.model):
         print(f"colorize: --temperature needs the Keras model (models/colorizer.keras): the read-out of an ONNX "
@@ -466,14 +466,14 @@ def colorize_command(args) -> int:
     try:
         model = load_model(args.model)
         if args.temperature is not None:
-            from colorizer.model import set_vividness
+            from colorizer.network.model import set_vividness
 
             set_vividness(model, temperature=args.temperature)
     except Exception as error:  # a missing file, a bad URI, an unreachable MLflow store: all say why
         print(f"colorize: cannot load the model {args.model}: {error}", file=sys.stderr)
         return 2
     if args.hints is not None:
-        from colorizer.inference import takes_hints
+        from colorizer.inference.predict import takes_hints
 
         if not takes_hints(model):
             print(f"colorize: the model {args.model} takes no hints (it was trained without them); use a model "

@@ -1,7 +1,7 @@
 """The registered model `NAME` in MLflow's model registry: versions, aliases, and the command that promotes one.
 
 Each export registers a new version of `NAME` and moves the alias ``candidate`` to it; evaluate links its test
-metrics to the logged model behind that version (`colorizer.tracking.log_model_metrics`), so every version
+metrics to the logged model behind that version (`colorizer.tracking.store.log_model_metrics`), so every version
 shows its own PSNR, SSIM, colour MSE and colourfulness in the registry and in the experiment's Models tab. A
 person moves ``champion`` after a look at them::
 
@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from colorizer import tracking
+    from colorizer.tracking import store as tracking
 
     try:
         tracking.connect()

@@ -3,7 +3,7 @@
 The engine is Keras's distribution API on the JAX backend: `jax.distributed` joins the processes (its
 coordination service runs in process 0, the chief; the gradients are summed over Gloo on CPUs, NCCL on GPUs),
 and `keras.distribution.DataParallel` keeps a replica of the model on every device of every process. Each
-process feeds only its own slice of every global batch (`colorizer.batches.CropBatches`' ``part``); Keras
+process feeds only its own slice of every global batch (`colorizer.training.batches.CropBatches`' ``part``); Keras
 assembles the global batch from the slices (`jax.make_array_from_process_local_data`). With one process it is
 data parallel over the machine's own devices (every GPU of a JAX machine).
 

@@ -6,7 +6,7 @@ the image three times, so H and W must be multiples of `DOWNSAMPLING`.
 
 Two heads:
 - ``regression``: ab through tanh, trained with MSE (or MAE/Huber): the article's approach.
-- ``distribution``: logits over the ab bins of `colorizer.ab_bins` at 1/4 resolution, trained with rebalanced
+- ``distribution``: logits over the ab bins of `colorizer.network.ab_bins` at 1/4 resolution, trained with rebalanced
   cross-entropy; the `AnnealedMean` read-out turns them into one colour, then it is enlarged 4x along the
   photograph's own edges (`GuidedEnlarge`).
 
@@ -27,7 +27,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from colorizer import HINT_CHANNELS, ab_bins
+from colorizer import HINT_CHANNELS
+from colorizer.network import ab_bins
 from colorizer.color import AB_SCALE
 
 ARCHS = ("seed", "unet")
@@ -304,7 +305,7 @@ class FollowHints(layers.Layer):
 @keras.saving.register_keras_serializable(package="colorizer")
 class EnsembleMean(layers.Layer):
     """The logits of ``train.members`` networks side by side -> the mean of their log-probabilities over the ab
-    bins (`colorizer.ab_bins.ensemble_log_probs`), which the read-out takes as it takes one network's logits."""
+    bins (`colorizer.network.ab_bins.ensemble_log_probs`), which the read-out takes as it takes one network's logits."""
 
     def call(self, logits):
         return ab_bins.ensemble_log_probs(logits)
@@ -404,7 +405,7 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
 
     ``members`` > 1 (distribution head only) builds that many U-Nets side by side, each initialised
     differently: an ensemble in one model. Their logits are concatenated (``logits``; training fits each
-    network to the targets on its own, `colorizer.ab_bins.distribution_loss`), and the read-out takes the mean
+    network to the targets on its own, `colorizer.network.ab_bins.distribution_loss`), and the read-out takes the mean
     of their log-probabilities (`EnsembleMean`).
 
     Every 3x3 convolution is padded with the image mirrored (`MirrorPadding`) and the distribution head's

@@ -4,7 +4,7 @@ The host's share is a few numbers an image (`draw_boxes`, seeded by the epoch an
 repeated training draws the same crops); the per-pixel work, cutting each box out of the stored photograph,
 mirroring it and resizing it to the training size, runs where the model runs (`crop_resize`, on the GPU when
 there is one), as two small matrix products an image. The resize filter is Pillow's bilinear one (a triangle
-widened by the reduction, so shrinking is antialiased like `colorizer.images.resize`), and the Lab codes are
+widened by the reduction, so shrinking is antialiased like `colorizer.data.images.resize`), and the Lab codes are
 decoded on the way (`colorizer.color.codes_to_lab`): what reaches the network is what a photograph prepared at
 that crop would be.
 
@@ -19,7 +19,7 @@ from keras import ops
 
 from colorizer.color import AB_OFFSET, AB_SCALE, L_PER_CODE
 from colorizer.hints import has_hints, paint_from_truth
-from colorizer.inference import takes_hints
+from colorizer.inference.predict import takes_hints
 
 BOX_FIELDS = ("top", "left", "height", "width", "flip")  # a box, in pixels of the stored photograph
 
@@ -72,7 +72,7 @@ def crop_resize(codes, boxes, size):
 
 class CropTraining(keras.Model):
     """Fits ``network`` on crops cut in the graph: its inputs are ``{"codes": stored photographs, "boxes":
-    one box each}``, and ``"points"`` for a network that takes hints (what `colorizer.batches.CropBatches`
+    one box each}``, and ``"points"`` for a network that takes hints (what `colorizer.training.batches.CropBatches`
     yields), the network sees L of the crops, and the
     loss and metrics compare its output with their ab / 128. Only ``network`` is saved; this is the harness.
     """
@@ -98,7 +98,7 @@ class CropTraining(keras.Model):
         return {"predicted": predicted, "ab": ab}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The loss of the network's output; with a hint branch (`colorizer.model.HintGate`), plus that of
+        """The loss of the network's output; with a hint branch (`colorizer.network.model.HintGate`), plus that of
         the hinted logits over the crops that have hints (without, the branch adds nothing to learn from). The
         validation's crops have hints too (the same every epoch; `stages.train.epoch_batches`), so its loss
         scores both uses of the model."""

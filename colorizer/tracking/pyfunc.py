@@ -3,7 +3,7 @@
 Export logs this file as the model's code (MLflow's "models from code": MLflow runs the file at load time
 rather than unpickling an object), the exported Keras file as the artifact ``network``, and the ``colorizer``
 package as ``code_paths``, which MLflow puts on ``sys.path`` first. The network's read-out layers are custom
-Keras layers (`colorizer.model`), which Keras can rebuild only when their code is imported; so the model loads
+Keras layers (`colorizer.network.model`), which Keras can rebuild only when their code is imported; so the model loads
 in any Python that has its requirements, without this repository.
 
 Input: float32 [n, H, W, 1], the lightness L of Lab (0..100); or, with colour hints, [n, H, W, 4]: L followed
@@ -20,16 +20,16 @@ CHANNELS_WITHOUT_HINTS, CHANNELS_WITH_HINTS = 1, 4
 
 class Colorizer(mlflow.pyfunc.PythonModel):
     """L (0..100), float32 [n, H, W, 1], or L and its hint map, [n, H, W, 4], in; ab / 128, [n, H, W, 2] out.
-    ``suggest`` gives the most likely colours at a point (`colorizer.suggestions`)."""
+    ``suggest`` gives the most likely colours at a point (`colorizer.inference.suggestions`)."""
 
     def load_context(self, context):
-        from colorizer.inference import load  # from the model's own copy of the package where it is not installed
+        from colorizer.inference.predict import load  # from the model's own copy of the package where it is not installed
 
         self.network = load(context.artifacts["network"])
 
     # np.ndarray: a type hint MLflow infers no schema from, so the logged signature checks the input.
     def predict(self, context, model_input: np.ndarray, params=None) -> np.ndarray:
-        from colorizer.inference import network_input
+        from colorizer.inference.predict import network_input
 
         values = np.asarray(model_input, np.float32)
         channels = values.shape[-1] if values.ndim == 4 else None
@@ -43,7 +43,7 @@ class Colorizer(mlflow.pyfunc.PythonModel):
                 count: int = 9) -> list[dict]:
         """The most likely colours at pixel (``x``, ``y``) of ``lightness`` [H, W] given ``hint_map`` [H, W, 3]:
         ``[{"colour": "#rrggbb", "probability": p}, ...]``, most likely first."""
-        from colorizer.suggestions import suggest
+        from colorizer.inference.suggestions import suggest
 
         found = suggest(self.network, np.asarray(lightness, np.float32), x, y, hint_map, count)
         return [{"colour": s.colour, "probability": s.probability} for s in found]

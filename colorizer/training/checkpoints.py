@@ -5,7 +5,7 @@ Keras's own `keras.callbacks.BackupAndRestore` saves mid-epoch too, but resumes 
 (Keras 3.15 keeps the batch in its metadata and does not use it) and records the wrong epoch for a save made
 in the first epoch after a resume. Here the weights (the optimizer's state and step count included, so a
 learning-rate schedule stays on course) and the position, epoch and batches done, are saved together, and
-`stages.train.fit` finishes an interrupted epoch from the next batch (`colorizer.batches.CropBatches`' ``skip``).
+`stages.train.fit` finishes an interrupted epoch from the next batch (`colorizer.training.batches.CropBatches`' ``skip``).
 """
 
 import json
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import keras
 
-from colorizer.cluster import local_only
+from colorizer.training.cluster import local_only
 
 WEIGHTS = "training.weights.h5"  # Keras 3 reads its own format only by this ending
 POSITION = "position.json"  # {"epoch": the epoch under way, "batches": how many of its batches are done}

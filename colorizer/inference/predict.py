@@ -14,7 +14,7 @@ def load(path):
     """A saved colorizer (``.keras`` file)."""
     import keras
 
-    import colorizer.model  # noqa: F401  registers the read-out layers the saved model uses
+    import colorizer.network.model  # noqa: F401  registers the read-out layers the saved model uses
 
     return keras.saving.load_model(path, compile=False)
 
@@ -55,7 +55,7 @@ def predict_lab(model, lab_or_l: np.ndarray, batch_size: int = 8, hint_maps: np.
 
 def open_test_split(prepared, model_path):
     """What evaluate and render start from: the test split, its source file names, and the colorizer."""
-    from colorizer.shards import LabSplit, read_manifest
+    from colorizer.data.shards import LabSplit, read_manifest
 
     test = LabSplit(prepared, "test")
     sources = [row["source"] for row in read_manifest(prepared, "test")]

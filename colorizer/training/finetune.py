@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorizer import params as P
-from colorizer import registry
-from colorizer.inference import takes_hints
-from colorizer.tracking import first_line
+from colorizer.tracking import registry
+from colorizer.inference.predict import takes_hints
+from colorizer.tracking.store import first_line
 
 # The MLflow model URIs a training can start from (MLflow resolves them against the tracking store).
 URI_SCHEMES = ("models:/", "runs:/")
@@ -93,7 +93,7 @@ def sha256(path) -> str:
 
 def from_file(path) -> Parent:
     """The parent in a ``.keras`` file (`local_file`)."""
-    from colorizer.inference import load
+    from colorizer.inference.predict import load
 
     try:
         network = load(path)
@@ -192,7 +192,7 @@ def network_file(model_dir: Path, uri: str) -> Path:
 def architecture(network) -> dict:
     """The params of train that built ``network``, read from its layers: ``arch``, ``head``, ``members``,
     ``hints``, ``global_context`` and (unet) ``width``."""
-    from colorizer.model import has_distribution_head
+    from colorizer.network.model import has_distribution_head
 
     names = [layer.name for layer in network.layers]
     if network.name == "seed":

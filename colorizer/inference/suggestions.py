@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colorizer import ab_bins
+from colorizer.network import ab_bins
 
 SUGGESTIONS = 9
 MIN_PROBABILITY = 0.01  # clusters holding less than this are not worth offering
@@ -90,7 +90,7 @@ def suggest(model, lightness: np.ndarray, x: float, y: float, hint_map: np.ndarr
     """The ``count`` most likely colours at (``x``, ``y``) (pixels of ``lightness``, the working-size L [h, w]),
     given ``hint_map`` [h, w, 3] (None: no hints), most likely first (`palette`). ``distribution``: the
     model's `distribution_model`, when the caller keeps one (building it takes about a second)."""
-    from colorizer.inference import network_input
+    from colorizer.inference.predict import network_input
 
     h, w = lightness.shape
     if not (0 <= x < w and 0 <= y < h):

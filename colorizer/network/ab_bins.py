@@ -4,7 +4,7 @@ Colorization" (ECCV 2016).
 A network with a distribution head predicts, for each pixel, a probability over `centers` (a 10-unit grid of
 the in-gamut ab plane). Training targets are soft: a Gaussian (sigma 5) over the bins near the true colour.
 Class rebalancing weighs each pixel by how rare its colour is in the training set, so the network does not
-settle on the common desaturated browns. The read-out (the annealed mean, in `colorizer.model`) turns the
+settle on the common desaturated browns. The read-out (the annealed mean, in `colorizer.network.model`) turns the
 distribution back into one colour, vivid or safe by its temperature.
 """
 

@@ -1,4 +1,4 @@
-// Colorize studio: the page of `colorize-studio` (colorizer/studio.py), on the same origin as its JSON API.
+// Colorize studio: the page of `colorize-studio` (colorizer/apps/studio.py), on the same origin as its JSON API.
 //
 // Points are kept here, in pixels of the photograph as displayed, and sent whole with every request: the
 // server keeps no edit state, so Undo is a copy of the points. One colouring request is in flight at a time;

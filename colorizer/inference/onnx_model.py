@@ -1,6 +1,6 @@
-"""A colorizer exported to ONNX (`colorizer.onnx_export`), run on ONNX Runtime: no TensorFlow, no Keras.
+"""A colorizer exported to ONNX (`colorizer.inference.onnx_export`), run on ONNX Runtime: no TensorFlow, no Keras.
 
-`OnnxColorizer` answers what `colorizer.inference` and `colorizer.colorize` ask of a Keras model (``inputs``,
+`OnnxColorizer` answers what `colorizer.inference.predict` and `colorizer.apps.colorize` ask of a Keras model (``inputs``,
 ``name``, ``predict``, ``predict_on_batch``), so ``colorize --model models/colorizer.onnx`` colours, with hints
 for a hint-taking model, in an install without TensorFlow: ``pip install -c constraints.txt -e '.[onnx]'``.
 This module imports neither TensorFlow nor Keras, and onnxruntime only when a file is loaded.
@@ -18,7 +18,7 @@ import numpy as np
 from colorizer import DOWNSAMPLING
 
 SUFFIX = ".onnx"
-OUTPUT = "ab"  # the graph's output (`colorizer.onnx_export` names it so)
+OUTPUT = "ab"  # the graph's output (`colorizer.inference.onnx_export` names it so)
 INSTALL = "pip install -c constraints.txt -e '.[onnx]'"
 
 

@@ -1,7 +1,7 @@
 """The training input: batches of stored photographs (uint8 Lab codes) and the crops to cut from them.
 
 The host reads whole rows from the shards with positioned reads and draws one box an image; cutting,
-mirroring and resizing happen in the training graph (`colorizer.crops.CropTraining`). Every epoch shows each
+mirroring and resizing happen in the training graph (`colorizer.training.crops.CropTraining`). Every epoch shows each
 training photograph ``crops_per_image`` times, each time with a fresh crop. The order and the crops of
 batch ``i`` of epoch ``e`` depend on (seed, e, i) alone, so two trainings with the same seed see the same
 batches, whatever the number of workers, and a resumed training continues the same sequence.
@@ -10,9 +10,9 @@ batches, whatever the number of workers, and a resumed training continues the sa
 import keras
 import numpy as np
 
-from colorizer.crops import draw_boxes, whole_boxes
+from colorizer.training.crops import draw_boxes, whole_boxes
 from colorizer.hints import draw_training_points
-from colorizer.shards import LabSplit
+from colorizer.data.shards import LabSplit
 
 
 class CropBatches(keras.utils.PyDataset):
@@ -27,7 +27,7 @@ class CropBatches(keras.utils.PyDataset):
     Keras takes an input's length once a fit). Fit with ``shuffle=False``: the order is shuffled here, by
     the seed.
 
-    ``part`` = (i, n): this process is process i of n training one model (`colorizer.cluster`); it reads
+    ``part`` = (i, n): this process is process i of n training one model (`colorizer.training.cluster`); it reads
     and yields only its slice i of n of every batch (whose size must divide by n), with the crops a single
     process would draw for those photographs.
 
