@@ -58,9 +58,10 @@ def peak_rss_mb() -> float:
 def one_photo(kind: str, model_spec: str, runs: int) -> dict:
     """Run in a fresh process: time ``runs`` colorizations of one 12 MP photograph of ``kind``."""
     started = time.perf_counter()
-    from colorizer.apps import colorize
+    from colorizer.apps.files import colorize_files
+    from colorizer.inference.loading import load_model
 
-    model = colorize.load_model(model_spec)
+    model = load_model(model_spec)
     setup = time.perf_counter() - started
     after_load = peak_rss_mb()
     name, make = INPUTS[kind]
@@ -70,7 +71,7 @@ def one_photo(kind: str, model_spec: str, runs: int) -> dict:
         times = []
         for _ in range(runs + 1):  # the first run traces the network for this size: reported apart
             start = time.perf_counter()
-            assert colorize.colorize_files(model, [(source, target)], progress=False) == []
+            assert colorize_files(model, [(source, target)], progress=False) == []
             times.append(time.perf_counter() - start)
         with Image.open(target) as out:
             assert out.size == (WIDTH, HEIGHT)
@@ -159,7 +160,7 @@ def main() -> None:
         print(f"| {kind} | {r['median_s']:.2f} s | {r['first_s']:.2f} s | {r['import_and_load_s']:.1f} s "
               f"| {r['peak_rss_mb']:.0f} MB ({r['rss_after_load_mb']:.0f} MB after loading) |", flush=True)
     if args.folder:
-        from colorizer.apps.colorize import DEFAULT_BATCH
+        from colorizer.apps.files import DEFAULT_BATCH
 
         result = folder(args.model, args.folder, args.batch_size or DEFAULT_BATCH)
         print(f"\nFolder of {result['count']} 12 MP JPEGs, `python -m colorizer.apps.colorize` with --batch-size "

@@ -29,9 +29,11 @@ def ensemble(paths: list[Path], members: int | None = None):
     import keras
     from keras import ops
 
-    from colorizer.inference.predict import load
+    from colorizer.inference.loading import load_model as load
     from colorizer.network.ab_bins import centers, ensemble_log_probs
-    from colorizer.network.model import GuidedEnlarge, has_distribution_head, training_model
+    from colorizer.network import readout
+    from colorizer.network.layers import GuidedEnlarge
+    from colorizer.network.readout import has_distribution_head, training_model
 
     nets = [load(path) for path in paths]
     for path, net in zip(paths, nets):
@@ -44,15 +46,15 @@ def ensemble(paths: list[Path], members: int | None = None):
                  for net in nets]
     mean = ops.mean(ops.stack(log_probs, axis=0), axis=0)
     first = nets[0]
-    ab, enlarge = first.get_layer("annealed_mean")(mean), first.get_layer("enlarge")
+    ab, enlarge = readout.annealed_mean(first)(mean), readout.enlarge(first)
     ab = enlarge([ab, lightness]) if isinstance(enlarge, GuidedEnlarge) else enlarge(ab)
-    ab = first.get_layer("saturation")(ab)
+    ab = readout.saturation(first)(ab)
     return keras.Model(lightness, ab), first
 
 
 class AtWorkingSize:
     """``model`` run on L shrunk to ``side`` x ``side`` (bilinear, antialiased), its ab enlarged back
-    bilinearly: `colorizer.apps.colorize`'s path, for `stages.evaluate.evaluate`."""
+    bilinearly: `colorizer.inference.photo`'s path, for `colorizer.evaluation.scoring.evaluate`."""
 
     def __init__(self, model, side: int):
         self.model, self.side = model, side
@@ -61,7 +63,7 @@ class AtWorkingSize:
         import numpy as np
         from PIL import Image
 
-        from colorizer.apps.colorize import enlarge
+        from colorizer.inference.photo import enlarge
 
         height, width = lightness.shape[1:3]
         small = np.stack([np.asarray(Image.fromarray(one[..., 0]).resize((self.side, self.side),
@@ -84,8 +86,8 @@ def main() -> None:
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     args = parser.parse_args()
 
-    from colorizer.network.model import set_vividness
-    from stages.evaluate import evaluate
+    from colorizer.network.readout import set_vividness
+    from colorizer.evaluation.scoring import evaluate
 
     sets = named_sets(("cbsd68", "mcmaster18", "samples"), args.datasets, Path(tempfile.mkdtemp()))
     model, first = ensemble(args.networks, args.members)

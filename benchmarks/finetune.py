@@ -75,9 +75,9 @@ def halves(source: Path, target: Path) -> tuple[list[str], list[str]]:
 
 def score(network_path: Path, split) -> dict:
     """evaluate's means for the network at ``network_path`` with export's read-out, on ``split`` (images, names)."""
-    from colorizer.inference.predict import load
-    from colorizer.network.model import has_distribution_head, set_vividness
-    from stages.evaluate import evaluate
+    from colorizer.inference.loading import load_model as load
+    from colorizer.network.readout import has_distribution_head, set_vividness
+    from colorizer.evaluation.scoring import evaluate
 
     network = load(network_path)
     read_out = PARAMS["export"]

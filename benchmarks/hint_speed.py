@@ -19,9 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 import machine
+import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 SIZE = 256
@@ -50,12 +49,12 @@ def default_network(hints: bool | None = None):
     """params.yaml's train section built as train builds it, untrained (``hints``: in place of train.hints)."""
     import keras
 
-    import stages
+    import colorizer
     from colorizer import params as P
-    from colorizer.network.model import build
-    from stages.train import check_params
+    from colorizer.network.builder import build
+    from colorizer.training.settings import check_params
 
-    cfg = check_params(P.load("train", Path(stages.__file__).resolve().parents[1] / "params.yaml"))
+    cfg = check_params(P.load("train", Path(colorizer.__file__).resolve().parents[1] / "params.yaml"))
     keras.utils.set_random_seed(cfg["seed"])
     return build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"],
                  with_hints=cfg["hints"] if hints is None else hints), \
@@ -72,12 +71,14 @@ def main() -> None:
     from PIL import Image
     from skimage import data
 
-    from colorizer.apps.colorize import colorize_files
-    from colorizer.hints import hint_map, photo_seed, sweep_points, truth_hints, write_sidecar
-    from colorizer.inference.predict import load, network_input, takes_hints
+    from colorizer.apps.files import colorize_files
+    from colorizer.evaluation.hint_sweep import photo_seed, sweep_points, truth_hints
+    from colorizer.hints import hint_map, write_sidecar
+    from colorizer.inference.loading import load_model
+    from colorizer.inference.predict import network_input, takes_hints
 
     if Path(args.model).is_file():
-        model, about = load(args.model), args.model
+        model, about = load_model(args.model), args.model
     else:
         model, about = default_network()
     if not takes_hints(model):

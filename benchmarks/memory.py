@@ -6,9 +6,9 @@ Makes two input folders under a temporary folder: the photographs once, and the 
 times under new names (``copy00/...``, ``copy01/...``; hard links where the file system allows, copies
 otherwise). For each, in a fresh process each time:
 
-- ``prepare`` (`stages.prepare.prepare`, every core, the params.yaml settings but ``--size``): the peak
+- ``prepare`` (`colorizer.data.preparation.prepare`, every core, the params.yaml settings but ``--size``): the peak
   resident memory of the main process and of the largest worker;
-- ``train`` (`stages.train.fit`, the params.yaml settings but ``--width``, ``--crops`` and one epoch, so
+- ``train`` (`colorizer.training.fit.fit`, the params.yaml settings but ``--width``, ``--crops`` and one epoch, so
   ``train.members`` networks of that width) on what prepare wrote: the peak resident memory of the process,
   and its resident memory at the end of the epoch.
 
@@ -41,15 +41,15 @@ def rss_mb() -> float:
 
 
 def params(section: str) -> dict:
-    """``section`` of the params.yaml beside the `stages` package measured (see `machine.REPO`)."""
-    import stages
+    """``section`` of the params.yaml beside the `colorizer` package measured (see `machine.REPO`)."""
+    import colorizer
     from colorizer import params as P
 
-    return P.load(section, Path(stages.__file__).resolve().parents[1] / "params.yaml")
+    return P.load(section, Path(colorizer.__file__).resolve().parents[1] / "params.yaml")
 
 
 def child_prepare(folder: Path, out: Path, size) -> dict:
-    from stages.prepare import check_params, prepare
+    from colorizer.data.preparation import check_params, prepare
 
     cfg = check_params(dict(params("prepare"), images=str(folder), train_size=list(size), test_size=list(size),
                             test_subfolder=None, workers=0))
@@ -63,7 +63,8 @@ def child_prepare(folder: Path, out: Path, size) -> dict:
 def child_train(prepared: Path, width: int, crops: int) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from colorizer.data.shards import LabSplit
-    from stages.train import check_params, fit
+    from colorizer.training.fit import fit
+    from colorizer.training.settings import check_params
 
     cfg = check_params(dict(params("train"), width=width, epochs=1, crops_per_image=crops))
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")

@@ -10,7 +10,8 @@ converts it (`colorizer.inference.onnx_export.write_onnx`). Figures:
 1. the network alone at 256x256, L and an empty hint map in, ab out: Keras ``predict`` and ``predict_on_batch``
    (what ``colorize`` calls) against ONNX Runtime, batches of 1 and 4, median (range) of ``--runs`` calls
    after warm-up, the three interleaved so that the machine's wandering speed hits each alike;
-2. a fresh process importing ``colorizer.apps.colorize`` and loading each file (``colorize.load_model``), median of 3;
+2. a fresh process importing ``colorizer.apps.colorize`` and loading each file
+   (``colorizer.inference.loading.load_model``), median of 3;
 3. the install (downloads from the package index), ``du`` of: a fresh virtual environment with ``pip install -c
    constraints.txt -e '.[onnx]'``; one made ``--without-pip`` into which this environment's pip installs
    ``'.[onnx]'`` (``pip --python``: the packages alone, no pip or setuptools of its own, as a deployment
@@ -93,12 +94,12 @@ def main() -> None:
     args = parser.parse_args()
     print(machine.describe())
 
-    from colorizer.apps import colorize
     from colorizer import params as P
+    from colorizer.inference.loading import load_model
     from colorizer.inference.predict import network_input
-    from colorizer.network.model import has_distribution_head, set_vividness
+    from colorizer.network.readout import has_distribution_head, set_vividness
     from colorizer.inference.onnx_export import write_onnx
-    from stages.export import check_params
+    from colorizer.inference.export import check_params
 
     network, about = default_network()
     read_out = check_params(P.load("export", machine.REPO / "params.yaml"))
@@ -108,11 +109,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         keras_path, onnx_path = Path(tmp) / "colorizer.keras", Path(tmp) / "colorizer.onnx"
         network.save(keras_path)
-        keras_model = colorize.load_model(str(keras_path))  # as colorize loads it
+        keras_model = load_model(str(keras_path))  # as colorize loads it
         started = time.perf_counter()
         difference = write_onnx(keras_model, onnx_path)
         converted = time.perf_counter() - started
-        onnx_model = colorize.load_model(str(onnx_path))
+        onnx_model = load_model(str(onnx_path))
         print(f"\n{about}; converted in {converted:.1f} s (the check included), largest difference "
               f"{difference:.2g} Lab units; {keras_path.stat().st_size / 1e6:.1f} MB .keras, "
               f"{onnx_path.stat().st_size / 1e6:.1f} MB .onnx\n")

@@ -6,9 +6,9 @@ Side by side, in one run, on the same photographs at the same size (one sample p
 
 - the article's loop: load with PIL, ``skimage.transform.resize`` in float64, ``rgb2lab`` twice (once for
   L, once for ab), one image at a time;
-- decoding and resizing alone (what `stages.prepare` does before converting to Lab), in one process (the
+- decoding and resizing alone (what `colorizer.data.preparation` does before converting to Lab), in one process (the
   limit no Lab conversion can beat) and in one process per core (how well this machine scales at all);
-- ``stages.prepare.prepare`` with 1 worker and with every core, shards and manifest written.
+- `colorizer.data.preparation.prepare` with 1 worker and with every core, shards and manifest written.
 
 Each is run ``--runs`` times, interleaved, and the median is printed with the range of the runs. Besides
 images per second of wall time, each gets images per CPU-second (user + system time of the process and its
@@ -27,7 +27,7 @@ from PIL import Image
 
 import machine  # noqa: F401  (puts the repository on sys.path)
 from colorizer.data.images import find_images, read_rgb, resize
-from stages.prepare import decode_size, prepare
+from colorizer.data.preparation import decode_size, prepare
 
 DEFAULT_IMAGES = machine.REPO.parent / "shared" / "datasets" / "bsds432"
 

@@ -11,9 +11,9 @@ colorfulness column pair per set. Each row is also printed to stderr as soon as 
 
 With a model that takes hints, it then measures the hint curve on cbsd68 and mcmaster18 (``--hint-sets``):
 each photograph at 256x256 given as a grayscale PNG with a sidecar of N points drawn from the truth as Zhang
-et al.'s sweep draws them (6x6 squares of the truth's mean colour, `colorizer.hints.sweep_points`), coloured by
-`colorize`'s own code, and scored against the truth, beside the propagation with no learning (each pixel the
-colour of its nearest point). ``--hint-points ""`` skips it.
+et al.'s sweep draws them (6x6 squares of the truth's mean colour, `colorizer.evaluation.hint_sweep.sweep_points`),
+coloured by `colorize`'s own code, and scored against the truth, beside the propagation with no learning (each
+pixel the colour of its nearest point). ``--hint-points ""`` skips it.
 
     python benchmarks/quality.py                       # about 40 minutes on 2 quiet CPU cores
     python benchmarks/quality.py --seed-epochs 2 --default-epochs 1 --crops 1 --frontier ""  # a smoke run
@@ -70,9 +70,10 @@ def repro(project: Path, changes: dict, log) -> dict:
         result["train"]["seconds"] = training_seconds(project)
     result["sets"] = {name: score_set(project / "models" / "colorizer.keras", split)
                       for name, split in OTHER_SETS.items()}
-    from colorizer.inference.predict import load, takes_hints
+    from colorizer.inference.loading import load_model
+    from colorizer.inference.predict import takes_hints
 
-    result["takes_hints"] = takes_hints(load(project / "models" / "colorizer.keras"))
+    result["takes_hints"] = takes_hints(load_model(project / "models" / "colorizer.keras"))
     return result
 
 
@@ -108,7 +109,7 @@ def named_sets(names, datasets: Path, work: Path) -> dict:
     sets = {}
     for name in names:
         if name == "samples":
-            from stages.samples import write_samples
+            from colorizer.data.samples import write_samples
 
             write_samples(work / "samples")
         sets[name] = test_split(work / "samples" if name == "samples" else datasets / name, (256, 256))
@@ -123,8 +124,8 @@ def read_out(point: str) -> dict:
 
 def score_set(model_path: Path, split) -> dict:
     """evaluate's means for the colorizer at ``model_path`` on ``split`` = (images, names)."""
-    from colorizer.inference.predict import load
-    from stages.evaluate import evaluate
+    from colorizer.evaluation.scoring import evaluate
+    from colorizer.inference.loading import load_model as load
 
     means, _ = evaluate(load(model_path), split[0], split[1], batch_size=8)
     return means
@@ -137,9 +138,10 @@ def hint_curve(model_path: Path, split, counts, work: Path) -> list[dict]:
     from PIL import Image
 
     from colorizer.color import gray_lab, lab_image_to_srgb8, merge_lab
-    from colorizer.apps.colorize import colorize_files, load_model
-    from colorizer.hints import SWEEP_SIDE, nearest_point_colours, photo_seed, sweep_points, truth_hints, \
-        write_sidecar
+    from colorizer.apps.files import colorize_files
+    from colorizer.inference.loading import load_model
+    from colorizer.evaluation.hint_sweep import SWEEP_SIDE, nearest_point_colours, photo_seed, sweep_points, truth_hints
+    from colorizer.hints import write_sidecar
     from colorizer.evaluation.quality import psnr, psnr_of_lab
 
     model = load_model(str(model_path))
@@ -254,6 +256,10 @@ def main() -> None:
         if "seed" in args.models:
             seed = repro(project, {**data, "train.arch": "seed", "train.head": "regression", "train.colour_loss": 0,
                                    "train.global_context": False, "train.optimizer": "rmsprop",
+                                   # one regression network without hints; an older --commit may lack the keys
+                                   **{f"train.{key}": value for key, value in
+                                      (("members", 1), ("hints", False), ("rebalance", 0.0))
+                                      if key in params["train"]},
                                    "train.loss": "mse", "train.learning_rate": 0.001,
                                    "train.lr_schedule": "constant", "train.epochs": args.seed_epochs,
                                    "train.seed": params["train"]["seed"],  # --set train.seed: both networks'

@@ -73,11 +73,12 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
     from skimage import data
 
-    from colorizer.inference.predict import load
-    from colorizer.apps.studio import Studio, serve_in_background, url_of
+    from colorizer.apps.studio.server import serve_in_background, url_of
+    from colorizer.apps.studio.session import Studio
+    from colorizer.inference.loading import load_model
 
     if Path(args.model).is_file():
-        model, about = load(args.model), args.model
+        model, about = load_model(args.model), args.model
     else:
         from hint_speed import default_network
 

@@ -11,7 +11,7 @@ at train_size / crop_scale, 256x256 by default). Then:
   fresh random crop box drawn per image) read by ``--workers`` threads, as Keras's PyDataset enqueuer does;
   prints ``host input: N images/s`` (median of ``--runs`` passes over the data) and exits.
 - otherwise the default model (params.yaml's train section) is trained for ``--steps`` steps in two ways,
-  alternately, ``--runs`` times each: from the shards through `CropBatches`, as `stages.train.fit` does, and
+  alternately, ``--runs`` times each: from the shards through `CropBatches`, as `colorizer.training.fit.fit` does, and
   from one batch already in memory, repeated (the fastest input there can be: a ``tf.data`` dataset of one
   batch on TensorFlow, a generator of the same arrays on other backends). Both go through the same model,
   whose graph cuts the crops (`colorizer.training.crops.CropTraining`), so the ratio is the input's cost alone.
@@ -94,15 +94,16 @@ def main() -> None:
     import keras
     import yaml
 
-    import stages
+    import colorizer
     from colorizer import params as P
-    from colorizer.training.batches import CropBatches
+    from colorizer.data.preparation import check_params as check_prepare
+    from colorizer.data.preparation import prepare
     from colorizer.data.shards import LabSplit
-    from stages.prepare import check_params as check_prepare
-    from stages.prepare import prepare
-    from stages.train import check_params, compile_model, hint_draw, smallest_crop, training_size
+    from colorizer.training.batches import CropBatches
+    from colorizer.training.fit import compile_model, hint_draw, smallest_crop, training_size
+    from colorizer.training.settings import check_params
 
-    params_file = Path(stages.__file__).resolve().parents[1] / "params.yaml"
+    params_file = Path(colorizer.__file__).resolve().parents[1] / "params.yaml"
     overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
     if args.batch:
         overrides["batch_size"] = args.batch

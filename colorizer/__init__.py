@@ -1,21 +1,25 @@
-"""The colorizer library: what the pipeline's stages (`stages`) and the ``colorize`` command share.
+"""The colorizer library: what the pipeline's stages (`stages`), ``colorize`` and ``colorize-studio`` share.
 
-- Photographs and colour: ``images`` (finding, reading and resizing photographs), ``color`` (Lab conventions,
-  sRGB conversions, one-byte Lab codes), ``quality`` (the scores: PSNR, SSIM, colour error, colourfulness).
-- Prepared data: ``splits`` (which photograph goes to train, val or test), ``shards`` (the .npy shards and
-  their manifest).
-- Training: ``batches`` (the training input), ``crops`` (fresh crops cut in the training graph),
-  ``checkpoints`` (resuming an interrupted training), ``model`` (the networks and their read-out), ``ab_bins``
-  (the colour bins of the distribution head), ``hints`` (colour hints: sidecars, hint maps, simulated and
-  swept points), ``devices`` (the devices, the tf.distribute strategy, the dtype policy), ``cluster`` (one
-  training across several processes or machines), ``finetune`` (a training that starts from a trained network).
-- Using a model: ``inference`` (loading it and colouring Lab arrays, with or without hints), ``colorize`` (the
-  ``colorize`` command, for any photograph at its own size), ``suggestions`` (the likely colours at a point),
-  ``studio`` (the ``colorize-studio`` page: colouring a photograph point by point in the browser),
-  ``mlflow_model`` (the model as MLflow loads it), ``gallery`` (panels, contact sheets, the gallery page).
-- Plumbing: ``params`` (reading and checking params.yaml), ``cli`` (the stages' command lines: the files
-  dvc.yaml names), ``tracking`` (MLflow), ``atomic`` (outputs written whole or not at all), ``native_logs``
-  (TensorFlow's C++ log lines kept off the terminal).
+Subpackages, each named after what it does (its ``__init__`` says what each module holds):
+
+- ``data``: photographs in, prepared data out: ``images``, ``splits``, ``shards``, ``preparation``, ``samples``.
+- ``network``: the Keras networks: ``builder``, ``layers``, ``follow_hints``, ``readout``, ``ab_bins``.
+- ``training``: fitting a network: ``settings``, ``fit``, ``history``, ``batches``, ``crops``,
+  ``simulated_hints``, ``checkpoints``, ``devices``, ``cluster``, ``finetune``.
+- ``inference``: a trained model's use: ``loading``, ``photo``, ``predict``, ``suggestions``, ``export``,
+  ``onnx_export``, ``onnx_model``.
+- ``evaluation``: measuring a model: ``quality``, ``scoring``, ``hint_sweep``, ``gallery``.
+- ``tracking``: MLflow: ``store``, ``runs``, ``training_run``, ``logged_model``, ``results``, ``registry``, ``pyfunc``.
+- ``apps``: the commands: ``colorize``, ``files``, ``studio`` (a package, with ``__main__``: ``command``,
+  ``server``, ``session``, ``opened``, ``points``, ``folders``, ``refusals``, ``ordering``).
+
+Top-level modules, the conventions every subpackage shares:
+
+- ``color``: Lab conventions, sRGB conversions, one-byte Lab codes.
+- ``hints``: colour hints: sidecars, hint maps, the points a user gives.
+- ``params``: reading and checking params.yaml.
+- ``atomic``: outputs written whole or not at all.
+- ``native_logs``: TensorFlow's C++ log lines kept off the terminal.
 """
 
 from colorizer import native_logs
@@ -23,7 +27,7 @@ from colorizer import native_logs
 native_logs.install()
 
 # The networks halve the image three times: every side they take is a multiple of this. Here, not in
-# `colorizer.network.model`, so that prepare and colorize check sizes without importing Keras.
+# `colorizer.network.builder`, so that prepare and colorize check sizes without importing Keras.
 DOWNSAMPLING = 8
 # The hint map a hint-taking network reads besides L (`colorizer.hints`): a / 128, b / 128 and a mask.
 HINT_CHANNELS = 3

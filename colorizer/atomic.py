@@ -12,11 +12,13 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
-def replacing(path):
+def replacing(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``, on error remove it.
 
     Works for files and directories alike: the caller creates whatever it likes at the yielded path,
@@ -36,7 +38,7 @@ def replacing(path):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def remove_stale(path) -> list[Path]:
+def remove_stale(path: str | Path) -> list[Path]:
     """Remove the temporary folders left beside ``path`` by writers that were killed; those of a process
     still running (another write of the same output under way) stay. Returns what was removed."""
     path = Path(path)
@@ -50,6 +52,7 @@ def remove_stale(path) -> list[Path]:
 
 
 def running(pid: int) -> bool:
+    """Whether process ``pid`` exists (another user's included)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -59,10 +62,12 @@ def running(pid: int) -> bool:
     return True
 
 
-def write_text(path, text: str) -> None:
+def write_text(path: str | Path, text: str) -> None:
+    """``text`` into ``path``, whole or not at all (`replacing`)."""
     with replacing(path) as tmp:
         tmp.write_text(text)
 
 
-def write_json(path, data) -> None:
+def write_json(path: str | Path, data: Any) -> None:
+    """``data`` as indented JSON into ``path``, whole or not at all."""
     write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")

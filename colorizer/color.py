@@ -6,7 +6,6 @@ ever convert between RGB and Lab with the functions here.
 """
 
 import functools
-import warnings
 
 import numpy as np
 
@@ -34,6 +33,7 @@ WHITE = (0.95047, 1.0, 1.08883)
 
 
 def srgb_to_linear(v: np.ndarray) -> np.ndarray:
+    """Linear light (float64) of sRGB values in [0, 1]."""
     v = np.asarray(v, np.float64)
     return np.where(v > 0.04045, ((v + 0.055) / 1.055) ** 2.4, v / 12.92)
 
@@ -64,7 +64,7 @@ def lightness_of(pixels: np.ndarray) -> np.ndarray:
     return 116.0 * _f(y) - 16.0
 
 
-def _f(t):
+def _f(t: np.ndarray) -> np.ndarray:
     """CIE f: the cube root, linear near black; float32 in, float32 out."""
     out = np.cbrt(t)
     dark = t <= 0.008856
@@ -73,11 +73,12 @@ def _f(t):
     return out
 
 
-def _f_inverse(t):
+def _f_inverse(t: np.ndarray) -> np.ndarray:
+    """The inverse of `_f`."""
     return np.where(t > 0.2068966, t * t * t, (t - np.float32(16 / 116)) / 7.787)
 
 
-def lab_to_linear_rgb(lightness, a, b) -> np.ndarray:
+def lab_to_linear_rgb(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Lab -> XYZ (D65) -> linear sRGB [..., 3], unclipped: a colour outside the sRGB gamut has a channel
     outside 0..1 (the dtype follows the inputs')."""
     fy = (lightness + 16.0) / 116.0
@@ -166,22 +167,6 @@ def codes_to_lab(codes: np.ndarray) -> np.ndarray:
     lab[..., 0] *= np.float32(L_PER_CODE)
     lab[..., 1:] -= np.float32(AB_OFFSET)
     return lab
-
-
-def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """Lab (..., H, W, 3) to float32 RGB in [0, 1] (out-of-gamut colours clipped: scikit-image's warning that
-    it clipped negative Z values says what is meant here, and is not shown)."""
-    from skimage import color as skcolor  # here: colorize needs no scikit-image (the onnx extra has none)
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*negative Z values that have been clipped", category=UserWarning)
-        rgb = skcolor.lab2rgb(lab.astype(np.float32))
-    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
-
-
-def to_uint8(rgb: np.ndarray) -> np.ndarray:
-    """Float RGB in [0, 1] to uint8, rounding to nearest."""
-    return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def merge_lab(lightness: np.ndarray, ab_scaled: np.ndarray) -> np.ndarray:

@@ -18,6 +18,9 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator, Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 
 # absl / TSL log lines ("I0000 00:00:1795771716.555710    2187 port.cc:153] ..."), the older dated form
 # ("2025-09-17 14:44:05.157831: I external/.../cudart_stub.cc:32] ..."), absl's notice that it was not set up
@@ -38,7 +41,7 @@ def install() -> None:
 
 
 @contextlib.contextmanager
-def filtered_stderr():
+def filtered_stderr() -> Iterator[None]:
     """Run the body with file descriptor 2 in a temporary file; then write back what is not a native log."""
     sys.stderr.flush()
     saved = os.dup(2)
@@ -59,7 +62,8 @@ def filtered_stderr():
 class _QuietFirstImport(importlib.abc.MetaPathFinder):
     """Imports ``tensorflow`` under `filtered_stderr` the first time anything asks for it, then steps aside."""
 
-    def find_spec(self, name, path=None, target=None):
+    def find_spec(self, name: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
         if name != "tensorflow":
             return None
         sys.meta_path.remove(self)
@@ -71,11 +75,11 @@ class _QuietFirstImport(importlib.abc.MetaPathFinder):
 class _Imported(importlib.abc.Loader):
     """Hands the import system a module that is already imported."""
 
-    def __init__(self, module):
+    def __init__(self, module: ModuleType) -> None:
         self.module = module
 
-    def create_module(self, spec):
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
         return self.module
 
-    def exec_module(self, module):
+    def exec_module(self, module: ModuleType) -> None:
         pass

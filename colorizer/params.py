@@ -5,7 +5,9 @@ stops the stage at once with a message a user can act on.
 """
 
 import difflib
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -16,7 +18,7 @@ class ParamError(ValueError):
     """A parameter in params.yaml has a value the stage cannot use."""
 
 
-def load(section: str, path=PARAMS_FILE) -> dict:
+def load(section: str, path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     """The ``section`` mapping of params.yaml; a missing file or section is a `ParamError`."""
     path = Path(path)
     if not path.exists():
@@ -33,7 +35,7 @@ def load(section: str, path=PARAMS_FILE) -> dict:
     return data[section]
 
 
-def update(path, changes: dict) -> None:
+def update(path: str | Path, changes: Mapping[str, Any]) -> None:
     """Set values of the params.yaml at ``path``: ``changes`` maps ``section.key`` to the new value (how the tests
     and benchmarks change a copy of the project; comments in the file are not kept)."""
     path = Path(path)
@@ -44,7 +46,7 @@ def update(path, changes: dict) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def only_known(params: dict, section: str, checked: dict) -> dict:
+def only_known(params: Mapping[str, Any], section: str, checked: dict[str, Any]) -> dict[str, Any]:
     """``checked`` (a stage's validated parameters, named as in params.yaml), once ``params`` is known to hold
     no other key: a misspelt key (``epoch: 3``) would otherwise be ignored, and the stage would run with the
     value it did not mean to change. The error names the closest known key."""
@@ -56,13 +58,16 @@ def only_known(params: dict, section: str, checked: dict) -> dict:
     return checked
 
 
-def get(params: dict, section: str, key: str):
+def get(params: Mapping[str, Any], section: str, key: str) -> Any:
+    """``params[key]``; a missing key is a `ParamError` naming ``section.key``."""
     if key not in params:
         raise ParamError(f"{section}.{key} is missing from params.yaml")
     return params[key]
 
 
-def integer(params, section, key, minimum=None, maximum=None) -> int:
+def integer(params: Mapping[str, Any], section: str, key: str, minimum: int | None = None,
+            maximum: int | None = None) -> int:
+    """An integer (not a boolean) within ``minimum``..``maximum`` where given."""
     value = get(params, section, key)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ParamError(f"{section}.{key} must be an integer, got {value!r}")
@@ -73,7 +78,9 @@ def integer(params, section, key, minimum=None, maximum=None) -> int:
     return value
 
 
-def number(params, section, key, minimum=None, maximum=None, exclusive_minimum=False) -> float:
+def number(params: Mapping[str, Any], section: str, key: str, minimum: float | None = None,
+           maximum: float | None = None, exclusive_minimum: bool = False) -> float:
+    """A number (not a boolean) within ``minimum``..``maximum`` where given (above ``minimum`` if exclusive)."""
     value = get(params, section, key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParamError(f"{section}.{key} must be a number, got {value!r}")
@@ -85,21 +92,23 @@ def number(params, section, key, minimum=None, maximum=None, exclusive_minimum=F
     return float(value)
 
 
-def choice(params, section, key, allowed) -> str:
+def choice(params: Mapping[str, Any], section: str, key: str, allowed: Collection[str]) -> str:
+    """One of ``allowed``."""
     value = get(params, section, key)
     if value not in allowed:
         raise ParamError(f"{section}.{key} must be one of {', '.join(map(str, allowed))}; got {value!r}")
     return value
 
 
-def boolean(params, section, key) -> bool:
+def boolean(params: Mapping[str, Any], section: str, key: str) -> bool:
+    """true or false."""
     value = get(params, section, key)
     if not isinstance(value, bool):
         raise ParamError(f"{section}.{key} must be true or false, got {value!r}")
     return value
 
 
-def auto_or_boolean(params, section, key) -> str | bool:
+def auto_or_boolean(params: Mapping[str, Any], section: str, key: str) -> str | bool:
     """``auto`` (the program decides, say by the hardware), true or false."""
     value = get(params, section, key)
     if value != "auto" and not isinstance(value, bool):
@@ -107,7 +116,7 @@ def auto_or_boolean(params, section, key) -> str | bool:
     return value
 
 
-def size(params, section, key, multiple_of: int) -> tuple[int, int]:
+def size(params: Mapping[str, Any], section: str, key: str, multiple_of: int) -> tuple[int, int]:
     """A [height, width] pair of positive integers, each a multiple of ``multiple_of``."""
     value = get(params, section, key)
     ok = (isinstance(value, (list, tuple)) and len(value) == 2
@@ -120,7 +129,7 @@ def size(params, section, key, multiple_of: int) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
-def span(params, section, key, minimum: int = 1) -> tuple[int, int]:
+def span(params: Mapping[str, Any], section: str, key: str, minimum: int = 1) -> tuple[int, int]:
     """A [smallest, largest] pair of integers, ``minimum`` <= smallest <= largest."""
     value = get(params, section, key)
     ok = (isinstance(value, (list, tuple)) and len(value) == 2
@@ -131,7 +140,8 @@ def span(params, section, key, minimum: int = 1) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
-def existing_dir(params, section, key) -> Path:
+def existing_dir(params: Mapping[str, Any], section: str, key: str) -> Path:
+    """A folder that exists (``~`` expanded)."""
     value = get(params, section, key)
     path = Path(str(value)).expanduser()
     if not path.is_dir():
@@ -139,7 +149,8 @@ def existing_dir(params, section, key) -> Path:
     return path
 
 
-def fractions(params, section, key, names=("train", "val", "test")) -> dict:
+def fractions(params: Mapping[str, Any], section: str, key: str,
+              names: Sequence[str] = ("train", "val", "test")) -> dict[str, float]:
     """A mapping of split name to fraction, each in [0, 1], adding up to 1."""
     value = get(params, section, key)
     if not isinstance(value, dict) or set(value) != set(names):

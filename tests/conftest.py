@@ -1,17 +1,20 @@
 """Shared test helpers: small generated photographs whose colour follows from their lightness."""
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from scipy.ndimage import gaussian_filter
-
-from colorizer.color import lab_to_rgb, to_uint8
+from skimage import color as skcolor
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,7 +27,8 @@ def lightness_coded_rgb(height: int, width: int, seed: int) -> np.ndarray:
     lightness = 15 + 75 * field
     a = 0.9 * (lightness - 50)
     b = 1.2 * (lightness - 50)
-    return to_uint8(lab_to_rgb(np.stack([lightness, a, b], axis=-1)))
+    rgb = skcolor.lab2rgb(np.stack([lightness, a, b], axis=-1).astype(np.float32))
+    return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def write_photos(folder, count: int, size=(48, 64), start_seed: int = 0, ext: str = "png") -> list[Path]:
@@ -52,7 +56,7 @@ def prepare_config(images, **overrides) -> dict:
     """params.yaml's prepare section, validated as the stage does, for the photographs in ``images``: made
     small (32x32 training and test images, no test subfolder, one worker) unless ``overrides`` say otherwise."""
     from colorizer.params import load
-    from stages.prepare import check_params
+    from colorizer.data.preparation import check_params
 
     cfg = {**load("prepare", REPO / "params.yaml"), "images": str(images), "train_size": [32, 32],
            "test_size": [32, 32], "test_subfolder": None, "workers": 1}
@@ -101,6 +105,123 @@ def run(cmd, cwd, env=None, check=True) -> subprocess.CompletedProcess:
     return result
 
 
+class MlflowServer:
+    """A real `mlflow server` on 127.0.0.1: SQLite backend, artifacts served by the server itself."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.proc, self.port = folder, None, None
+        self.artifacts = folder / "artifacts"
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "MlflowServer":
+        """Start it (on its old port if it ran before); `ready` waits until it answers (it takes a while to
+        start: do other work first)."""
+        self.port = self.port or free_port()
+        cmd = ["mlflow", "server", "--backend-store-uri", f"sqlite:///{self.folder / 'server.db'}",
+               "--artifacts-destination", str(self.artifacts), "--host", "127.0.0.1",
+               "--port", str(self.port), "--workers", "1"]
+        log = open(self.folder / "server.log", "a")
+        env = venv_env()
+        env.pop("PYTEST_CURRENT_TEST", None)
+        # its own process group, so that the server and its workers are stopped (or killed) together
+        self.proc = subprocess.Popen(cmd, cwd=self.folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        return self
+
+    def ready(self) -> "MlflowServer":
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"mlflow server exited:\n{(self.folder / 'server.log').read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.uri}/health", timeout=5) as answer:
+                    if answer.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError("mlflow server did not answer /health within 180 s")
+
+    def alive(self) -> "MlflowServer":
+        """Running and answering: started again, on the same port and store, if a test killed it."""
+        if self.proc.poll() is not None:
+            self.start()
+        return self.ready()
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
+
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+# The small pipeline of the end-to-end tests: 14 photographs, 32x32, two epochs of a width-4 network.
+SMALL_PIPELINE = {"prepare.images": "photos", "prepare.train_size": [32, 32], "prepare.test_size": [32, 32],
+                  "train.crops_per_image": 2, "train.epochs": 2, "train.width": 4, "train.batch_size": 8,
+                  "render.count": 3}
+
+
+@pytest.fixture(scope="session")
+def tracking_server(tmp_path_factory):
+    """One `mlflow server` for the session; a test that kills it is followed by `alive()` in the next user."""
+    made = MlflowServer(tmp_path_factory.mktemp("mlflow-server")).start()
+    yield made
+    made.stop()
+
+
+class Repro:
+    """The outcome of `repro_project`: the folder, what `dvc repro` printed, and the local store's files
+    (none: the repro logged to the tracking server)."""
+
+    def __init__(self, root: Path, first: subprocess.CompletedProcess, local_store: list[str],
+                 server: MlflowServer):
+        self.root, self.first, self.local_store, self.server = root, first, local_store, server
+
+    def copy(self, folder: Path) -> Path:
+        """A copy of the project after the repro (its git history, DVC's cache and run cache) to change at will:
+        its outputs are plain files there, not hard links into the cache; its MLflow runs are the server's."""
+        shutil.copytree(self.root, folder, symlinks=True)
+        return folder
+
+
+@pytest.fixture(scope="session")
+def repro_project(tmp_path_factory, tracking_server) -> Repro:
+    """A copy of the project (as git sees it) with small params and its photographs under DVC, committed,
+    after one `dvc repro` that logged to the session's `mlflow server` (its outputs and dvc.lock not committed).
+    Read it only: `Repro.copy` gives a folder to change."""
+    root = tmp_path_factory.mktemp("e2e") / "project"
+    copy_project(root)
+    write_photos(root / "photos", 14, size=(40, 48))
+    set_params(root, **SMALL_PIPELINE)
+    run(["git", "init", "-q"], root)
+    run(["dvc", "add", "-q", "photos"], root)
+    run(["git", "add", "-A"], root)
+    run(GIT + ["commit", "-qm", "copy"], root)
+    first = run(["dvc", "repro"], root, env=venv_env(MLFLOW_TRACKING_URI=tracking_server.ready().uri))
+    local_store = [name for name in ("mlflow.db", "mlartifacts") if (root / name).exists()]
+    assert json.loads((root / "models/mlflow-run.json").read_text())["tracking_uri"] == tracking_server.uri
+    return Repro(root, first, local_store, tracking_server)
+
+
+@pytest.fixture(scope="session")
+def prepared_data(tmp_path_factory) -> Path:
+    """Prepared shards of 24 photographs (40x40, stored for 32x32 training crops): 14 train, 7 val, 3 test
+    rows in shards of 16, for the trainings of several modules to read (never to change)."""
+    from colorizer.data.preparation import prepare
+
+    root = tmp_path_factory.mktemp("prepared")
+    write_photos(root / "photos", 24, size=(40, 40))
+    prepare(prepare_config(root / "photos", crop_scale=0.6, splits={"train": 0.65, "val": 0.25, "test": 0.1},
+                           split_seed=0, shard_size=16), root / "prepared")
+    return root / "prepared"
+
+
 @pytest.fixture
 def photos(tmp_path):
     write_photos(tmp_path / "photos", 12)
@@ -126,16 +247,16 @@ def hint_model(tmp_path_factory):
     simulates them (the test modules of hints and of the studio share it)."""
     import keras
 
-    from colorizer import hints as H
+    from colorizer.training.simulated_hints import draw_training_points, paint_from_truth
     from colorizer.color import AB_SCALE
-    from colorizer.network.model import build
+    from colorizer.network.builder import build
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     lab = scenes(rng, 768)
     ab = lab[..., 1:] / AB_SCALE
-    points = H.draw_training_points(rng, len(lab), (32, 32), stop=0.2, sides=(2, 5), spread=0.3)
-    maps = np.asarray(H.paint_from_truth(ab, points))
+    points = draw_training_points(rng, len(lab), (32, 32), stop=0.2, sides=(2, 5), spread=0.3)
+    maps = np.asarray(paint_from_truth(ab, points))
     model = build("unet", width=8, head="regression", with_hints=True)
     model.compile(optimizer=keras.optimizers.Adam(0.002), loss="mse")
     model.fit({"L": lab[..., :1], "hints": maps}, ab, batch_size=32, epochs=30, verbose=0)

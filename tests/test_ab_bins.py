@@ -1,9 +1,9 @@
 import numpy as np
 from keras import ops
 
-from colorizer.network import ab_bins
 from colorizer.color import lab_to_codes
 from colorizer.data.shards import LabSplit, create_shard, shard_name, write_rows
+from colorizer.network import ab_bins
 
 
 def test_bins_cover_the_gamut_on_a_10_unit_grid():

@@ -5,7 +5,8 @@ import sys
 import keras
 import numpy as np
 
-from colorizer.network.model import build, set_vividness
+from colorizer.network.builder import build
+from colorizer.network.readout import set_vividness
 from conftest import REPO
 
 sys.path.append(str(REPO / "benchmarks"))  # after everything else: its names never shadow a library

@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from colorizer.data.preparation import prepare
+from colorizer.data.shards import LabSplit
+from colorizer.inference.predict import predict_ab  # L, and empty hints for a hint-taking network
+from colorizer.params import ParamError
 from colorizer.training import cluster
 from colorizer.training.batches import CropBatches, EvenBatches
 from colorizer.training.cluster import ClusterError, group_from_env
-from colorizer.params import ParamError
-from colorizer.data.shards import LabSplit
 from conftest import (
     REPO,
     copy_project,
@@ -32,8 +34,6 @@ from conftest import (
     venv_env,
     write_photos,
 )
-from stages.prepare import prepare
-from colorizer.inference.predict import predict_ab  # L, and empty hints for a hint-taking network
 
 
 def env_of(addresses="127.0.0.1:1234", count="2", index="0") -> dict:
@@ -54,7 +54,7 @@ def test_the_process_group_comes_from_keras_environment_variables():
 
 
 def test_several_processes_need_data_parallel(monkeypatch):
-    from stages.train import join_group
+    from colorizer.training.settings import join_group
 
     for name, value in env_of().items():
         monkeypatch.setenv(name, value)
@@ -107,7 +107,8 @@ def files_of(folder: Path) -> dict:
 def predictions(network: Path, lightness) -> np.ndarray:
     import keras
 
-    import colorizer.network.model  # noqa: F401  (registers the custom layers)
+    import colorizer.network.follow_hints  # noqa: F401  (registers the custom layers)
+    import colorizer.network.layers  # noqa: F401
 
     return np.asarray(predict_ab(keras.models.load_model(network, compile=False), lightness))
 

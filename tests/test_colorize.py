@@ -14,6 +14,10 @@ from PIL import Image
 from skimage import color as skcolor
 
 from colorizer.apps import colorize as C
+from colorizer.apps.files import colorize_files
+from colorizer.color import lab_to_srgb8, lightness_of
+from colorizer.inference.loading import load_model
+from colorizer.inference.photo import working_size
 from colorizer.native_logs import NATIVE_LOG
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +45,7 @@ def smooth_lightness(rng, count, height, width):
 def model_path(tmp_path_factory):
     import keras
 
-    from colorizer.network.model import build
+    from colorizer.network.builder import build
 
     keras.utils.set_random_seed(0)
     lightness = smooth_lightness(np.random.default_rng(0), 96, 32, 32)
@@ -84,15 +88,15 @@ def test_lightness_matches_skimage():
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)
     gray16 = rng.integers(0, 65536, (64, 80), dtype=np.uint16)
-    assert np.abs(C.lightness_of(rgb) - skcolor.rgb2lab(rgb)[..., 0]).max() < 1e-3
+    assert np.abs(lightness_of(rgb) - skcolor.rgb2lab(rgb)[..., 0]).max() < 1e-3
     reference = skcolor.rgb2lab(np.repeat(gray16[..., None], 3, -1) / 65535.0)[..., 0]
-    assert np.abs(C.lightness_of(gray16) - reference).max() < 1e-3
+    assert np.abs(lightness_of(gray16) - reference).max() < 1e-3
 
 
 def test_lab_to_srgb8_matches_skimage_in_gamut():
     rgb = np.random.default_rng(2).integers(0, 256, (64, 80, 3), dtype=np.uint8)
     lab = skcolor.rgb2lab(rgb).astype(np.float32)
-    out = C.lab_to_srgb8(lab[..., 0], lab[..., 1], lab[..., 2])
+    out = lab_to_srgb8(lab[..., 0], lab[..., 1], lab[..., 2])
     assert np.abs(out.astype(int) - rgb).max() <= 1
     assert np.mean(out == rgb) > 0.999
 
@@ -101,7 +105,7 @@ def test_out_of_gamut_colour_keeps_lightness():
     rng = np.random.default_rng(3)
     lightness = rng.uniform(0, 100, (64, 80)).astype(np.float32)
     a, b = rng.uniform(-128, 127, (2, 64, 80)).astype(np.float32)
-    out = C.lab_to_srgb8(lightness, a, b)
+    out = lab_to_srgb8(lightness, a, b)
     back = skcolor.rgb2lab(out)
     assert np.abs(back[..., 0] - lightness).max() < 0.5  # 8-bit rounding only; clipping would move it by 10s
     assert np.hypot(back[..., 1], back[..., 2]).mean() > 20  # still coloured, not greyed out
@@ -112,7 +116,7 @@ def test_out_of_gamut_colour_keeps_lightness():
     (23, 37, 256, (24, 40)), (3, 5, 256, (8, 8)),
 ])
 def test_working_size(height, width, size, expected):
-    assert C.working_size(height, width, size) == expected
+    assert working_size(height, width, size) == expected
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -208,16 +212,14 @@ def test_saturation(model_path, tmp_path):
 
 
 def test_batches_give_the_same_colours_as_single_photos(model_path, tmp_path):
-    from colorizer.inference.predict import load
-
-    model = load(model_path)
+    model = load_model(model_path)
     sources = []
     for i, size in enumerate([(40, 56), (40, 56), (40, 56), (56, 40), (40, 56)]):
         sources.append(tmp_path / f"{i}.png")
         Image.fromarray(gray_photo(*size, seed=i)).save(sources[-1])
     for batch_size in (1, 3):
         pairs = [(s, tmp_path / f"b{batch_size}" / s.name) for s in sources]
-        assert C.colorize_files(model, pairs, batch_size=batch_size, progress=False) == []
+        assert colorize_files(model, pairs, batch_size=batch_size, progress=False) == []
     for s in sources:
         one, three = (np.asarray(Image.open(tmp_path / f"b{n}" / s.name), int) for n in (1, 3))
         assert np.abs(one - three).max() <= 1
@@ -327,7 +329,6 @@ def test_mlflow_model_uri(model_path, tmp_path, monkeypatch):
     import mlflow
     from mlflow.tracking._tracking_service import utils as tracking_state
 
-    from colorizer.inference.predict import load
 
     # A store of this test's own; MLflow's global URI and the environment are restored afterwards.
     monkeypatch.chdir(tmp_path)
@@ -335,7 +336,7 @@ def test_mlflow_model_uri(model_path, tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = mlflow.create_experiment("test", artifact_location=(tmp_path / "artifacts").as_uri())
     with mlflow.start_run(experiment_id=experiment) as logged:
-        mlflow.keras.log_model(load(model_path), name="model")
+        mlflow.keras.log_model(load_model(model_path), name="model")
     Image.fromarray(gray_photo(40, 50)).save(tmp_path / "old.png")
     uri = f"runs:/{logged.info.run_id}/model"
     assert C.main([str(tmp_path / "old.png"), "-o", str(tmp_path / "out"), "--model", uri, "-q"]) == 0
@@ -359,13 +360,14 @@ def test_python_m_exit_status(model_path, tmp_path):
 
 def test_temperature_makes_a_distribution_model_more_vivid(tmp_path):
     """--temperature sets the read-out of a distribution-head model; a regression model refuses it."""
-    from colorizer.network.model import build
+    from colorizer.network import readout
+    from colorizer.network.builder import build
 
     model = build("unet", width=4, head="distribution")
     # Every pixel: most likely a = +40, nearly as likely a = -40: the mean is pale, the mode is not.
     from colorizer.network.ab_bins import centers
 
-    logits = model.get_layer("logits")
+    logits = readout.logits(model)
     kernel, bias = logits.get_weights()
     bias[:] = -5.0
     bias[centers().tolist().index([40, 0])] = 2.0

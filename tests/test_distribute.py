@@ -11,10 +11,10 @@ import sys
 import pytest
 import yaml
 
-from colorizer.params import ParamError
+from colorizer.data.preparation import prepare
 from colorizer.data.shards import LabSplit
+from colorizer.params import ParamError
 from conftest import REPO, prepare_config, venv_env, write_photos
-from stages.prepare import prepare
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
@@ -31,7 +31,8 @@ import yaml
 from colorizer.inference.predict import predict_ab
 from colorizer.params import ParamError
 from colorizer.data.shards import LabSplit
-from stages.train import check_params, fit
+from colorizer.training.fit import fit
+from colorizer.training.settings import check_params
 
 
 prepared, work, params_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
@@ -97,7 +98,7 @@ def test_mirrored_on_two_devices_learns_like_one_device(prepared, tmp_path):
 def test_each_distribution_is_refused_on_the_other_backend(monkeypatch):
     import keras
 
-    from stages.train import check_params
+    from colorizer.training.settings import check_params
 
     params = yaml.safe_load((REPO / "params.yaml").read_text())["train"]
     assert check_params(dict(params, distribute="none"))["distribute"] == "none"

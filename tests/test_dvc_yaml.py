@@ -51,7 +51,7 @@ def test_every_imported_module_is_a_dependency_of_its_stage():
         if absent:
             missing[name] = absent
     assert not missing, f"dvc.yaml: stages import modules their deps do not list: {missing}"
-    assert "colorizer/network/model.py" in {p.relative_to(REPO).as_posix() for p in imported_files("stages.train")}
+    assert "colorizer/network/builder.py" in {p.relative_to(REPO).as_posix() for p in imported_files("stages.train")}
 
 
 def paths_of(entries) -> set[str]:

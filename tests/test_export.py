@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from colorizer.inference.predict import load
-from colorizer.network.model import build
+from colorizer.inference.loading import load_model as load
+from colorizer.network import readout
+from colorizer.network.builder import build
 from colorizer.params import ParamError
-from stages.export import check_params, export
+from colorizer.inference.export import check_params, export
 
 
 def test_export_sets_the_read_out_of_the_saved_model(tmp_path):
@@ -13,9 +14,9 @@ def test_export_sets_the_read_out_of_the_saved_model(tmp_path):
     cfg = {"rebalance": 0.3, "temperature": 0.4, "saturation": 1.3}
     export(tmp_path / "network.keras", cfg, tmp_path / "colorizer.keras")
     saved = load(tmp_path / "colorizer.keras")
-    assert float(saved.get_layer("annealed_mean").temperature.numpy()) == pytest.approx(0.4)
-    assert float(saved.get_layer("annealed_mean").rebalance.numpy()) == pytest.approx(0.3)
-    assert float(saved.get_layer("saturation").factor.numpy()) == pytest.approx(1.3)
+    assert float(readout.annealed_mean(saved).temperature.numpy()) == pytest.approx(0.4)
+    assert float(readout.annealed_mean(saved).rebalance.numpy()) == pytest.approx(0.3)
+    assert float(readout.saturation(saved).factor.numpy()) == pytest.approx(1.3)
     lightness = np.random.default_rng(0).uniform(0, 100, (1, 32, 32, 1)).astype(np.float32)
     assert not np.allclose(saved.predict(lightness, verbose=0), network.predict(lightness, verbose=0))
 

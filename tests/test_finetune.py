@@ -12,14 +12,19 @@ from mlflow import MlflowClient
 from mlflow.tracking._tracking_service import utils as tracking_state
 
 from colorizer.training import finetune
-from colorizer.tracking import store as tracking
+from colorizer.tracking import runs, store
 from colorizer import params as P
-from colorizer.inference.predict import load, predict_ab
-from colorizer.network.model import set_vividness
-from conftest import REPO, prepare_config, write_photos
-from stages import export as E
+from colorizer.inference.loading import load_model
+from colorizer.inference.predict import predict_ab
+from colorizer.network import readout
+from colorizer.network.readout import set_vividness
+from conftest import REPO
+from colorizer.inference.export import export
+from colorizer.tracking.logged_model import log_model
+from colorizer.data.shards import LabSplit
+from colorizer.training.fit import compile_model, learning_rate
+from colorizer.training.settings import check_params
 from stages import train as T
-from stages.prepare import prepare
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 # A small, quick training of the default network kind (distribution head, hints, scene context), one network.
@@ -32,7 +37,7 @@ PATHS = ["data/prepared", "models/start", "models/network.keras", "models/mlflow
 
 
 def train_cfg(**changes) -> dict:
-    return T.check_params({**PARAMS["train"], **SMALL, **changes})
+    return check_params({**PARAMS["train"], **SMALL, **changes})
 
 
 def test_init_from_is_null_a_keras_file_or_an_mlflow_uri():
@@ -50,11 +55,11 @@ def test_init_from_is_null_a_keras_file_or_an_mlflow_uri():
 
 def test_a_fine_tuning_runs_at_its_own_learning_rate_on_the_same_schedule():
     cfg = train_cfg(init_from="models/start/x.keras", lr_schedule="cosine", epochs=4)
-    schedule = T.learning_rate(cfg, 10)
+    schedule = learning_rate(cfg, 10)
     assert float(schedule(0)) == pytest.approx(cfg["init_learning_rate"])
     assert float(schedule(40)) == pytest.approx(0.0, abs=1e-12)
-    assert T.learning_rate(dict(cfg, lr_schedule="constant"), 10) == cfg["init_learning_rate"]
-    assert T.learning_rate(dict(cfg, init_from=None, lr_schedule="constant"), 10) == cfg["learning_rate"]
+    assert learning_rate(dict(cfg, lr_schedule="constant"), 10) == cfg["init_learning_rate"]
+    assert learning_rate(dict(cfg, init_from=None, lr_schedule="constant"), 10) == cfg["learning_rate"]
 
 
 class Project:
@@ -80,25 +85,23 @@ class Project:
         return None
 
     def runs(self):
-        return MlflowClient(self.store).search_runs([tracking.connect()], order_by=["start_time DESC"])
+        return MlflowClient(self.store).search_runs([store.connect()], order_by=["start_time DESC"])
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
+def project(tmp_path_factory, prepared_data):
     root = tmp_path_factory.mktemp("finetune")
     project = Project(root)
-    write_photos(root / "photos", 24, size=(40, 40))
-    prepare(prepare_config(root / "photos", crop_scale=0.6, splits={"train": 0.65, "val": 0.25, "test": 0.1},
-                           split_seed=0, shard_size=16, workers=1), root / "data" / "prepared")
+    shutil.copytree(prepared_data, root / "data" / "prepared")
     shutil.copytree(REPO / "models" / "start", root / "models" / "start")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         patch.setattr(tracking_state, "_tracking_uri", None)
         patch.setenv("MLFLOW_TRACKING_URI", project.store)
         assert project.train() is None  # the parent, from scratch
-        E.export("models/network.keras", READ_OUT, "models/colorizer.keras")
-        with tracking.reopen_training_run("models/mlflow-run.json", "export") as run:
-            E.log_model("models/colorizer.keras", READ_OUT, run)
+        export("models/network.keras", READ_OUT, "models/colorizer.keras")
+        with runs.reopen_training_run("models/mlflow-run.json", "export") as run:
+            log_model("models/colorizer.keras", READ_OUT, run)
             project.parent_run = run.info.run_id
         MlflowClient().set_registered_model_alias("colorizer", "champion", "1")
         [logged] = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list",
@@ -123,7 +126,7 @@ LIGHTNESS = np.random.default_rng(0).uniform(0, 100, (3, 32, 32, 1)).astype(np.f
 
 def colours(network_path):
     """What the network at ``network_path`` colours with the parent's read-out (export's settings)."""
-    network = set_vividness(load(network_path), temperature=READ_OUT["temperature"],
+    network = set_vividness(load_model(network_path), temperature=READ_OUT["temperature"],
                             rebalance=READ_OUT["rebalance"], saturation=READ_OUT["saturation"])
     return predict_ab(network, LIGHTNESS)
 
@@ -135,12 +138,12 @@ def assert_starts_from_the_parent(project):
     parent = colours(project.root / "parent.keras")
     tuned = colours(project.root / "models" / "network.keras")
     np.testing.assert_allclose(tuned, parent, atol=2e-4)
-    scratch = T.compile_model(T.check_params({**PARAMS["train"], **SMALL}), T.LabSplit(
+    scratch = compile_model(check_params({**PARAMS["train"], **SMALL}), LabSplit(
         project.root / "data" / "prepared", "train"), (32, 32))[0]
     assert np.abs(predict_ab(set_vividness(scratch, **READ_OUT), LIGHTNESS) - parent).max() > 1e-2
-    saved = load(project.root / "models" / "network.keras")
-    assert float(saved.get_layer("annealed_mean").temperature.numpy()) == 1.0
-    assert float(saved.get_layer("saturation").factor.numpy()) == 1.0
+    saved = load_model(project.root / "models" / "network.keras")
+    assert float(readout.annealed_mean(saved).temperature.numpy()) == 1.0
+    assert float(readout.saturation(saved).factor.numpy()) == 1.0
 
 
 @pytest.mark.slow

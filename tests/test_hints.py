@@ -9,7 +9,10 @@ from PIL import Image
 
 from colorizer.apps import colorize as C
 from colorizer import hints as H
+from colorizer.evaluation import hint_sweep as S
+from colorizer.training import simulated_hints as T
 from colorizer.color import AB_SCALE, srgb_to_lab
+from colorizer.inference.photo import read_photo
 from conftest import scenes
 
 RED = "#c82828"
@@ -81,8 +84,8 @@ def test_a_hint_map_scales_each_square_to_the_working_size_and_averages_overlaps
 def test_training_paints_the_truths_mean_colour_exactly_as_a_users_hint_map_would():
     rng = np.random.default_rng(0)
     ab = rng.uniform(-0.5, 0.5, (3, 24, 32, 2)).astype(np.float32)
-    points = H.draw_training_points(rng, 3, (24, 32), stop=0.1, sides=(1, 9), spread=0.25)
-    painted = np.asarray(H.paint_from_truth(ab, points))
+    points = T.draw_training_points(rng, 3, (24, 32), stop=0.1, sides=(1, 9), spread=0.25)
+    painted = np.asarray(T.paint_from_truth(ab, points))
     for n in range(3):
         hints = []
         for top, left, side, valid in points[n]:
@@ -95,7 +98,7 @@ def test_training_paints_the_truths_mean_colour_exactly_as_a_users_hint_map_woul
 
 def test_simulated_points_follow_zhang_et_als_draw():
     rng = np.random.default_rng(1)
-    points = H.draw_training_points(rng, 4000, (64, 48), stop=0.125, sides=(1, 9), spread=0.25)
+    points = T.draw_training_points(rng, 4000, (64, 48), stop=0.125, sides=(1, 9), spread=0.25)
     counts = points[..., 3].sum(axis=1)
     assert 0.10 < np.mean(counts == 0) < 0.15 and 6.5 < counts.mean() < 7.5  # 12.5% none, 7 on average
     valid = points[points[..., 3] > 0]
@@ -103,17 +106,17 @@ def test_simulated_points_follow_zhang_et_als_draw():
     assert (valid[:, 0] >= 0).all() and (valid[:, 0] + valid[:, 2] <= 64).all()
     assert (valid[:, 1] + valid[:, 2] <= 48).all()
     assert abs(np.mean(valid[:, 0] + valid[:, 2] / 2) - 32) < 1.5  # around the centre
-    again = H.draw_training_points(np.random.default_rng(1), 4000, (64, 48), 0.125, (1, 9), 0.25)
+    again = T.draw_training_points(np.random.default_rng(1), 4000, (64, 48), 0.125, (1, 9), 0.25)
     np.testing.assert_array_equal(points, again)  # seeded: a resumed training draws the same hints
-    none = H.draw_training_points(rng, 50, (64, 48), stop=1.0, sides=(1, 9), spread=0.25)
+    none = T.draw_training_points(rng, 50, (64, 48), stop=1.0, sides=(1, 9), spread=0.25)
     assert not none[..., 3].any()
 
 
 def test_the_sweeps_n_points_are_the_first_of_its_n_plus_1_and_each_photograph_has_its_own():
-    fifty = H.sweep_points(H.photo_seed("a.png"), 50, (256, 200))
+    fifty = S.sweep_points(S.photo_seed("a.png"), 50, (256, 200))
     for n in (0, 1, 2, 5, 10, 20):
-        np.testing.assert_array_equal(H.sweep_points(H.photo_seed("a.png"), n, (256, 200)), fifty[:n])
-    assert not np.array_equal(H.sweep_points(H.photo_seed("b.png"), 5, (256, 200)), fifty[:5])
+        np.testing.assert_array_equal(S.sweep_points(S.photo_seed("a.png"), n, (256, 200)), fifty[:n])
+    assert not np.array_equal(S.sweep_points(S.photo_seed("b.png"), 5, (256, 200)), fifty[:5])
     assert (fifty >= 0).all() and (fifty[:, 0] <= 250).all() and (fifty[:, 1] <= 194).all()
     assert abs(fifty[:, 0].mean() + 3 - 128) < 20
 
@@ -121,12 +124,12 @@ def test_the_sweeps_n_points_are_the_first_of_its_n_plus_1_and_each_photograph_h
 def test_nearest_point_propagation_gives_each_pixel_its_nearest_points_colour():
     lab = np.zeros((20, 30, 3), np.float32)
     lab[:, :15, 1], lab[:, 15:, 2] = 40.0, -30.0
-    hints = H.truth_hints(lab, np.array([[7, 2], [7, 22]]))
+    hints = S.truth_hints(lab, np.array([[7, 2], [7, 22]]))
     assert hints[0].ab == pytest.approx((40, 0)) and hints[1].ab == pytest.approx((0, -30))
-    ab = H.nearest_point_colours((20, 30), hints)
+    ab = S.nearest_point_colours((20, 30), hints)
     np.testing.assert_allclose(ab[0, 0], (40, 0), atol=1e-4)
     np.testing.assert_allclose(ab[19, 29], (0, -30), atol=1e-4)
-    assert not H.nearest_point_colours((20, 30), []).any()
+    assert not S.nearest_point_colours((20, 30), []).any()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -141,14 +144,14 @@ def test_a_sidecar_is_placed_on_the_photograph_as_displayed_after_its_exif_rotat
     Image.fromarray(stored).save(photo, exif=exif)
     # Displayed it is 40 wide and 80 high; a point at the top-left corner of what the user sees.
     write(H.sidecar_of(photo), {"points": [{"x": 2, "y": 3, "color": RED, "size": 4}]})
-    read = C.read_photo(photo, 256, H.sidecar_of(photo))
+    read = read_photo(photo, 256, H.sidecar_of(photo))
     assert read.small.shape == (80, 40) and read.hints.shape == (80, 40, 3)
     ys, xs = np.nonzero(read.hints[..., 2])
     assert (ys.min(), ys.max(), xs.min(), xs.max()) == (1, 4, 0, 3)
     assert read.hints[2, 2, 0] * AB_SCALE > 30
     with pytest.raises(H.BadHints, match=r"point 1: \(60, 3\) is outside the photograph, which is 40x80"):
         write(H.sidecar_of(photo), {"points": [{"x": 60, "y": 3, "color": RED}]})  # inside the stored 80x40
-        C.read_photo(photo, 256, H.sidecar_of(photo))
+        read_photo(photo, 256, H.sidecar_of(photo))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -210,7 +213,7 @@ def test_bad_hints_skip_that_photograph_with_one_line_and_the_rest_go_on(hint_mo
 def test_hints_for_a_model_without_a_hint_input_get_a_clear_error(tmp_path, capsys):
     import keras
 
-    from colorizer.network.model import build
+    from colorizer.network.builder import build
 
     keras.utils.set_random_seed(0)
     path = tmp_path / "plain.keras"
@@ -239,8 +242,8 @@ def test_suggestions_are_the_distributions_heaviest_colours_at_the_point(tmp_pat
     rest: the palette leads with those two, with their probabilities, at the photograph's lightness."""
     import keras
 
-    from colorizer.network import ab_bins
-    from colorizer.network.model import build
+    from colorizer.network import ab_bins, readout
+    from colorizer.network.builder import build
     from colorizer.inference.suggestions import suggest
 
     keras.utils.set_random_seed(0)
@@ -250,7 +253,7 @@ def test_suggestions_are_the_distributions_heaviest_colours_at_the_point(tmp_pat
     probabilities = np.full(len(centres), 0.1 / (len(centres) - 2))
     probabilities[red], probabilities[green] = 0.6, 0.3
     for i in range(2):
-        layer = model.get_layer(f"m{i}_logits")
+        layer = readout.member_logits(model, i)
         kernel, _ = layer.get_weights()
         layer.set_weights([np.zeros_like(kernel), np.log(probabilities).astype(np.float32)])
     lightness = np.full((32, 48), 60.0, np.float32)
@@ -277,9 +280,9 @@ def test_evaluate_scores_the_sweep_beside_the_nearest_point_propagation(hint_mod
     """evaluate's curve on generated scenes: the model given points colours better than without, the
     propagation with no points is the grayscale input, and a model without a hint input gets no curve."""
     from colorizer.color import gray_lab
-    from colorizer.inference.predict import load
+    from colorizer.inference.loading import load_model as load
     from colorizer.evaluation.quality import psnr_of_lab
-    from stages.evaluate import hint_curve
+    from colorizer.evaluation.hint_sweep import hint_curve
 
     class Split:  # what evaluate reads of a LabSplit
         def __init__(self, lab):
@@ -303,7 +306,7 @@ def test_evaluate_scores_the_sweep_beside_the_nearest_point_propagation(hint_mod
 
     import keras
 
-    from colorizer.network.model import build
+    from colorizer.network.builder import build
 
     keras.utils.set_random_seed(0)
     plain = hint_curve(build("unet", width=4, head="regression"), test, names, [0, 5], batch_size=4)

@@ -18,11 +18,13 @@ from mlflow.tracking._tracking_service import utils as tracking_state
 from PIL import Image
 
 from colorizer.apps import colorize as C
-from colorizer.tracking import store as tracking
-from colorizer.network.model import build
+from colorizer.tracking import runs
+from colorizer.tracking.store import connect
+from colorizer.network.builder import build
 from conftest import free_port, write_photos
 from colorizer.tracking import registry
-from stages import export as E
+from colorizer.inference.export import export
+from colorizer.tracking.logged_model import log_model
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
@@ -63,21 +65,21 @@ def store(tmp_path_factory):
         patch.chdir(store.folder)
         patch.setattr(tracking_state, "_tracking_uri", None)
         patch.setenv("MLFLOW_TRACKING_URI", store.uri)
-        with tracking.start_training_run(tracking.connect()) as run:
+        with runs.start_training_run(connect()) as run:
             store.run_id = run.info.run_id
-        tracking.write_run_file(store.run_id, "mlflow-run.json")
+        runs.write_run_file(store.run_id, "mlflow-run.json")
         build("unet", width=4, head="distribution").save("network.keras")  # no hint input
         for read_out in (GREY, READ_OUT):
-            E.export("network.keras", read_out, "colorizer.keras")
-            with tracking.reopen_training_run("mlflow-run.json", "export") as reopened:
-                E.log_model("colorizer.keras", read_out, reopened)
-        with tracking.start_training_run(tracking.connect()) as run:
+            export("network.keras", read_out, "colorizer.keras")
+            with runs.reopen_training_run("mlflow-run.json", "export") as reopened:
+                log_model("colorizer.keras", read_out, reopened)
+        with runs.start_training_run(connect()) as run:
             store.hints_run_id = run.info.run_id
-        tracking.write_run_file(store.hints_run_id, "hints-run.json")
+        runs.write_run_file(store.hints_run_id, "hints-run.json")
         build("unet", width=4, head="distribution", members=2, with_hints=True).save("hints-network.keras")
-        E.export("hints-network.keras", READ_OUT, "hints-colorizer.keras")
-        with tracking.reopen_training_run("hints-run.json", "export") as reopened:
-            E.log_model("hints-colorizer.keras", READ_OUT, reopened)
+        export("hints-network.keras", READ_OUT, "hints-colorizer.keras")
+        with runs.reopen_training_run("hints-run.json", "export") as reopened:
+            log_model("hints-colorizer.keras", READ_OUT, reopened)
         registry.promote(MlflowClient(), "3")  # @champion: what `colorize-promote 3` does
     return store
 
@@ -150,7 +152,7 @@ def test_colorize_takes_the_registered_model(store, tmp_path, monkeypatch):
 def test_pyfunc_takes_hints_and_a_model_without_a_hint_input_refuses_them_clearly(store, monkeypatch):
     import mlflow
 
-    from colorizer.inference.predict import load
+    from colorizer.inference.loading import load_model as load
 
     monkeypatch.setattr(tracking_state, "_tracking_uri", None)
     mlflow.set_tracking_uri(store.uri)
@@ -199,7 +201,7 @@ def test_mlflow_models_serve_answers_a_request_with_hints_for_the_champion(store
         server.terminate()
         server.wait(timeout=30)
         log.close()
-    from colorizer.inference.predict import load
+    from colorizer.inference.loading import load_model as load
 
     network = load(store.folder / "hints-colorizer.keras")
     expected = network.predict({"L": LIGHTNESS, "hints": with_hints(LIGHTNESS)[..., 1:]}, verbose=0)

@@ -1,10 +1,17 @@
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 
-from colorizer.network.ab_bins import centers
 from colorizer.color import AB_SCALE
-from colorizer.network.model import BilinearEnlarge, FollowHints, GuidedEnlarge, build
+from colorizer.network import readout
+from colorizer.network.ab_bins import centers
+from colorizer.network.builder import CONTEXT_OUT, build
+from colorizer.network.follow_hints import FollowHints
+from colorizer.network.layers import BilinearEnlarge, GuidedEnlarge, Saturation
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.mark.parametrize("arch", ["seed", "unet"])
@@ -15,7 +22,7 @@ def test_networks_map_raw_lightness_to_ab_in_unit_range(arch):
     assert ab.shape == (2, 40, 56, 2)
     assert np.abs(ab).max() <= 1.0
     assert model.layers[-2].activation.__name__ == "tanh"
-    assert model.layers[-1].name == "saturation"
+    assert isinstance(readout.saturation(model), Saturation) and model.layers[-1] is readout.saturation(model)
 
 
 def test_the_distribution_head_reads_out_ab_at_full_resolution():
@@ -23,23 +30,23 @@ def test_the_distribution_head_reads_out_ab_at_full_resolution():
     lightness = np.random.default_rng(0).uniform(0, 100, size=(2, 40, 56, 1)).astype(np.float32)
     ab = np.asarray(model.predict(lightness, verbose=0))
     assert ab.shape == (2, 40, 56, 2) and np.abs(ab).max() <= 1.0
-    assert model.get_layer("logits").output.shape[-1] == len(centers())
+    assert readout.logits(model).output.shape[-1] == len(centers())
     with pytest.raises(ValueError, match="only the regression head"):
         build("seed", head="distribution")
 
 
 def test_seed_network_is_the_articles():
     model = build("seed")
-    convs = [l for l in model.layers if l.__class__.__name__ == "Conv2D"]
+    convs = [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
     assert [c.filters for c in convs] == [8, 8, 16, 16, 32, 32, 32, 16, 2]
     assert [c.strides for c in convs] == [(2, 2), (1, 1), (1, 1), (2, 2), (1, 1), (2, 2), (1, 1), (1, 1), (1, 1)]
     assert all(c.kernel_size == (3, 3) and c.padding == "same" for c in convs)
-    assert sum(l.__class__.__name__ == "UpSampling2D" for l in model.layers) == 3
+    assert sum(layer.__class__.__name__ == "UpSampling2D" for layer in model.layers) == 3
 
 
 def test_unet_has_skip_connections():
     model = build("unet", width=8)
-    assert sum(l.__class__.__name__ == "Concatenate" for l in model.layers) == 3
+    assert sum(layer.__class__.__name__ == "Concatenate" for layer in model.layers) == 3
 
 
 def test_unknown_arch_is_refused():
@@ -103,7 +110,7 @@ def test_the_colour_is_enlarged_along_the_photographs_edges():
     # radius 0 fits no slope: the bilinear enlarging, exactly.
     np.testing.assert_array_equal(GuidedEnlarge(4, radius=0)([small, lightness]), BilinearEnlarge(4)(small))
     model = build("unet", width=4, head="distribution")
-    assert isinstance(model.get_layer("enlarge"), GuidedEnlarge)
+    assert isinstance(readout.enlarge(model), GuidedEnlarge)
 
 
 def test_a_hint_colours_the_pixels_of_its_lightness_around_it_and_stops_at_an_edge():
@@ -139,14 +146,14 @@ def test_a_hint_colours_the_pixels_of_its_lightness_around_it_and_stops_at_an_ed
     far_red = [float(np.asarray(follow([none, h, lightness]))[0, 8, 21, 0]) * AB_SCALE for h in (lone, crowded)]
     assert far_red[0] > 32 and far_red[1] < 8, far_red  # 80 pixels from the point: most of its red, then little
     model = build("unet", width=4, head="distribution", with_hints=True)
-    assert isinstance(model.get_layer("follow_hints"), FollowHints) and not model.get_layer("follow_hints").weights
+    assert isinstance(readout.follow_hints(model), FollowHints) and not readout.follow_hints(model).weights
 
 
 def test_an_ensemble_colours_with_the_mean_of_its_networks_distributions(tmp_path):
     """``members`` networks in one model, each from its own initial weights; the read-out takes the mean of
     their log-probabilities over the bins (then the temperature, as for one network's logits)."""
-    from colorizer.inference.predict import load
-    from colorizer.network.model import set_vividness, training_model
+    from colorizer.inference.loading import load_model
+    from colorizer.network.readout import set_vividness, training_model
 
     keras.utils.set_random_seed(3)
     model = set_vividness(build("unet", width=4, head="distribution", global_context=True, members=3),
@@ -160,12 +167,12 @@ def test_an_ensemble_colours_with_the_mean_of_its_networks_distributions(tmp_pat
     log_probs = np.mean([m - np.log(np.exp(m).sum(-1, keepdims=True)) for m in members], axis=0) / 0.5
     probs = np.exp(log_probs - log_probs.max(-1, keepdims=True))
     expected = (probs / probs.sum(-1, keepdims=True)) @ centers() / AB_SCALE
-    read_out = keras.Model(model.inputs, model.get_layer("annealed_mean").output)
+    read_out = keras.Model(model.inputs, readout.annealed_mean(model).output)
     np.testing.assert_allclose(read_out.predict(lightness, verbose=0), expected, atol=1e-5)
     model.save(tmp_path / "ensemble.keras")  # one file, loaded like any network
-    again = load(tmp_path / "ensemble.keras")
+    again = load_model(tmp_path / "ensemble.keras")
     np.testing.assert_allclose(again.predict(lightness, verbose=0), model.predict(lightness, verbose=0), atol=1e-6)
-    assert float(again.get_layer("annealed_mean").temperature.numpy()) == 0.5
+    assert float(readout.annealed_mean(again).temperature.numpy()) == 0.5
     with pytest.raises(ValueError, match="needs the distribution head"):
         build("unet", width=4, members=2)
 
@@ -179,6 +186,40 @@ def test_a_seeded_network_starts_from_the_same_weights_as_before():
     model = build("unet", width=8, head="distribution", global_context=True)
     first = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
     np.testing.assert_allclose(np.asarray(first.kernel).ravel()[:3], [0.194973, 0.088524, -0.076908], atol=1e-6)
-    for name, expected in (("context_2", [-0.208452, -0.039499, -0.042614]),
-                           ("logits", [0.105675, 0.056187, -0.082684])):
-        np.testing.assert_allclose(np.asarray(model.get_layer(name).kernel).ravel()[:3], expected, atol=1e-6)
+    for layer, expected in ((readout.layer(model, CONTEXT_OUT), [-0.208452, -0.039499, -0.042614]),
+                            (readout.logits(model), [0.105675, 0.056187, -0.082684])):
+        np.testing.assert_allclose(np.asarray(layer.kernel).ravel()[:3], expected, atol=1e-6)
+
+
+def test_the_read_out_layers_are_found_by_what_they_are():
+    """Each layer the read-out and training look up is found by one function, in a model with all of them."""
+    from colorizer.network.layers import AnnealedMean, EnsembleMean, HintGate
+
+    model = build("unet", width=2, head="distribution", members=2, with_hints=True)
+    assert readout.has_distribution_head(model) and readout.has_hint_branch(model) and readout.has_follow_hints(model)
+    assert isinstance(readout.annealed_mean(model), AnnealedMean) and isinstance(readout.hinted_logits(model), HintGate)
+    assert readout.distribution(model) is readout.hinted_logits(model)
+    assert [readout.member_logits(model, i).name for i in range(2)] == ["m0_logits", "m1_logits"]
+    assert readout.hint_logits(model).filters == len(centers())
+    ensemble = build("unet", width=2, head="distribution", members=2)
+    assert isinstance(readout.distribution(ensemble), EnsembleMean) and not readout.has_follow_hints(ensemble)
+    regression = build("unet", width=2)
+    assert not readout.has_distribution_head(regression) and not readout.has_hint_branch(regression)
+    with pytest.raises(ValueError, match="regression head"):
+        readout.distribution(regression)
+
+
+def test_a_model_saved_by_version_0_10_loads_and_colours_as_it_did():
+    """A ``.keras`` file names its layers' classes (``colorizer>AnnealedMean``, ...), not the module that held
+    them: one saved by version 0.10, with every custom layer a default model has (an ensemble of two with hints,
+    the read-out set to temperature 0.5 and saturation 1.1), loads and gives the colours it gave then."""
+    from colorizer.inference.loading import load_model
+    from colorizer.inference.predict import predict_ab
+
+    model = load_model(DATA / "saved-0.10.keras")
+    recorded = np.load(DATA / "saved-0.10.npz")
+    found = {type(layer).__name__ for layer in model.layers}
+    assert {"AnnealedMean", "EnsembleMean", "HintGate", "SpreadHints", "FollowHints", "GuidedEnlarge",
+            "MirrorPadding", "Saturation"} <= found
+    assert float(readout.annealed_mean(model).temperature.numpy()) == 0.5
+    np.testing.assert_allclose(predict_ab(model, recorded["L"], recorded["hints"]), recorded["ab"], atol=1e-5)

@@ -1,5 +1,6 @@
-"""The colorizer as an ONNX file (`colorizer.inference.onnx_export`), coloured on ONNX Runtime (`colorizer.inference.onnx_model`)
-without TensorFlow: the same colours as the Keras model, hints included, and no TensorFlow or Keras imported.
+"""The colorizer as an ONNX file (`colorizer.inference.onnx_export`), coloured on ONNX Runtime
+(`colorizer.inference.onnx_model`) without TensorFlow: the same colours as the Keras model, hints included, and no
+TensorFlow or Keras imported.
 
 Two conversions in all, shared: the trained hint-taking regression network of conftest (`hint_model`), and a small
 untrained hint-free ensemble with the distribution head (the custom read-out layers, their bin centres).
@@ -14,8 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer.apps import colorize as C
 from colorizer import hints as H
+from colorizer.apps import colorize as C
+from colorizer.inference.loading import load_model
+from colorizer.inference.photo import read_photo
 from colorizer.inference.predict import HintsNotSupported, network_input
 from conftest import REPO, venv_env, write_photos
 
@@ -40,8 +43,9 @@ STUDIO = """
 import io, json, sys, urllib.request
 import numpy as np
 from PIL import Image
-from colorizer.apps.colorize import load_model
-from colorizer.apps.studio import Studio, serve_in_background
+from colorizer.inference.loading import load_model
+from colorizer.apps.studio.server import serve_in_background
+from colorizer.apps.studio.session import Studio
 
 folder, output, model = sys.argv[1:4]
 studio = Studio(load_model(model), __import__("pathlib").Path(folder), __import__("pathlib").Path(output))
@@ -69,11 +73,10 @@ server.shutdown()
 @pytest.fixture(scope="module")
 def hint_onnx(hint_model, tmp_path_factory):
     """The trained hint-taking regression network of conftest, exported to ONNX: (.keras path, .onnx path)."""
-    from colorizer.inference.predict import load
     from colorizer.inference.onnx_export import write_onnx
 
     path = tmp_path_factory.mktemp("onnx") / "hints.onnx"
-    assert write_onnx(load(hint_model), path) < 0.01  # checked against Keras on writing
+    assert write_onnx(load_model(hint_model), path) < 0.01  # checked against Keras on writing
     return hint_model, path
 
 
@@ -83,8 +86,10 @@ def distribution_onnx(tmp_path_factory):
     .keras file and as ONNX: (.keras path, .onnx path)."""
     import keras
 
-    from colorizer.network.model import build, set_vividness
     from colorizer.inference.onnx_export import write_onnx
+    from colorizer.network import readout
+    from colorizer.network.builder import build
+    from colorizer.network.readout import set_vividness
 
     keras.utils.set_random_seed(5)
     model = build("unet", width=4, head="distribution", members=2, global_context=True)
@@ -92,7 +97,7 @@ def distribution_onnx(tmp_path_factory):
         if layer.name.endswith("logits") and layer.weights:
             layer.kernel.assign(layer.kernel * 40.0)
     set_vividness(model, temperature=0.6, rebalance=0.25, saturation=1.2)
-    weights = model.get_layer("annealed_mean").log_weights  # as training sets them: rebalance then counts
+    weights = readout.annealed_mean(model).log_weights  # as training sets them: rebalance then counts
     weights.assign(np.random.default_rng(5).normal(0.0, 1.0, weights.shape).astype(np.float32))
     folder = tmp_path_factory.mktemp("onnx")
     model.save(folder / "distribution.keras")
@@ -124,9 +129,7 @@ def test_the_onnx_file_takes_l_and_hints_only_and_says_what_it_is(hint_onnx, dis
     """Keras' own export made the distribution head's bin centres a second input; here they are constants."""
     import onnx
 
-    from colorizer.inference.onnx_model import load
-
-    with_hints, alone = load(hint_onnx[1]), load(distribution_onnx[1])
+    with_hints, alone = load_model(hint_onnx[1]), load_model(distribution_onnx[1])
     assert with_hints.inputs == ["L", "hints"] and alone.inputs == ["L"]
     for model in (with_hints, alone):
         shapes = {value.name: value.shape for value in [*model.runtime.get_inputs(), *model.runtime.get_outputs()]}
@@ -156,9 +159,9 @@ def test_onnx_runtime_colours_within_a_lab_unit_of_keras_at_any_size_and_batch(h
                                       {"x": 50, "y": 30, "color": "#2060c0"}]}, 48, 64)
     largest = 0.0
     for keras_path, onnx_path in (hint_onnx, distribution_onnx):
-        keras_model, onnx_model = C.load_model(str(keras_path)), C.load_model(str(onnx_path))
+        keras_model, onnx_model = load_model(str(keras_path)), load_model(str(onnx_path))
         for group, size in ((sources[:3], 64), (sources[:1], 40), (sources[3:], 256)):
-            photos = [C.read_photo(source, size) for source in group]
+            photos = [read_photo(source, size) for source in group]
             lightness = np.stack([photo.small for photo in photos])[..., None]
             maps = None
             if keras_path == hint_onnx[0]:
@@ -235,7 +238,7 @@ def test_colorize_gives_the_same_photographs_with_the_onnx_file_as_with_the_kera
 
 
 def test_a_hint_free_onnx_model_refuses_hints_as_the_keras_model_does(distribution_onnx, tmp_path, capsys):
-    keras_model, onnx_model = C.load_model(str(distribution_onnx[0])), C.load_model(str(distribution_onnx[1]))
+    keras_model, onnx_model = load_model(str(distribution_onnx[0])), load_model(str(distribution_onnx[1]))
     lightness = np.full((1, 16, 16, 1), 50.0, np.float32)
     maps = np.zeros((1, 16, 16, 3), np.float32)
     maps[0, 4, 4] = (0.3, 0.2, 1.0)

@@ -9,11 +9,11 @@ import yaml
 
 from colorizer import params as P
 from conftest import REPO, run, stage_command, write_photos
-from stages.evaluate import check_params as check_evaluate
-from stages.export import check_params as check_export
-from stages.prepare import check_params as check_prepare
-from stages.render import check_params as check_render
-from stages.train import check_params as check_train
+from colorizer.evaluation.scoring import check_params as check_evaluate
+from colorizer.inference.export import check_params as check_export
+from colorizer.data.preparation import check_params as check_prepare
+from colorizer.evaluation.gallery import check_params as check_render
+from colorizer.training.settings import check_params as check_train
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 # The defaults made a valid regression-head training: its loss is train.loss, and it takes one network only.

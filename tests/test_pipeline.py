@@ -1,4 +1,5 @@
-"""End to end: the real `dvc repro` in a temporary copy of the project, on small generated photographs."""
+"""End to end: the real `dvc repro` in a temporary copy of the project, on small generated photographs, logging to
+an `mlflow server` (conftest's `repro_project`, shared with test_scale_out.py)."""
 
 import json
 import re
@@ -8,9 +9,9 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from colorizer.tracking import registry
-from colorizer.inference.predict import load
+from colorizer.inference.loading import load_model
 from colorizer.native_logs import NATIVE_LOG
-from conftest import copy_project, run, set_params, venv_env, write_photos
+from conftest import run, set_params, venv_env, write_photos
 from test_model import colour_spread
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
@@ -23,25 +24,29 @@ def ran(result) -> set[str]:
     return set(re.findall(r"Running stage '(\w+)'", result.stdout))
 
 
+class Changed:
+    """A copy of the shared project to change (params, reruns, experiments), and the tracking server that its
+    stages log to, as the first `dvc repro` did."""
+
+    def __init__(self, root, uri):
+        self.root, self.uri = root, uri
+
+    def env(self, **extra) -> dict:
+        return venv_env(MLFLOW_TRACKING_URI=self.uri, **extra)
+
+    def run(self, cmd, check=True, **extra):
+        return run(cmd, self.root, env=self.env(**extra), check=check)
+
+
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A copy of the project (as git sees it) with small params, committed, after one `dvc repro`."""
-    root = tmp_path_factory.mktemp("e2e") / "project"
-    copy_project(root)
-    write_photos(root / "photos", 14, size=(40, 48))
-    set_params(root, **{"prepare.images": "photos", "prepare.train_size": [32, 32], "prepare.test_size": [32, 32],
-                        "train.crops_per_image": 2, "train.epochs": 2, "train.width": 4,
-                        "train.batch_size": 8, "render.count": 3})
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    run(["git", "init", "-q"], root)
-    run(["git", "add", "-A"], root)
-    run(git + ["commit", "-qm", "copy"], root)
-    first = run(["dvc", "repro"], root)
-    return root, first
+def changed(repro_project, tmp_path_factory):
+    """The copy that the tests from `test_only_what_a_change_touches_reruns` on change, in this order."""
+    return Changed(repro_project.copy(tmp_path_factory.mktemp("e2e-changed") / "project"),
+                   repro_project.server.alive().uri)
 
 
-def test_repro_runs_every_stage_and_writes_every_output(project):
-    root, first = project
+def test_repro_runs_every_stage_and_writes_every_output(repro_project):
+    root, first = repro_project.root, repro_project.first
     assert ran(first) == STAGES
     # What the stages print is for people: no TensorFlow or CUDA log lines on a CPU machine, no warnings.
     printed = (first.stdout + first.stderr).splitlines()
@@ -92,10 +97,10 @@ def test_repro_runs_every_stage_and_writes_every_output(project):
     assert not (root / "checkpoints" / "train").exists(), "a finished training leaves no checkpoint"
 
 
-def test_the_training_is_one_mlflow_run_with_params_metrics_model_and_gallery(project):
-    root, _ = project
+def test_the_training_is_one_mlflow_run_with_params_metrics_model_and_gallery(repro_project):
+    root = repro_project.root
     run_id = json.loads((root / "models/mlflow-run.json").read_text())["run_id"]
-    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    client = MlflowClient(tracking_uri=repro_project.server.alive().uri)
     found = client.get_run(run_id)
     assert found.data.params["arch"] == "unet" and found.data.params["epochs"] == "2"
     commit = found.data.tags["mlflow.source.git.commit"]
@@ -129,69 +134,69 @@ def test_the_training_is_one_mlflow_run_with_params_metrics_model_and_gallery(pr
     assert any(m.source_run_id == run_id for m in models)
 
 
-def test_only_what_a_change_touches_reruns(project):
-    root, _ = project
-    status = run(["dvc", "status"], root)
+def test_only_what_a_change_touches_reruns(changed):
+    root = changed.root
+    status = changed.run(["dvc", "status"])
     assert "up to date" in status.stdout
-    assert ran(run(["dvc", "repro"], root)) == set()
+    assert ran(changed.run(["dvc", "repro"])) == set()
 
     # prepare really reruns on a new training size (DVC's run cache once ignored keys named "size"), then a
     # return to the old one restores the old outputs from the run cache and the rest is up to date again.
     stored = json.loads((root / "metrics/prepare.json").read_text())["train_stored_size"]
     set_params(root, **{"prepare.train_size": [24, 24]})
-    assert ran(run(["dvc", "repro", "--single-item", "prepare"], root)) == {"prepare"}
+    assert ran(changed.run(["dvc", "repro", "--single-item", "prepare"])) == {"prepare"}
     assert json.loads((root / "metrics/prepare.json").read_text())["train_stored_size"] == [48, 48] != stored
     set_params(root, **{"prepare.train_size": [32, 32]})
-    assert "is cached" in run(["dvc", "repro", "--single-item", "prepare"], root).stdout
+    assert "is cached" in changed.run(["dvc", "repro", "--single-item", "prepare"]).stdout
     assert json.loads((root / "metrics/prepare.json").read_text())["train_stored_size"] == stored
-    assert "up to date" in run(["dvc", "status"], root).stdout
+    assert "up to date" in changed.run(["dvc", "status"]).stdout
 
     set_params(root, **{"render.count": 2})
-    assert ran(run(["dvc", "repro"], root)) == {"render"}
+    assert ran(changed.run(["dvc", "repro"])) == {"render"}
     assert len(list((root / "gallery").glob("0*.png"))) == 2
 
     before = json.loads((root / "metrics/eval.json").read_text())["colorfulness"]
     set_params(root, **{"export.saturation": 1.5})
-    assert ran(run(["dvc", "repro"], root)) == {"export", "evaluate", "render"}
+    assert ran(changed.run(["dvc", "repro"])) == {"export", "evaluate", "render"}
     assert json.loads((root / "metrics/eval.json").read_text())["colorfulness"] > before
 
     set_params(root, **{"train.epochs": 3})
-    assert ran(run(["dvc", "repro"], root)) == {"train", "export", "evaluate", "render"}
+    assert ran(changed.run(["dvc", "repro"])) == {"train", "export", "evaluate", "render"}
     assert json.loads((root / "metrics/train.json").read_text())["epochs"] == 3
 
 
-def test_dvc_metrics_plots_and_experiments_work(project):
-    root, _ = project
-    metrics = json.loads(run(["dvc", "metrics", "show", "--json"], root).stdout)
+def test_dvc_metrics_plots_and_experiments_work(changed):
+    root = changed.root
+    metrics = json.loads(changed.run(["dvc", "metrics", "show", "--json"]).stdout)
     assert "metrics/eval.json" in json.dumps(metrics)
-    table = run(["dvc", "metrics", "show"], root, env=venv_env(COLUMNS="120")).stdout.splitlines()
+    table = changed.run(["dvc", "metrics", "show"], COLUMNS="120").stdout.splitlines()
     assert table[0].split() == ["Path", "ab_mse", "colorfulness", "epochs", "kept_epoch", "psnr", "ssim",
                                 "val_ab_mse", "val_loss"]
     assert max(map(len, table)) <= 120, "dvc metrics show must be readable at 120 columns"
-    run(["dvc", "plots", "show", "-o", "plots_out"], root)
+    changed.run(["dvc", "plots", "show", "-o", "plots_out"])
     page = (root / "plots_out/index.html").read_text()
     assert "vegaEmbed(" in page and not re.search(r"<script[^>]+src=", page), "the plots page must work offline"
-    plots = json.loads(run(["dvc", "plots", "show", "--json"], root).stdout)["data"]
+    plots = json.loads(changed.run(["dvc", "plots", "show", "--json"]).stdout)["data"]
     assert list(plots) == ["loss", "validation colour error", "colour hints"]  # no untitled duplicate
-    run(["dvc", "exp", "run", "-S", "train.epochs=1"], root)
+    changed.run(["dvc", "exp", "run", "-S", "train.epochs=1"])
     # The README's command: the metrics, then the params, that differ, at 120 columns (no file hashes).
-    table = run(["dvc", "exp", "show", "--no-pager", "--only-changed", "--drop", "Created|epochs|.*/"], root,
-                env=venv_env(COLUMNS="120")).stdout.splitlines()
+    table = changed.run(["dvc", "exp", "show", "--no-pager", "--only-changed", "--drop", "Created|epochs|.*/"],
+                        COLUMNS="120").stdout.splitlines()
     header = table[1].split()
     assert max(map(len, table)) <= 120 and header[:5] == ["Experiment", "val_loss", "val_ab_mse", "kept_epoch", "psnr"]
-    shown = run(["dvc", "exp", "show", "--json"], root).stdout
+    shown = changed.run(["dvc", "exp", "show", "--json"]).stdout
     assert '"train.epochs": 1' in shown.replace("\n", "") or re.search(r'"epochs":\s*1\b', shown)
-    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    client = MlflowClient(tracking_uri=changed.uri)
     runs = client.search_runs([client.get_experiment_by_name("colorization").experiment_id])
     assert any(r.data.tags.get("dvc.experiment") for r in runs), "the experiment's run is not named after it"
 
 
-def test_each_export_is_a_candidate_version_with_its_own_figures_and_one_is_promoted(project):
+def test_each_export_is_a_candidate_version_with_its_own_figures_and_one_is_promoted(changed):
     """MLflow 3's model lifecycle: every export a version with @candidate, evaluate's figures linked to its
     logged model (never overwritten by a later export), the contact sheet on the model, and `colorize-promote`
     moving @champion, which `colorize --model models:/colorizer@champion` then colours with."""
-    root, _ = project
-    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    root = changed.root
+    client = MlflowClient(tracking_uri=changed.uri)
     versions = {str(v.version): v for v in client.search_model_versions("name = 'colorizer'")}
     assert len(versions) >= 3  # the first repro, a re-export at saturation 1.5, a retraining, an experiment
     exported = json.loads((root / "models/mlflow-model.json").read_text())
@@ -212,21 +217,21 @@ def test_each_export_is_a_candidate_version_with_its_own_figures_and_one_is_prom
     assert [a.path for a in client.list_logged_model_artifacts(registry.model_id(newest), "gallery")] \
         == ["gallery/contact_sheet.png"]
 
-    listed = run(["colorize-promote"], root).stdout
+    listed = changed.run(["colorize-promote"]).stdout
     assert listed.split()[:6] == ["version", "PSNR", "SSIM", "ab", "MSE", "colourful"] and "@candidate" in listed
-    refused = run(["colorize-promote", "99"], root, check=False)
+    refused = changed.run(["colorize-promote", "99"], check=False)
     assert refused.returncode == 1 and "colorizer has no version 99; its versions: 1, 2" in refused.stderr
-    promoted = run(["colorize-promote", "1"], root).stdout
+    promoted = changed.run(["colorize-promote", "1"]).stdout
     assert "@champion -> colorizer version 1" in promoted
-    assert client.get_model_version_by_alias("colorizer", "champion").version == 1
+    assert str(client.get_model_version_by_alias("colorizer", "champion").version) == "1"  # a str over REST
     photo = write_photos(root / "mine", 1, size=(40, 48))[0]
-    run(["colorize", str(photo), "-o", "coloured", "--model", "models:/colorizer@champion", "-q"], root)
+    changed.run(["colorize", str(photo), "-o", "coloured", "--model", "models:/colorizer@champion", "-q"])
     assert (root / "coloured" / photo.name).stat().st_size > 0
 
 
-def test_the_trained_colorizer_gives_a_uniform_photograph_one_colour(project):
+def test_the_trained_colorizer_gives_a_uniform_photograph_one_colour(repro_project):
     """No fringe along the borders from a trained network either (the issue: within 2 Lab units)."""
-    root, _ = project
-    model = load(root / "models/colorizer.keras")
+    root = repro_project.root
+    model = load_model(root / "models/colorizer.keras")
     for lightness in (25.0, 60.0):
         assert colour_spread(model, lightness, size=(96, 128)) < 2.0, lightness

@@ -8,7 +8,7 @@ from PIL import Image
 from colorizer.data.shards import LabSplit, read_manifest
 from colorizer.data.splits import assign
 from conftest import prepare_config, write_photos
-from stages.prepare import prepare
+from colorizer.data.preparation import prepare
 
 
 def config(folder, **overrides):
@@ -128,7 +128,7 @@ def test_a_test_subfolder_is_the_test_split_and_the_rest_is_train_and_val(tmp_pa
 
 def test_a_missing_test_subfolder_is_named(tmp_path):
     from colorizer.params import ParamError
-    from stages.prepare import check_params
+    from colorizer.data.preparation import check_params
 
     write_photos(tmp_path / "photos", 1)
     params = {"images": str(tmp_path / "photos"), "train_size": [16, 16], "test_size": [16, 16], "crop_scale": 0.5,
@@ -157,7 +157,7 @@ def test_every_manifest_row_holds_its_source_even_around_skipped_files(tmp_path)
     # still hold the Lab of the image it names, and 1 or 3 worker processes must write the same bytes.
     from colorizer.color import lab_to_codes, srgb_to_lab
     from colorizer.data.images import read_rgb, resize
-    from stages.prepare import split_size
+    from colorizer.data.preparation import split_size
 
     folder = tmp_path / "photos"
     write_photos(folder, 14)
@@ -186,7 +186,7 @@ def test_every_manifest_row_holds_its_source_even_around_skipped_files(tmp_path)
 def test_a_large_jpeg_is_decoded_at_a_reduced_scale_that_keeps_the_output_sharp(tmp_path):
     from colorizer.color import srgb_to_lab
     from colorizer.data.images import read_rgb, resize
-    from stages.prepare import decode_size
+    from colorizer.data.preparation import decode_size
 
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -46,11 +46,15 @@ def test_image_scores_of_a_perfect_prediction():
 def test_scores_are_of_the_colours_colorize_writes():
     """A prediction outside the sRGB gamut is scored as `colorize` writes it (mixed with grey at its own
     luminance), not as a channel-clipped conversion, which changes its lightness and hue."""
-    from colorizer.color import gray_lab, lab_to_rgb, lab_to_srgb8, to_uint8
+    from skimage import color as skcolor
+
+    from colorizer.color import gray_lab, lab_to_srgb8
 
     predicted = np.zeros((8, 8, 3), np.float32)
     predicted[...] = (60.0, 90.0, -90.0)  # a violet no screen shows
     written = lab_to_srgb8(predicted[..., 0], predicted[..., 1], predicted[..., 2])
-    assert not np.array_equal(written, to_uint8(lab_to_rgb(predicted)))
+    clipped = (np.clip(skcolor.lab2rgb(predicted), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    assert not np.array_equal(written, clipped)
+    assert colorfulness(written) != pytest.approx(colorfulness(clipped))
     scores = image_scores(gray_lab(predicted[..., :1]), predicted)
     assert scores["colorfulness"] == pytest.approx(colorfulness(written))

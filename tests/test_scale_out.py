@@ -1,115 +1,49 @@
 """Scaling out on the real tools: a shared `mlflow server`, a DVC experiment queue run with two jobs, a DVC
-remote, and a tracking server that dies during training. One project copy and one `dvc repro` serve them
-all (in this order), so the module stays within a few minutes on two cores."""
+remote, and a tracking server that dies during training. conftest's `repro_project` (one `dvc repro` that
+logged to the session's `mlflow server`, shared with test_pipeline.py) and one copy of it serve them all (in
+this order), so the module stays within a few minutes on two cores."""
 
 import json
-import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
-
-from colorizer.inference.predict import load
-from conftest import copy_project, free_port, run, set_params, stage_command, venv_env, write_photos
 from test_pipeline import ran
+
+from colorizer.inference.loading import load_model
 from colorizer.inference.predict import predict_ab  # L, and empty hints for a hint-taking network
+from conftest import GIT, run, stage_command, venv_env
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
-GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-
-
-class MlflowServer:
-    """A real `mlflow server` on 127.0.0.1: SQLite backend, artifacts served by the server itself."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.proc, self.port = folder, None, None
-        self.artifacts = folder / "artifacts"
-
-    @property
-    def uri(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "MlflowServer":
-        """Start it; `ready` waits until it answers (it takes a while to start: do other work first)."""
-        self.port = free_port()
-        cmd = ["mlflow", "server", "--backend-store-uri", f"sqlite:///{self.folder / 'server.db'}",
-               "--artifacts-destination", str(self.artifacts), "--host", "127.0.0.1",
-               "--port", str(self.port), "--workers", "1"]
-        log = open(self.folder / "server.log", "a")
-        env = venv_env()
-        env.pop("PYTEST_CURRENT_TEST", None)
-        # its own process group, so that the server and its workers are stopped (or killed) together
-        self.proc = subprocess.Popen(cmd, cwd=self.folder, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        return self
-
-    def ready(self) -> "MlflowServer":
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"mlflow server exited:\n{(self.folder / 'server.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.uri}/health", timeout=5) as answer:
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.5)
-        raise AssertionError("mlflow server did not answer /health within 180 s")
-
-    def stop(self, sig=signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=30)
-
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    made = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
-    yield made
-    made.stop()
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory, server):
-    """A committed project copy whose photographs are under DVC, after one `dvc repro` that logged to the
-    server; the result committed too (dvc.lock: the baseline of the experiments)."""
-    server.start()
-    root = tmp_path_factory.mktemp("scale-out") / "project"
-    copy_project(root)
-    write_photos(root / "photos", 14, size=(40, 48))
-    set_params(root, **{"prepare.images": "photos", "prepare.train_size": [32, 32], "prepare.test_size": [32, 32],
-                        "train.crops_per_image": 2, "prepare.workers": 1, "train.epochs": 2,
-                        "train.width": 4, "train.batch_size": 8, "train.members": 1,
-                        "render.count": 2})
-    run(["git", "init", "-q"], root)
-    run(["dvc", "add", "-q", "photos"], root)
-    run(["git", "add", "-A"], root)
-    run(GIT + ["commit", "-qm", "copy"], root)
-    repro = run(["dvc", "repro"], root, env=venv_env(MLFLOW_TRACKING_URI=server.ready().uri))
-    assert {"prepare", "train", "evaluate", "render"} <= ran(repro)
-    local_store = [name for name in ("mlflow.db", "mlartifacts") if (root / name).exists()]
+def project(repro_project, tmp_path_factory):
+    """A copy of conftest's `repro_project` (its photographs under DVC, one `dvc repro` that logged to the
+    session's `mlflow server`) with the result committed too (dvc.lock: the baseline of the experiments)."""
+    root = repro_project.copy(tmp_path_factory.mktemp("scale-out") / "project")
     run(["git", "add", "-A"], root)
     run(GIT + ["commit", "-qm", "repro"], root)
-    return root, local_store
+    return root
 
 
-def test_the_pipeline_logs_params_metrics_model_and_gallery_to_a_tracking_server(project, server):
-    root, local_store = project
-    assert local_store == [], "with MLFLOW_TRACKING_URI set, nothing may go to the local store"
+@pytest.fixture
+def server(repro_project):
+    return repro_project.server.alive()
+
+
+def test_the_pipeline_logs_params_metrics_model_and_gallery_to_a_tracking_server(repro_project, server):
+    root = repro_project.root
+    assert {"prepare", "train", "evaluate", "render"} <= ran(repro_project.first)
+    assert repro_project.local_store == [], "with MLFLOW_TRACKING_URI set, nothing may go to the local store"
     recorded = json.loads((root / "models/mlflow-run.json").read_text())
     assert recorded["tracking_uri"] == server.uri
     client = MlflowClient(tracking_uri=server.uri)
@@ -150,8 +84,8 @@ def wait_for_queue(root: Path, experiments: int, timeout: float = 600) -> str:
 
 def test_a_queue_of_experiments_with_two_jobs_lands_each_as_its_own_run_in_the_one_store(project):
     """Up to the train stage only, to keep it short: train makes the run; the later stages find it the
-    same way (`tracking.connect`, tested in test_tracking.py for experiment copies)."""
-    root, _ = project
+    same way (`store.connect`, tested in test_tracking.py for experiment copies)."""
+    root = project
     for rate in ("0.002", "0.004"):
         run(["dvc", "exp", "run", "--queue", "-S", "train.epochs=1", "-S", f"train.learning_rate={rate}",
              "train"], root)
@@ -191,7 +125,7 @@ def test_a_queue_of_experiments_with_two_jobs_lands_each_as_its_own_run_in_the_o
 
 
 def test_a_dvc_remote_restores_images_shards_and_model_in_an_empty_cache(project, tmp_path):
-    root, _ = project
+    root = project
     remote = tmp_path / "remote"
     run(["dvc", "remote", "add", "-d", "team", str(remote)], root)
     pushed = run(["dvc", "push"], root)
@@ -208,7 +142,7 @@ def test_a_dvc_remote_restores_images_shards_and_model_in_an_empty_cache(project
     status = run(["dvc", "status"], root)
     assert "Data and pipelines are up to date" in status.stdout, status.stdout
     assert len(list((root / "photos").glob("*.png"))) == 14
-    model = load(root / "models/colorizer.keras")
+    model = load_model(root / "models/colorizer.keras")
     assert np.asarray(predict_ab(model, np.full((1, 32, 32, 1), 50.0, "float32"))).shape == (1, 32, 32, 2)
 
 
@@ -223,29 +157,30 @@ def cached_outputs(root: Path) -> list[str]:
     return found
 
 
+# The train stage, whose tracking server is killed once the first epoch's metrics are logged.
 KILL_DURING_TRAINING = """
 import os, signal, sys
-import keras
-import stages.train as train
+from colorizer.tracking.training_run import EpochMetrics
+from stages.train import main
+
+log_epoch = EpochMetrics.on_epoch_end
 
 
-class KillTrackingServer(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 0:
-            os.killpg(int(sys.argv[1]), signal.SIGKILL)
-            print("killed the tracking server after epoch 1", flush=True)
+def on_epoch_end(self, epoch, logs=None):
+    log_epoch(self, epoch, logs)
+    if epoch == 0:
+        os.killpg(int(sys.argv[1]), signal.SIGKILL)
+        print("killed the tracking server after epoch 1", flush=True)
 
-fit = train.fit
-train.fit = lambda *args, extra_callbacks=(), **kwargs: fit(
-    *args, extra_callbacks=[*extra_callbacks, KillTrackingServer()], **kwargs)
-train.main(sys.argv[2:])
+EpochMetrics.on_epoch_end = on_epoch_end
+main(sys.argv[2:])
 """
 
 
 def test_a_tracking_server_lost_during_training_costs_neither_the_model_nor_the_metrics(project, server,
                                                                                          tmp_path):
-    """Kills the module's server: keep this test last in the module."""
-    root, _ = project
+    """Kills the session's server (its next user starts it again): keep this test last in the module."""
+    root = project
     work = tmp_path / "work"
     shutil.copytree(root / "data" / "prepared", work / "data" / "prepared")
     shutil.copy2(root / "params.yaml", work / "params.yaml")
@@ -257,7 +192,7 @@ def test_a_tracking_server_lost_during_training_costs_neither_the_model_nor_the_
                              *stage_command("train")[3:]], cwd=work,
                             env=env, capture_output=True, text=True, timeout=400)
     assert "killed the tracking server after epoch 1" in result.stdout, result.stderr[-3000:]
-    assert server.proc.wait(timeout=30) is not None
+    assert server.proc.wait(timeout=30) == -signal.SIGKILL, "the server was not killed by the callback"
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"train: warning: could not log the final metrics to MLflow ({server.uri})" in result.stderr
     report = json.loads((work / "metrics/train.json").read_text())

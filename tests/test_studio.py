@@ -22,7 +22,9 @@ from PIL import Image
 from skimage import color as skcolor
 
 from colorizer.apps import colorize as C
-from colorizer.apps import studio as S
+from colorizer.apps.studio import server as S
+from colorizer.apps.studio.session import Studio
+from colorizer.inference.loading import load_model
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,7 +57,7 @@ def folders(tmp_path_factory):
 
 
 def start(model_path, photos, output):
-    studio = S.Studio(C.load_model(str(model_path)), photos, output, max_upload_mb=MB)
+    studio = Studio(load_model(str(model_path)), photos, output, max_upload_mb=MB)
     studio.warm_up()
     return studio, S.serve_in_background(studio)
 
@@ -240,6 +242,7 @@ def test_only_the_pages_own_files_are_served_and_only_at_its_own_address(served)
     url = served[1]
     assert get(url + "static/..%2F..%2Fstudio.py")[0] == 404
     assert get(url + "static/studio.py")[0] == 404
+    assert get(url + "static/..%2Fserver.py")[0] == 404 and get(url + "static/server.py")[0] == 404
     assert get(url + "api/info", {"Host": "attacker.example:80"})[0] == 421  # DNS rebinding
     with urllib.request.urlopen(url, timeout=20) as response:
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
@@ -262,7 +265,7 @@ def test_requests_that_a_newer_one_overtook_while_they_waited_are_dropped(served
         for thread in threads:
             thread.start()
         deadline = time.monotonic() + 10
-        while opened.latest < 5 and time.monotonic() < deadline:
+        while opened.order.latest < 5 and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(0.1)
     for thread in threads:
@@ -279,8 +282,8 @@ def test_requests_that_a_newer_one_overtook_while_they_waited_are_dropped(served
 def test_a_distribution_head_model_suggests_colours_at_the_point_clicked(browser, folders, tmp_path_factory):
     import keras
 
-    from colorizer.network.model import build
     from colorizer.inference.suggestions import suggest
+    from colorizer.network.builder import build
 
     _, photos, _ = folders
     keras.utils.set_random_seed(0)

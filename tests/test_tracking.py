@@ -1,6 +1,7 @@
 """MLflow tracking without a pipeline around it: which store a queued experiment finds, two trainings
 starting together on a new SQLite store, and a tracking server that cannot be reached."""
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -11,9 +12,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from colorizer.tracking import store as tracking
-from conftest import REPO, free_port, prepare_config, stage_command, venv_env, write_photos
-from stages.prepare import prepare
+from colorizer.tracking.store import EXPERIMENT, repo_root, tracking_uri
+from conftest import REPO, free_port, stage_command, venv_env
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
@@ -23,25 +23,25 @@ def test_a_queued_experiment_finds_the_store_of_the_original_repository(tmp_path
     copy = root / ".dvc" / "tmp" / "exps" / "tmpa1b2c3"
     (copy / ".dvc").mkdir(parents=True)
     monkeypatch.setenv("DVC_ROOT", str(root))  # what DVC sets in a queued experiment
-    assert tracking.repo_root() == root.resolve()
+    assert repo_root() == root.resolve()
     # A stage run by hand inside the copy, without DVC_ROOT: the copy's own .dvc is not the answer.
     monkeypatch.delenv("DVC_ROOT")
     monkeypatch.chdir(copy)
-    assert tracking.repo_root() == root.resolve()
+    assert repo_root() == root.resolve()
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    assert tracking.tracking_uri() == f"sqlite:///{root.resolve() / 'mlflow.db'}"
+    assert tracking_uri() == f"sqlite:///{root.resolve() / 'mlflow.db'}"
 
 
 WRITER = """
 import sys, time
 import mlflow
-from colorizer.tracking import store as tracking
+from colorizer.tracking import runs, store
 
 start, steps = float(sys.argv[1]), int(sys.argv[2])
 while time.time() < start:
     time.sleep(0.01)
-experiment = tracking.connect()
-with tracking.start_training_run(experiment) as run:
+experiment = store.connect()
+with runs.start_training_run(experiment) as run:
     mlflow.log_params({"writer": sys.argv[3]})
     for step in range(steps):
         mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
@@ -65,25 +65,23 @@ def test_two_trainings_starting_together_on_a_new_sqlite_store_both_log_everythi
     for out, err, code in results:
         run_id = out.strip().splitlines()[-1]
         assert len(client.get_metric_history(run_id, "loss")) == 60
-    runs = client.search_runs([client.get_experiment_by_name(tracking.EXPERIMENT).experiment_id])
+    runs = client.search_runs([client.get_experiment_by_name(EXPERIMENT).experiment_id])
     assert sorted(r.data.params["writer"] for r in runs) == ["a", "b"]
     with sqlite3.connect(store) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def tiny_project(folder: Path) -> Path:
-    """params.yaml and prepared shards: what the train stage reads."""
-    write_photos(folder / "photos", 10, size=(32, 32))
-    prepare(prepare_config(folder / "photos", crop_scale=0.6, splits={"train": 0.6, "val": 0.2, "test": 0.2},
-                           split_seed=0, shard_size=16), folder / "data" / "prepared")
+def tiny_project(folder: Path, prepared: Path) -> Path:
+    """params.yaml and prepared shards (a copy of ``prepared``): what the train stage reads."""
+    shutil.copytree(prepared, folder / "data" / "prepared")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["train"].update(epochs=2, width=4, batch_size=8, members=1)
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return folder
 
 
-def test_an_unreachable_tracking_server_stops_train_before_training_and_fast(tmp_path):
-    project = tiny_project(tmp_path / "project")
+def test_an_unreachable_tracking_server_stops_train_before_training_and_fast(tmp_path, prepared_data):
+    project = tiny_project(tmp_path / "project", prepared_data)
     uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     env = venv_env(MLFLOW_TRACKING_URI=uri, PYTHONPATH=str(REPO))
     for key in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
@@ -99,16 +97,17 @@ def test_an_unreachable_tracking_server_stops_train_before_training_and_fast(tmp
     assert not (project / "models").exists() and not (project / "metrics").exists()
 
 
-def test_export_evaluate_and_render_finish_without_the_tracking_server(tmp_path, monkeypatch, capsys):
+def test_export_evaluate_and_render_finish_without_the_tracking_server(tmp_path, monkeypatch, capsys,
+                                                                       prepared_data):
     """Their outputs are written first; a server that is gone costs only the logging, with a warning each."""
     import json
 
     from mlflow.tracking._tracking_service import utils as tracking_state
 
-    from colorizer.network.model import build
+    from colorizer.network.builder import build
     from stages import evaluate, export, render
 
-    project = tiny_project(tmp_path / "project")
+    project = tiny_project(tmp_path / "project", prepared_data)
     monkeypatch.chdir(project)
     monkeypatch.setattr(tracking_state, "_tracking_uri", None)
     uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there

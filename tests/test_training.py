@@ -7,12 +7,16 @@ import keras
 import numpy as np
 import pytest
 
-from colorizer.params import load
 from colorizer.data.shards import LabSplit
-from conftest import REPO, prepare_config, write_photos
-from stages.prepare import prepare
-from stages.train import check_params, fit, learning_rate, prepare_checkpoints, zero_chroma_loss
 from colorizer.inference.predict import predict_ab  # L, and empty hints for a hint-taking network
+from colorizer.network import readout
+from colorizer.network.builder import CONTEXT_OUT
+from colorizer.params import load
+from colorizer.training.checkpoints import prepare_checkpoints
+from colorizer.training.fit import fit, learning_rate
+from colorizer.training.history import zero_chroma_loss
+from colorizer.training.settings import check_params
+from conftest import REPO
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
@@ -25,18 +29,22 @@ CFG = check_params({**PARAMS, "width": 8, "members": 1, "head": "regression", "r
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    root = tmp_path_factory.mktemp("learning")
-    write_photos(root / "photos", 24, size=(40, 40))
-    prepare(prepare_config(root / "photos", crop_scale=0.6, splits={"train": 0.65, "val": 0.25, "test": 0.1},
-                           split_seed=0, shard_size=16, workers=2), root / "prepared")
-    return root / "prepared"
+def prepared(prepared_data):
+    """conftest's 24 small photographs, prepared once for the session (read only)."""
+    return prepared_data
 
 
-def test_short_training_beats_the_zero_chroma_baseline(prepared, tmp_path):
+@pytest.fixture(scope="module")
+def short_training(prepared, tmp_path_factory):
+    """CFG's short training, keeping its best epoch (restore_best): the network and its history."""
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
+    return fit(dict(CFG, restore_best=True), train, val, checkpoints=tmp_path_factory.mktemp("short") / "ckpt")
+
+
+def test_short_training_beats_the_zero_chroma_baseline(prepared, short_training):
+    val = LabSplit(prepared, "val")
     baseline = zero_chroma_loss(val, "mse")
-    model, history = fit(CFG, train, val, checkpoints=tmp_path / "ckpt")
+    _, history = short_training
     assert [int(r["epoch"]) for r in history] == list(range(CFG["epochs"]))
     best = min(float(r["val_loss"]) for r in history)
     assert best < 0.3 * baseline, f"val loss {best:.5f} is not clearly below zero chroma {baseline:.5f}"
@@ -128,7 +136,7 @@ def test_a_training_interrupted_inside_an_epoch_resumes_from_its_last_checkpoint
 
 
 def test_the_cosine_schedule_decays_to_zero_over_the_whole_training(prepared):
-    from stages.train import epoch_batches
+    from colorizer.training.fit import epoch_batches
 
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     per_epoch = epoch_batches(CFG, train, val)[0].batches_per_epoch
@@ -160,8 +168,8 @@ def test_a_checkpoint_from_other_params_or_other_data_is_discarded(prepared, tmp
 
 
 def test_the_distribution_head_learns_colour_too(prepared, tmp_path):
-    from colorizer.inference.predict import predict_lab
     from colorizer.evaluation.quality import ab_mse
+    from colorizer.inference.predict import predict_lab
 
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     # 420 steps: on these tiny photographs the mirror-padded distribution head first predicts the mean colour
@@ -177,9 +185,9 @@ def test_the_distribution_head_learns_colour_too(prepared, tmp_path):
 
 @pytest.mark.parametrize("mixed, jit", [(True, False), (False, True)])
 def test_mixed_precision_and_xla_train_a_step_on_cpu(prepared, tmp_path, mixed, jit):
+    from colorizer.inference.loading import load_model
     from colorizer.training.batches import CropBatches
-    from colorizer.inference.predict import load
-    from stages.train import compile_model
+    from colorizer.training.fit import compile_model
 
     train = LabSplit(prepared, "train")
     model, trainee = compile_model(dict(CFG, width=4, mixed_precision=mixed, jit_compile=jit), train, (32, 32))
@@ -192,14 +200,14 @@ def test_mixed_precision_and_xla_train_a_step_on_cpu(prepared, tmp_path, mixed, 
     assert np.all(np.isfinite(np.asarray(trainee.train_on_batch(batch), float)))  # loss and ab_mse
     if mixed:  # the saved model still returns float32 ab / 128
         model.save(tmp_path / "model.keras")
-        ab = predict_ab(load(tmp_path / "model.keras"), np.full((2, 32, 32, 1), 50.0, np.float32))
+        ab = predict_ab(load_model(tmp_path / "model.keras"), np.full((2, 32, 32, 1), 50.0, np.float32))
         assert ab.dtype == np.float32 and ab.shape == (2, 32, 32, 2) and np.abs(ab).max() <= 1.0
 
 
 def test_the_colour_loss_adds_the_mean_colours_error_to_the_training_loss(prepared):
     from colorizer.network.ab_bins import COLOUR_LOSS_UNIT
     from colorizer.training.batches import CropBatches
-    from stages.train import compile_model
+    from colorizer.training.fit import compile_model
 
     train = LabSplit(prepared, "train")
     batch = CropBatches(train, 8, shuffle=True, crops_per_image=1, min_scale=0.6, flip=True)[0]
@@ -215,7 +223,7 @@ def test_the_colour_loss_adds_the_mean_colours_error_to_the_training_loss(prepar
 
 def test_by_default_a_cpu_trains_in_float32_without_xla(prepared):
     from colorizer.training.devices import gpu_present
-    from stages.train import compile_model
+    from colorizer.training.fit import compile_model
 
     if gpu_present():
         pytest.skip("auto turns both on with a GPU")
@@ -225,10 +233,9 @@ def test_by_default_a_cpu_trains_in_float32_without_xla(prepared):
     assert trainee.jit_compile is False
 
 
-def test_restore_best_keeps_the_epoch_with_the_lowest_validation_loss(prepared, tmp_path):
-    train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
-    model, history = fit(dict(CFG, width=4, epochs=4, restore_best=True), train, val,
-                         checkpoints=tmp_path / "ckpt")
+def test_restore_best_keeps_the_epoch_with_the_lowest_validation_loss(prepared, short_training):
+    val = LabSplit(prepared, "val")
+    model, history = short_training
     lab = val.take(range(len(val)))
     error = float(np.mean((128.0 * predict_ab(model, lab[..., :1]) - lab[..., 1:]) ** 2))
     kept = min(history, key=lambda r: float(r["val_loss"]))
@@ -236,8 +243,8 @@ def test_restore_best_keeps_the_epoch_with_the_lowest_validation_loss(prepared, 
 
 
 def test_keep_best_survives_an_interruption(tmp_path):
-    from colorizer.network.model import build
-    from stages.train import KeepBest
+    from colorizer.network.builder import build
+    from colorizer.training.fit import KeepBest
 
     model = build("seed")
     kernel = model.layers[2].kernel
@@ -262,17 +269,17 @@ def test_keep_best_survives_an_interruption(tmp_path):
 def test_an_ensemble_trains_its_networks_side_by_side_and_saves_as_one(prepared, tmp_path):
     """train.members: 2 fits two unets at once from different initial weights; the network saved is one file
     that colours with both, and export's read-out settings apply to it as to one network."""
-    from colorizer.inference.predict import load
-    from colorizer.network.model import set_vividness
+    from colorizer.inference.loading import load_model
+    from colorizer.network.readout import set_vividness
 
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     cfg = dict(CFG, width=4, head="distribution", colour_loss=1.0, members=2, epochs=2, crops_per_image=2)
     model, history = fit(cfg, train, val, checkpoints=tmp_path / "ckpt")
     assert [int(r["epoch"]) for r in history] == [0, 1] and all(np.isfinite(float(r["val_loss"])) for r in history)
-    kernels = [np.asarray(model.get_layer(f"m{i}_logits").kernel) for i in range(2)]
+    kernels = [np.asarray(readout.member_logits(model, i).kernel) for i in range(2)]
     assert kernels[0].shape == kernels[1].shape and np.abs(kernels[0] - kernels[1]).mean() > 1e-3
     model.save(tmp_path / "network.keras")
-    network = set_vividness(load(tmp_path / "network.keras"), temperature=0.9, rebalance=0.25)
+    network = set_vividness(load_model(tmp_path / "network.keras"), temperature=0.9, rebalance=0.25)
     ab = predict_ab(network, np.full((1, 32, 32, 1), 50.0, np.float32))
     assert ab.shape == (1, 32, 32, 2) and np.all(np.isfinite(ab))
 
@@ -282,7 +289,7 @@ def test_each_network_of_an_ensemble_learns_exactly_as_it_would_alone(prepared):
     two-network ensemble starts from the weights a lone network of the same seed starts from, and after the same
     batches it holds the same weights. (With the mean of the losses, Adam's epsilon made them 25% apart.)"""
     from colorizer.training.batches import CropBatches
-    from stages.train import compile_model
+    from colorizer.training.fit import compile_model
 
     train = LabSplit(prepared, "train")
     batches = CropBatches(train, 8, shuffle=True, crops_per_image=2, min_scale=0.6, flip=True)
@@ -296,11 +303,11 @@ def test_each_network_of_an_ensemble_learns_exactly_as_it_would_alone(prepared):
             trainee.train_on_batch(batches[step])
         trained[members] = model
     alone, pair = trained[1], trained[2]
-    np.testing.assert_allclose(np.asarray(pair.get_layer("m0_logits").kernel),
-                               np.asarray(alone.get_layer("logits").kernel), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(np.asarray(pair.get_layer("m0_context_2").kernel),
-                               np.asarray(alone.get_layer("context_2").kernel), rtol=1e-5, atol=1e-7)
-    assert not np.allclose(np.asarray(pair.get_layer("m1_logits").kernel), np.asarray(alone.get_layer("logits").kernel))
+    np.testing.assert_allclose(np.asarray(readout.member_logits(pair, 0).kernel),
+                               np.asarray(readout.logits(alone).kernel), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(readout.layer(pair, CONTEXT_OUT, member=0).kernel),
+                               np.asarray(readout.layer(alone, CONTEXT_OUT).kernel), rtol=1e-5, atol=1e-7)
+    assert not np.allclose(np.asarray(readout.member_logits(pair, 1).kernel), np.asarray(readout.logits(alone).kernel))
 
 
 def test_a_model_with_hints_colours_without_them_exactly_as_the_same_training_without_hints(prepared):
@@ -308,8 +315,7 @@ def test_a_model_with_hints_colours_without_them_exactly_as_the_same_training_wi
     batches (crops with simulated hints for the one, the same crops bare for the other), a model with hints
     given none colours exactly as the model trained without hints, and given hints it colours otherwise."""
     from colorizer.training.batches import CropBatches
-    from colorizer.hints import empty_map
-    from stages.train import compile_model, hint_draw
+    from colorizer.training.fit import compile_model, hint_draw
 
     train = LabSplit(prepared, "train")
     trained = {}
@@ -324,10 +330,10 @@ def test_a_model_with_hints_colours_without_them_exactly_as_the_same_training_wi
             trainee.train_on_batch(batches[step])
         trained[hints] = model
     plain, hinted = trained[False], trained[True]
-    assert np.abs(np.asarray(hinted.get_layer("hint_logits").kernel)).max() > 0  # the branch learnt
+    assert np.abs(np.asarray(readout.hint_logits(hinted).kernel)).max() > 0  # the branch learnt
     lightness = train.take(np.arange(4))[:, :32, :32, :1]
     alone = predict_ab(plain, lightness)
     np.testing.assert_allclose(predict_ab(hinted, lightness), alone, rtol=1e-5, atol=1e-6)
-    hint_maps = empty_map(*lightness.shape[1:3], count=4)
+    hint_maps = np.zeros((4, *lightness.shape[1:3], 3), np.float32)  # no hints
     hint_maps[:, 8:14, 8:14] = (0.5, -0.3, 1.0)
     assert np.abs(predict_ab(hinted, lightness, hint_maps) - alone)[:, 8:14, 8:14].mean() > 1e-3

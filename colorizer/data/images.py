@@ -13,7 +13,7 @@ class UnreadableImage(Exception):
     """A file that cannot be used as a photograph; the message says why."""
 
 
-def find_images(folder) -> list[Path]:
+def find_images(folder: str | Path) -> list[Path]:
     """Every file under ``folder`` (recursively, following folder links once each, hidden files and folders
     skipped), as sorted relative paths. No file is left out by its name: Pillow knows an image by its
     content (a GIF, a PPM, a JPEG without an extension), and a file it cannot read is skipped by the reader
@@ -33,7 +33,7 @@ def find_images(folder) -> list[Path]:
     return sorted(found, key=lambda p: p.as_posix())
 
 
-def open_upright(path, at_least: int | None = None) -> Image.Image:
+def open_upright(path: str | Path, at_least: int | None = None) -> Image.Image:
     """Open an image with EXIF orientation applied; any failure is an `UnreadableImage` saying why.
 
     Pillow's decompression-bomb warning is treated as an error: an image that large is skipped, not
@@ -88,12 +88,12 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def read_rgb(path, at_least: int | None = None) -> Image.Image:
+def read_rgb(path: str | Path, at_least: int | None = None) -> Image.Image:
     """The photograph at ``path``, upright and RGB (with ``at_least``: see `open_upright`)."""
     return to_rgb(open_upright(path, at_least))
 
 
-def resize(image: Image.Image, size) -> np.ndarray:
+def resize(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
     """``image`` resized (antialiased: Pillow's bilinear filter widened by the reduction) to ``size`` =
     (height, width), as a uint8 array: how every stored photograph is made."""
     height, width = size

@@ -14,9 +14,11 @@ memory stays flat however large the dataset grows; ``numpy.load`` opens any shar
 
 import csv
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from colorizer.color import codes_to_lab
 
@@ -26,14 +28,16 @@ MANIFEST_FIELDS = ("split", "shard", "row", "source", "aspect")  # aspect: the p
 DTYPE = np.dtype(np.uint8)  # Lab codes
 
 
-def write_manifest(root, rows) -> None:
+def write_manifest(root: str | Path, rows: Iterable[Mapping[str, object]]) -> None:
+    """The manifest under ``root``: one row per image (`MANIFEST_FIELDS`)."""
     with open(Path(root) / MANIFEST, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
 
 
-def read_manifest(root, split: str | None = None) -> list[dict]:
+def read_manifest(root: str | Path, split: str | None = None) -> list[dict[str, str | int]]:
+    """The manifest rows under ``root`` (``row`` as an integer), of ``split`` only when given."""
     with open(Path(root) / MANIFEST, newline="") as handle:
         rows = [dict(r, row=int(r["row"])) for r in csv.DictReader(handle)]
     return [r for r in rows if split is None or r["split"] == split]
@@ -45,10 +49,11 @@ def read_manifest(root, split: str | None = None) -> list[dict]:
 
 
 def shard_name(split: str, index: int) -> str:
+    """The path of shard ``index`` of ``split``, relative to the prepared folder."""
     return f"{split}/shard-{index:05d}.npy"
 
 
-def create_shard(path, rows: int, image_shape) -> None:
+def create_shard(path: str | Path, rows: int, image_shape: Sequence[int]) -> None:
     """An ``.npy`` file for ``rows`` images of Lab codes of ``image_shape``: its header, and its data
     unwritten (a sparse file) until `write_rows` fills them."""
     header = {"descr": np.lib.format.dtype_to_descr(DTYPE), "fortran_order": False,
@@ -58,7 +63,7 @@ def create_shard(path, rows: int, image_shape) -> None:
         handle.truncate(handle.tell() + int(rows) * int(np.prod(image_shape)) * DTYPE.itemsize)
 
 
-def write_rows(path, first: int, images: np.ndarray) -> None:
+def write_rows(path: str | Path, first: int, images: np.ndarray) -> None:
     """Write the Lab codes ``images`` [n, H, W, 3] into rows ``first`` to ``first + n - 1`` of the shard."""
     if images.dtype != DTYPE:
         raise TypeError(f"shards hold {DTYPE} Lab codes (colorizer.color.lab_to_codes), not {images.dtype}")
@@ -76,7 +81,7 @@ def write_rows(path, first: int, images: np.ndarray) -> None:
             data, offset = data[written:], offset + written
 
 
-def drop_rows(path, keep) -> None:
+def drop_rows(path: str | Path, keep: Sequence[int] | np.ndarray) -> None:
     """Keep only rows ``keep`` (ascending) of the shard at ``path``; remove the file when none is kept."""
     path = Path(path)
     if not len(keep):
@@ -100,7 +105,7 @@ class LabSplit:
     still keeps the shards that fit in memory.
     """
 
-    def __init__(self, root, split: str):
+    def __init__(self, root: str | Path, split: str) -> None:
         self.paths = sorted((Path(root) / split).glob("shard-*.npy"))
         if not self.paths:
             raise FileNotFoundError(f"no shards for split '{split}' under {root}")
@@ -129,11 +134,11 @@ class LabSplit:
             raise IndexError(f"row {index} of a split of {len(self)}")
         return self.take([index % len(self)])[0]
 
-    def take(self, indices) -> np.ndarray:
+    def take(self, indices: ArrayLike) -> np.ndarray:
         """Rows ``indices`` as one float32 array in Lab units."""
         return codes_to_lab(self.take_codes(indices))
 
-    def take_codes(self, indices) -> np.ndarray:
+    def take_codes(self, indices: ArrayLike) -> np.ndarray:
         """Rows ``indices`` as stored (uint8 Lab codes), read in ascending order (shard by shard) for
         locality."""
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
@@ -160,7 +165,7 @@ class LabSplit:
         return out
 
 
-def _shard_header(path) -> tuple[tuple, int]:
+def _shard_header(path: str | Path) -> tuple[tuple[int, ...], int]:
     """The shape of the image array in the ``.npy`` file at ``path``, and where its data starts."""
     with open(path, "rb") as handle:
         version = np.lib.format.read_magic(handle)
@@ -172,7 +177,7 @@ def _shard_header(path) -> tuple[tuple, int]:
         return tuple(shape), handle.tell()
 
 
-def _read_into(handle: int, buffer: memoryview, offset: int, path) -> None:
+def _read_into(handle: int, buffer: memoryview, offset: int, path: str | Path) -> None:
     while buffer:
         count = os.preadv(handle, [buffer], offset)
         if count == 0:

@@ -1,4 +1,5 @@
-"""Pictures for people: labelled side-by-side panels (grayscale | colorized | original) and a contact sheet."""
+"""Pictures for people: labelled side-by-side panels (grayscale | colorized | original), a contact sheet, and
+the gallery of the first test images with its offline page (`render`, the ``render`` stage)."""
 
 import html
 import re
@@ -8,7 +9,15 @@ from urllib.parse import quote
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from colorizer import params as P
+from colorizer.atomic import replacing
 from colorizer.color import gray_lab, lab_image_to_srgb8
+from colorizer.data.shards import LabSplit
+from colorizer.evaluation.quality import image_scores
+from colorizer.inference.loading import Network
+from colorizer.inference.predict import predict_lab
+
+SECTION = "render"
 
 LABELS = ("grayscale input", "colorized", "original")
 FONT_SIZE = 16  # text on a panel, in pixels
@@ -113,3 +122,34 @@ figure{{margin:0 0 2em 0}}figcaption{{color:#444}}</style></head>
 {items}
 </body></html>
 """
+
+
+def check_params(p: dict) -> dict:
+    """Validated render parameters; raises `ParamError` naming the first bad key."""
+    return P.only_known(p, SECTION, {
+        "count": P.integer(p, SECTION, "count", minimum=1),
+        "sheet_width": P.integer(p, SECTION, "sheet_width", minimum=64),
+    })
+
+
+def render(model: Network, test: LabSplit, rows: list[dict], cfg: dict, output: str | Path, about: str = ""
+           ) -> list[str]:
+    """Write the gallery of the test split (``rows``: its manifest rows) into ``output`` (replaced whole), the
+    page saying ``about`` the model (`colorizer.tracking.results.about_model`); returns the panel file
+    names."""
+    count = min(cfg["count"], len(test))
+    panels, entries = [], []
+    with replacing(output) as tmp:
+        tmp.mkdir()
+        for i in range(count):
+            truth = test.take([i])
+            predicted = predict_lab(model, truth)
+            source = rows[i]["source"]
+            image = panel(truth[0], predicted[0], title=source, aspect=float(rows[i].get("aspect") or 0))
+            name = panel_name(i, source)
+            image.save(tmp / name)
+            panels.append(image)
+            entries.append((name, source, scores_caption(image_scores(truth[0], predicted[0]))))
+        contact_sheet(panels, cfg["sheet_width"]).save(tmp / "contact_sheet.png")
+        (tmp / "index.html").write_text(index_html(entries, model=about))
+    return [name for name, _, _ in entries]

@@ -1,10 +1,11 @@
-"""The exported colorizer as an ONNX file, which ONNX Runtime runs without TensorFlow or Keras (`colorizer.inference.onnx_model`).
+"""The exported colorizer as an ONNX file, which ONNX Runtime runs without TensorFlow or Keras
+(`colorizer.inference.onnx_model`).
 
 The conversion is tf2onnx's, called directly on a ``tf.function`` of the model (what Keras 3's own
 ``model.export(path, format="onnx")`` does under the TensorFlow backend), with three things Keras' export gets
 wrong for this project's models:
 
-- the distribution head's bin centres (`colorizer.network.model.AnnealedMean.centers`, a tensor the layer holds, not a
+- the distribution head's bin centres (`colorizer.network.layers.AnnealedMean.centers`, a tensor the layer holds, not a
   weight) are captured by the traced function, and tf2onnx makes every captured tensor that is not a variable
   a graph input: Keras' export gives a file that takes the 248x2 centres besides L. Here they are traced as
   a NumPy array, so they become a constant of the graph;
@@ -19,9 +20,9 @@ unchanged (within the 0.5 Lab units `write_onnx` checks; a few ten-thousandths i
 - the read-out's softmax over the ab bins, which the graph's channels-first layout turns into a Softmax over
   ONNX's axis 1, which ONNX Runtime runs by transposing the whole tensor twice, is written as what the
   read-out computes with it: the exponentials' mean colour, a max, an exp and a matmul (`_read_out_without_softmax`);
-- the mirrored padding of one pixel (`colorizer.network.model.MirrorPadding`, TensorFlow's symmetric ``MirrorPad``), which
-  tf2onnx emulates with a padding, a reflection and two compressions, is ONNX's ``Pad`` in edge mode, the same
-  thing for one pixel (`_mirror_pad`).
+- the mirrored padding of one pixel (`colorizer.network.layers.MirrorPadding`, TensorFlow's symmetric
+  ``MirrorPad``), which tf2onnx emulates with a padding, a reflection and two compressions, is ONNX's ``Pad`` in
+  edge mode, the same thing for one pixel (`_mirror_pad`).
 
 The read-out (temperature, rebalance, saturation) is frozen into the file as constants: the file colours as
 the ``.keras`` model it was made from did when it was converted. Its metadata say what it is (`METADATA`).
@@ -29,13 +30,21 @@ the ``.keras`` model it was made from did when it was converted. Its metadata sa
 
 import json
 import types
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from colorizer import HINT_CHANNELS
 from colorizer.atomic import replacing
-from colorizer.inference.predict import takes_hints
 from colorizer.inference.onnx_model import OUTPUT
+from colorizer.inference.predict import takes_hints
+
+if TYPE_CHECKING:
+    import keras
+    import onnx
+    from keras import KerasTensor
+    from tf2onnx.graph import Graph, Node
 
 OPSET = 17  # ONNX Runtime 1.17 and newer run it
 DIMENSIONS = ("n", "H", "W")  # the symbolic sizes of the inputs' and the output's first three axes
@@ -48,26 +57,26 @@ ABOUT = ("Colours grayscale photographs (the colorizer pipeline's export stage).
          "Output: ab, the colour as a / 128 and b / 128 in [-1, 1], float32 [n, H, W, 2].")
 
 
-def input_names(model) -> list[str]:
+def input_names(model: "keras.Model") -> list[str]:
     """The Keras model's input names: ``["L"]`` or ``["L", "hints"]``."""
     return ["L", "hints"] if takes_hints(model) else ["L"]
 
 
-def read_out(model) -> dict:
+def read_out(model: "keras.Model") -> dict:
     """The read-out frozen into the file: temperature and rebalance (distribution head) and saturation."""
-    from colorizer.network.model import has_distribution_head
+    from colorizer.network import readout
 
-    def value(weight):
+    def value(weight: object) -> float:
         return round(float(np.asarray(weight)), 6)  # float32 0.9 as 0.9, not 0.8999999761581421
 
-    values = {"saturation": value(model.get_layer("saturation").factor)}
-    if has_distribution_head(model):
-        layer = model.get_layer("annealed_mean")
+    values = {"saturation": value(readout.saturation(model).factor)}
+    if readout.has_distribution_head(model):
+        layer = readout.annealed_mean(model)
         values.update(temperature=value(layer.temperature), rebalance=value(layer.rebalance))
     return values
 
 
-def float32_model(model):
+def float32_model(model: "keras.Model") -> "keras.Model":
     """``model`` itself when it computes in float32, else a float32 copy with its weights (a network trained
     with train.mixed_precision)."""
     import keras
@@ -75,7 +84,7 @@ def float32_model(model):
     if all(layer.dtype_policy.name == "float32" for layer in model.layers):
         return model
 
-    def float32_layer(layer):
+    def float32_layer(layer: "keras.Layer") -> "keras.Layer":
         return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
 
     copy = keras.models.clone_model(model, clone_function=float32_layer)
@@ -83,23 +92,24 @@ def float32_model(model):
     return copy
 
 
-def joined_members(model):
+def joined_members(model: "keras.Model") -> "keras.Model":
     """``model`` with an ensemble's read-out in one convolution: the same colour, a quarter of the work.
 
-    An ensemble (`colorizer.network.model.EnsembleMean`) reads out the mean of its members' log-probabilities, each
+    An ensemble (`colorizer.network.layers.EnsembleMean`) reads out the mean of its members' log-probabilities, each
     member's logits minus their log-sum-exp. The log-sum-exps are one number a pixel, the same for every bin,
-    which the read-out's softmax (`colorizer.network.model.AnnealedMean`) cancels; what is left, the mean of the
+    which the read-out's softmax (`colorizer.network.layers.AnnealedMean`) cancels; what is left, the mean of the
     members' logits, is one 1x1 convolution of their features side by side, with the members' kernels and
     biases divided by their count. So the graph computes 248 logits a pixel instead of 4 x 248 and no
     log-softmax. ``model`` itself for a single network."""
     import keras
 
-    from colorizer.network.model import EnsembleMean
+    from colorizer.network import readout
+    from colorizer.network.layers import EnsembleMean
 
     ensembles = [layer for layer in model.layers if isinstance(layer, EnsembleMean)]
     if not ensembles:
         return model
-    joined = model.get_layer("logits")  # the members' logits side by side (`colorizer.network.model.build_unet`)
+    joined = readout.logits(model)  # the members' logits side by side (`colorizer.network.builder.build_unet`)
     heads = [tensor._keras_history.operation for tensor in joined.input]  # each member's 1x1 convolution
     features = [head.input for head in heads]
     kernels = [head.get_weights() for head in heads]
@@ -107,25 +117,25 @@ def joined_members(model):
     logits = conv(keras.layers.Concatenate(name="members_features")(features))
     conv.set_weights([np.concatenate([k for k, _ in kernels], axis=2) / len(heads),
                       np.mean([b for _, b in kernels], axis=0)])
-    if any(layer.name == "hinted_logits" for layer in model.layers):  # called on [prior, branch, hints]
-        gate = model.get_layer("hinted_logits")
+    if readout.has_hint_branch(model):  # called on [prior, branch, hints]
+        gate = readout.hinted_logits(model)
         logits = gate([logits, *gate.input[1:]])
-    x = model.get_layer("annealed_mean")(logits)
-    if any(layer.name == "follow_hints" for layer in model.layers):  # called on [ab, hints, L]
-        follow = model.get_layer("follow_hints")
+    x = readout.annealed_mean(model)(logits)
+    if readout.has_follow_hints(model):  # called on [ab, hints, L]
+        follow = readout.follow_hints(model)
         x = follow([x, *follow.input[1:]])
-    enlarge = model.get_layer("enlarge")  # called on [ab, L]
+    enlarge = readout.enlarge(model)  # called on [ab, L]
     x = enlarge([x, enlarge.input[1]])
-    return keras.Model(model.inputs, model.get_layer("saturation")(x), name=model.name)
+    return keras.Model(model.inputs, readout.saturation(model)(x), name=model.name)
 
 
-def to_onnx(model, opset: int = OPSET):
-    """The ONNX ``ModelProto`` of a colorizer (a Keras model of `colorizer.network.model`, read-out set): inputs ``L``
+def to_onnx(model: "keras.Model", opset: int = OPSET) -> "onnx.ModelProto":
+    """The ONNX ``ModelProto`` of a colorizer (a Keras model of `colorizer.network.builder`, read-out set): inputs ``L``
     [n, H, W, 1] (and ``hints`` [n, H, W, 3]) of any n, H, W, output ``ab`` [n, H, W, 2]."""
     import tensorflow as tf
     import tf2onnx
 
-    from colorizer.network.model import AnnealedMean
+    from colorizer.network.layers import AnnealedMean
 
     model = joined_members(float32_model(model))
     names = input_names(model)
@@ -133,10 +143,10 @@ def to_onnx(model, opset: int = OPSET):
     if len(names) > 1:
         signature.append(tf.TensorSpec((None, None, None, HINT_CHANNELS), tf.float32, name="hints"))
 
-        def run(L, hints):  # noqa: N803  the names of the graph's inputs
+        def run(L: "KerasTensor", hints: "KerasTensor") -> dict:  # noqa: N803  the names of the graph's inputs
             return {OUTPUT: model({"L": L, "hints": hints}, training=False)}
     else:
-        def run(L):  # noqa: N803
+        def run(L: "KerasTensor") -> dict:  # noqa: N803
             return {OUTPUT: model(L, training=False)}
 
     centres = [(layer, layer.centers) for layer in model.layers if isinstance(layer, AnnealedMean)]
@@ -155,8 +165,8 @@ def to_onnx(model, opset: int = OPSET):
     return proto
 
 
-def _read_out_without_softmax(layer, logits):
-    """`colorizer.network.model.AnnealedMean.call` without a softmax: the probabilities' mean colour is the
+def _read_out_without_softmax(layer: "keras.Layer", logits: "KerasTensor") -> "KerasTensor":
+    """`colorizer.network.layers.AnnealedMean.call` without a softmax: the probabilities' mean colour is the
     exponentials' mean colour, their sum in the same matmul (a third column of ones) dividing it."""
     from keras import ops
 
@@ -167,7 +177,7 @@ def _read_out_without_softmax(layer, logits):
     return sums[..., :2] / sums[..., 2:]
 
 
-def _mirror_pad(ctx, node, name, args):
+def _mirror_pad(ctx: "Graph", node: "Node", name: str, args: list) -> "Node":
     """tf2onnx's handler of TensorFlow's ``MirrorPad``: a symmetric padding of at most one pixel a side is ONNX's
     ``Pad`` in edge mode; any other is left to tf2onnx's own conversion."""
     from tf2onnx.onnx_opset.nn import Pad
@@ -183,7 +193,7 @@ def _mirror_pad(ctx, node, name, args):
     return node
 
 
-def _name_inputs(proto, names: list[str]) -> None:
+def _name_inputs(proto: "onnx.ModelProto", names: list[str]) -> None:
     """The graph's inputs named as the Keras model's (tf2onnx lower-cases them), their first three axes and the
     output's named `DIMENSIONS`; a ValueError if the graph takes anything else."""
     found = [value.name for value in proto.graph.input]
@@ -201,8 +211,8 @@ def _name_inputs(proto, names: list[str]) -> None:
             dim.dim_param = symbol
 
 
-def _describe(proto, model) -> None:
-    from colorizer.network.model import has_distribution_head
+def _describe(proto: "onnx.ModelProto", model: "keras.Model") -> None:
+    from colorizer.network.readout import has_distribution_head
 
     proto.doc_string = ABOUT
     values = (model.name, "distribution" if has_distribution_head(model) else "regression",
@@ -213,7 +223,8 @@ def _describe(proto, model) -> None:
         entry.key, entry.value = key, value
 
 
-def largest_difference(model, proto, size: tuple[int, int] = (64, 96), seed: int = 0) -> float | None:
+def largest_difference(model: "keras.Model", proto: "onnx.ModelProto", size: tuple[int, int] = (64, 96),
+                       seed: int = 0) -> float | None:
     """The largest difference, in Lab units of a and b, between the Keras model and its ONNX graph on two
     random images of ``size`` (with a few hints for a hint-taking model); None without onnxruntime."""
     try:
@@ -232,7 +243,7 @@ def largest_difference(model, proto, size: tuple[int, int] = (64, 96), seed: int
     return float(np.abs(got - expected).max() * 128.0)
 
 
-def write_onnx(model, path, tolerance: float = 0.5) -> float | None:
+def write_onnx(model: "keras.Model", path: str | Path, tolerance: float = 0.5) -> float | None:
     """Convert ``model`` and write it to ``path`` atomically, after checking that ONNX Runtime (when installed)
     colours as Keras does within ``tolerance`` Lab units; returns that largest difference (None unchecked)."""
     import onnx

@@ -1,7 +1,8 @@
 """A colorizer exported to ONNX (`colorizer.inference.onnx_export`), run on ONNX Runtime: no TensorFlow, no Keras.
 
-`OnnxColorizer` answers what `colorizer.inference.predict` and `colorizer.apps.colorize` ask of a Keras model (``inputs``,
-``name``, ``predict``, ``predict_on_batch``), so ``colorize --model models/colorizer.onnx`` colours, with hints
+`OnnxColorizer` answers what `colorizer.inference.predict` and `colorizer.inference.photo` ask of a Keras model
+(``inputs``, ``name``, ``predict``, ``predict_on_batch``); `colorizer.inference.loading.load_model` loads one for
+a path ending in ``.onnx``, so ``colorize --model models/colorizer.onnx`` colours, with hints
 for a hint-taking model, in an install without TensorFlow: ``pip install -c constraints.txt -e '.[onnx]'``.
 This module imports neither TensorFlow nor Keras, and onnxruntime only when a file is loaded.
 
@@ -22,7 +23,7 @@ OUTPUT = "ab"  # the graph's output (`colorizer.inference.onnx_export` names it 
 INSTALL = "pip install -c constraints.txt -e '.[onnx]'"
 
 
-def is_onnx(spec) -> bool:
+def is_onnx(spec: str | Path) -> bool:
     """Whether the model ``spec`` (a path or an MLflow URI) names an ONNX file."""
     return ":/" not in str(spec) and str(spec).lower().endswith(SUFFIX)
 
@@ -31,7 +32,7 @@ class OnnxColorizer:
     """An ONNX colorizer: ``predict`` and ``predict_on_batch`` take L [n, H, W, 1] (H and W multiples of 8), or
     ``{"L": ..., "hints": ...}`` for a hint-taking model, and return ab / 128 [n, H, W, 2] as NumPy float32."""
 
-    def __init__(self, path, threads: int = 0):
+    def __init__(self, path: str | Path, threads: int = 0) -> None:
         try:
             import onnxruntime
         except ImportError:
@@ -53,7 +54,8 @@ class OnnxColorizer:
         self.head = self.metadata.get("colorizer.head")
         self.read_out = json.loads(self.metadata.get("colorizer.read_out", "{}"))
 
-    def predict_on_batch(self, inputs) -> np.ndarray:
+    def predict_on_batch(self, inputs: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
+        """ab / 128 for one batch, as Keras' ``predict_on_batch``."""
         feeds = dict(inputs) if isinstance(inputs, dict) else {"L": inputs}
         if set(feeds) != set(self.inputs):
             raise ValueError(f"the model {self.name!r} takes {self.inputs}, given {sorted(feeds)}")
@@ -63,17 +65,11 @@ class OnnxColorizer:
             raise ValueError(f"height and width must be multiples of {DOWNSAMPLING}, not {height}x{width}")
         return self.runtime.run([OUTPUT], feeds)[0]
 
-    def predict(self, inputs, batch_size: int = 8, verbose=0) -> np.ndarray:
+    def predict(self, inputs: np.ndarray | dict[str, np.ndarray], batch_size: int = 8, verbose: int = 0
+                ) -> np.ndarray:
         """As Keras' ``predict``: all of ``inputs``, ``batch_size`` images at a time."""
         feeds = dict(inputs) if isinstance(inputs, dict) else {"L": inputs}
         count = len(feeds["L"])
         parts = [self.predict_on_batch({name: value[start:start + batch_size] for name, value in feeds.items()})
                  for start in range(0, count, batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, *feeds["L"].shape[1:3], 2), np.float32)
-
-
-def load(path, threads: int = 0) -> OnnxColorizer:
-    """An exported ``.onnx`` colorizer; FileNotFoundError if there is no such file."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"no model file {path} (the export stage writes models/colorizer.onnx)")
-    return OnnxColorizer(path, threads)

@@ -1,8 +1,9 @@
-"""Running a trained colorizer: L (and hints) in, Lab out, in batches."""
+"""Running a trained colorizer (`colorizer.inference.loading.load_model`): L (and hints) in, Lab out, in batches."""
 
 import numpy as np
 
 from colorizer.color import merge_lab
+from colorizer.inference.loading import Network
 
 
 class HintsNotSupported(ValueError):
@@ -10,21 +11,13 @@ class HintsNotSupported(ValueError):
     logged before models took hints)."""
 
 
-def load(path):
-    """A saved colorizer (``.keras`` file)."""
-    import keras
-
-    import colorizer.network.model  # noqa: F401  registers the read-out layers the saved model uses
-
-    return keras.saving.load_model(path, compile=False)
-
-
-def takes_hints(model) -> bool:
+def takes_hints(model: Network) -> bool:
     """Whether ``model`` reads a hint map besides L (`colorizer.hints`)."""
     return len(model.inputs) > 1
 
 
-def network_input(model, lightness: np.ndarray, hint_maps: np.ndarray | None = None):
+def network_input(model: Network, lightness: np.ndarray, hint_maps: np.ndarray | None = None
+                  ) -> np.ndarray | dict[str, np.ndarray]:
     """What ``model`` takes for L [n, H, W, 1] and hint maps [n, H, W, 3] (None: no hints): L alone for a model
     without a hint input, else ``{"L": ..., "hints": ...}`` with empty maps for no hints. `HintsNotSupported`
     for hints given to a model that cannot read them."""
@@ -39,24 +32,15 @@ def network_input(model, lightness: np.ndarray, hint_maps: np.ndarray | None = N
     return {"L": lightness, "hints": np.ascontiguousarray(hint_maps, dtype=np.float32)}
 
 
-def predict_ab(model, lightness: np.ndarray, hint_maps: np.ndarray | None = None, batch_size: int = 8
+def predict_ab(model: Network, lightness: np.ndarray, hint_maps: np.ndarray | None = None, batch_size: int = 8
                ) -> np.ndarray:
     """ab / 128 [n, H, W, 2] for L [n, H, W, 1] and optional hint maps [n, H, W, 3]."""
     inputs = network_input(model, lightness, hint_maps)
     return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0), np.float32)
 
 
-def predict_lab(model, lab_or_l: np.ndarray, batch_size: int = 8, hint_maps: np.ndarray | None = None
+def predict_lab(model: Network, lab_or_l: np.ndarray, batch_size: int = 8, hint_maps: np.ndarray | None = None
                 ) -> np.ndarray:
     """Colorize images of equal size: [n, H, W, 1 or 3] (only L is used) -> predicted Lab [n, H, W, 3]."""
     lightness = np.ascontiguousarray(lab_or_l[..., :1], dtype=np.float32)
     return merge_lab(lightness, predict_ab(model, lightness, hint_maps, batch_size))
-
-
-def open_test_split(prepared, model_path):
-    """What evaluate and render start from: the test split, its source file names, and the colorizer."""
-    from colorizer.data.shards import LabSplit, read_manifest
-
-    test = LabSplit(prepared, "test")
-    sources = [row["source"] for row in read_manifest(prepared, "test")]
-    return test, sources, load(model_path)

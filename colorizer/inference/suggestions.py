@@ -12,10 +12,14 @@ photograph's other hints: a hint already placed elsewhere changes what is likely
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from colorizer.network import ab_bins
+
+if TYPE_CHECKING:
+    import keras
 
 SUGGESTIONS = 9
 MIN_PROBABILITY = 0.01  # clusters holding less than this are not worth offering
@@ -32,19 +36,20 @@ class Suggestion:
     ab: tuple[float, float]
 
 
-def distribution_model(model):
+def distribution_model(model: "keras.Model") -> "keras.Model":
     """A model from the same inputs to the log-probabilities (or logits) over the ab bins at 1/4 of the size."""
     import keras
 
-    names = {layer.name for layer in model.layers}
-    name = next((name for name in ("hinted_logits", "ensemble_mean", "logits") if name in names), None)
-    if name is None:
+    from colorizer.network import readout
+
+    if not readout.has_distribution_head(model):
         raise NoDistribution(f"the model {model.name!r} has a regression head: it predicts one colour, not a "
                              "distribution to suggest from")
-    return keras.Model(model.inputs, model.get_layer(name).output)
+    return keras.Model(model.inputs, readout.distribution(model).output)
 
 
-def probabilities_at(distribution, network_input, y: int, x: int) -> np.ndarray:
+def probabilities_at(distribution: "keras.Model", network_input: np.ndarray | dict[str, np.ndarray], y: int, x: int
+                     ) -> np.ndarray:
     """[Q] the probabilities over the ab bins at pixel (``y``, ``x``) of the working size. (``predict_on_batch``:
     ``predict`` sets up a data adapter every call, about 90 ms on 2 cores, which one image does not need.)"""
     scores = np.asarray(distribution.predict_on_batch(network_input), np.float64)[0]
@@ -53,7 +58,8 @@ def probabilities_at(distribution, network_input, y: int, x: int) -> np.ndarray:
     return cell / cell.sum()
 
 
-def weighted_kmeans(points: np.ndarray, weights: np.ndarray, k: int, iterations: int = 30, seed: int = 0):
+def weighted_kmeans(points: np.ndarray, weights: np.ndarray, k: int, iterations: int = 30, seed: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """(centres [k', 2], masses [k']) of a k-means of ``points`` weighted by ``weights`` (k-means++ start,
     seeded), the empty clusters left out, heaviest first."""
     rng = np.random.default_rng(seed)
@@ -85,8 +91,8 @@ def palette(probabilities: np.ndarray, lightness: float, count: int = SUGGESTION
             for i, ((a, b), mass) in enumerate(zip(centres, masses)) if i == 0 or mass >= MIN_PROBABILITY]
 
 
-def suggest(model, lightness: np.ndarray, x: float, y: float, hint_map: np.ndarray | None = None,
-            count: int = SUGGESTIONS, distribution=None) -> list[Suggestion]:
+def suggest(model: "keras.Model", lightness: np.ndarray, x: float, y: float, hint_map: np.ndarray | None = None,
+            count: int = SUGGESTIONS, distribution: "keras.Model | None" = None) -> list[Suggestion]:
     """The ``count`` most likely colours at (``x``, ``y``) (pixels of ``lightness``, the working-size L [h, w]),
     given ``hint_map`` [h, w, 3] (None: no hints), most likely first (`palette`). ``distribution``: the
     model's `distribution_model`, when the caller keeps one (building it takes about a second)."""

@@ -3,12 +3,17 @@ Colorization" (ECCV 2016).
 
 A network with a distribution head predicts, for each pixel, a probability over `centers` (a 10-unit grid of
 the in-gamut ab plane). Training targets are soft: a Gaussian (sigma 5) over the bins near the true colour.
-Class rebalancing weighs each pixel by how rare its colour is in the training set, so the network does not
-settle on the common desaturated browns. The read-out (the annealed mean, in `colorizer.network.model`) turns the
-distribution back into one colour, vivid or safe by its temperature.
+Class rebalancing can weigh each pixel by how rare its colour is in the training set (`rebalancing_weights`,
+``train.rebalance``), so that the network does not settle on the common desaturated browns; by default it does
+not (``train.rebalance: 0``): the loss is the plain cross-entropy plus the mean colour's error
+(``train.colour_loss``), and the read-out rebalances instead (``export.rebalance``), without retraining. The
+read-out (the annealed mean, `colorizer.network.layers.AnnealedMean`) turns the distribution back into one colour,
+vivid or safe by its temperature.
 """
 
 import functools
+from collections.abc import Callable
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 from keras import ops
@@ -18,6 +23,17 @@ from colorizer.color import AB_SCALE, lab_to_linear_rgb
 GRID = 10.0  # bin spacing in Lab units
 SIGMA = 5.0  # soft-encoding width in Lab units
 POOL = 4  # the distribution is predicted at 1/4 of the image's resolution
+
+Tensor: TypeAlias = Any  # a backend tensor (TensorFlow's), or a KerasTensor while a model is built
+Shape: TypeAlias = tuple[int | None, ...]  # a tensor's shape, None where it is not known
+
+
+class Split(Protocol):
+    """Rows of Lab images (a `colorizer.data.shards.LabSplit`)."""
+
+    def __len__(self) -> int: ...
+
+    def take(self, indices: np.ndarray) -> np.ndarray: ...
 
 
 @functools.cache
@@ -50,7 +66,7 @@ def pooled_ab(lab: np.ndarray) -> np.ndarray:
     return lab[:, :h, :w, 1:].reshape(n, h // POOL, POOL, w // POOL, POOL, 2).mean(axis=(2, 4))
 
 
-def rebalancing_weights(split, strength: float, batch: int = 64) -> np.ndarray:
+def rebalancing_weights(split: Split, strength: float, batch: int = 64) -> np.ndarray:
     """[Q] weights from the colour frequencies of ``split`` (a `LabSplit`): 1 / (strength * p + (1 -
     strength) / Q), with p the bin frequencies smoothed by a Gaussian (sigma 5), normalised so that the
     expected weight is 1. ``strength`` 0 weighs every colour alike; Zhang et al. use 0.5."""
@@ -69,24 +85,24 @@ def rebalancing_weights(split, strength: float, batch: int = 64) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def soft_targets(ab_scaled, bin_centers):
+def soft_targets(ab_scaled: Tensor, bin_centers: Tensor) -> Tensor:
     """Soft one-hot targets [..., Q] for true colours ab / 128 at full resolution, pooled to 1/4."""
     ab = ops.average_pool(ab_scaled * AB_SCALE, POOL, strides=POOL, padding="valid")
     d2 = ops.sum((ops.expand_dims(ab, -2) - bin_centers) ** 2, axis=-1)
     return ops.softmax(-d2 / (2 * SIGMA**2), axis=-1)
 
 
-def members_of(logits) -> int:
+def members_of(logits: Tensor) -> int:
     """How many networks' logits ``logits`` [..., members * Q] holds side by side (`train.members`)."""
     return logits.shape[-1] // len(centers())
 
 
-def per_member(logits):
+def per_member(logits: Tensor) -> Tensor:
     """[..., members * Q] -> [..., members, Q]: each network of an ensemble on its own axis."""
     return ops.stack(ops.split(logits, members_of(logits), axis=-1), axis=-2)
 
 
-def ensemble_log_probs(logits):
+def ensemble_log_probs(logits: Tensor) -> Tensor:
     """[..., members * Q] -> [..., Q]: the mean of the networks' log-probabilities (one network's logits are
     returned as they are). Read out like logits, this is the normalised product of their distributions."""
     if members_of(logits) == 1:
@@ -94,7 +110,7 @@ def ensemble_log_probs(logits):
     return ops.mean(ops.log_softmax(per_member(logits), axis=-1), axis=-2)
 
 
-def _colour_error(ab_scaled, logits, per_network: bool = False):
+def _colour_error(ab_scaled: Tensor, logits: Tensor, per_network: bool = False) -> Tensor:
     """Mean squared error in Lab units between the plain mean of each distribution in ``logits`` [B, h, w,
     (N,) Q] and the true colour pooled to the logits' 1/4 resolution: [B], or [B, N] with ``per_network``."""
     truth = ops.average_pool(ab_scaled * AB_SCALE, POOL, strides=POOL, padding="valid")
@@ -104,7 +120,7 @@ def _colour_error(ab_scaled, logits, per_network: bool = False):
     return ops.mean((mean - ops.expand_dims(truth, -2)) ** 2, axis=(1, 2, 4))
 
 
-def mean_colour_error(ab_scaled, logits):
+def mean_colour_error(ab_scaled: Tensor, logits: Tensor) -> Tensor:
     """The colour error of the distribution's plain mean (temperature 1, no rebalancing), as a Keras metric:
     mean squared error of a and b in Lab units, at the 1/4 resolution of the logits. For an ensemble's logits,
     that of the ensemble's distribution (`ensemble_log_probs`): the colour it gives."""
@@ -114,8 +130,9 @@ def mean_colour_error(ab_scaled, logits):
 COLOUR_LOSS_UNIT = 100.0  # train.colour_loss 1 adds the mean colour's squared error in Lab units / 100
 
 
-def distribution_loss(weights: np.ndarray, colour_weight: float = 0.0):
-    """Rebalanced cross-entropy between soft targets and the predicted logits ([B, H/4, W/4, Q]), plus, with
+def distribution_loss(weights: np.ndarray, colour_weight: float = 0.0) -> Callable[[Tensor, Tensor], Tensor]:
+    """Cross-entropy between soft targets and the predicted logits ([B, H/4, W/4, Q]), each pixel weighed by
+    its target's ``weights`` over the bins (`rebalancing_weights`: all 1 at ``train.rebalance`` 0), plus, with
     ``colour_weight`` (train.colour_loss), that many times the squared error of the distribution's plain mean
     (`mean_colour_error`, in Lab units squared, over `COLOUR_LOSS_UNIT`): the cross-entropy fits the whole
     distribution, the added term the one colour read out of it.
@@ -127,7 +144,7 @@ def distribution_loss(weights: np.ndarray, colour_weight: float = 0.0):
     bin_centers = ops.convert_to_tensor(centers())
     bin_weights = ops.convert_to_tensor(weights)
 
-    def loss(ab_scaled, logits):
+    def loss(ab_scaled: Tensor, logits: Tensor) -> Tensor:
         target = soft_targets(ab_scaled, bin_centers)
         ensemble = members_of(logits) > 1
         if ensemble:  # [B, h, w, N, Q]: each network fits the targets on its own

@@ -1,7 +1,7 @@
 """The registered model `NAME` in MLflow's model registry: versions, aliases, and the command that promotes one.
 
 Each export registers a new version of `NAME` and moves the alias ``candidate`` to it; evaluate links its test
-metrics to the logged model behind that version (`colorizer.tracking.store.log_model_metrics`), so every version
+metrics to the logged model behind that version (`colorizer.tracking.runs.log_model_metrics`), so every version
 shows its own PSNR, SSIM, colour MSE and colourfulness in the registry and in the experiment's Models tab. A
 person moves ``champion`` after a look at them::
 
@@ -14,6 +14,12 @@ person moves ``champion`` after a look at them::
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+    from mlflow.models.model import ModelInfo
 
 NAME = "colorizer"
 CANDIDATE, CHAMPION = "candidate", "champion"
@@ -27,7 +33,7 @@ SHOWN = (("test_psnr", "PSNR"), ("test_ssim", "SSIM"), ("test_ab_mse", "ab MSE")
          ("test_colorfulness", "colourful"))
 
 
-def register(logged, run_id: str, read_out: dict) -> str:
+def register(logged: "ModelInfo", run_id: str, read_out: dict[str, Any]) -> str:
     """A new version of `NAME` for the logged model (``logged``: what ``log_model`` returns), described by its
     training and read-out, with the alias `CANDIDATE`; returns the version number. (MlflowClient's calls:
     ``log_model``'s own registration prints two lines to the terminal.)"""
@@ -49,7 +55,7 @@ def register(logged, run_id: str, read_out: dict) -> str:
     return str(version.version)
 
 
-def model_id(version) -> str | None:
+def model_id(version: "ModelVersion") -> str | None:
     """The id of the logged model behind a version: MLflow's SQL registry keeps it only in the source URI
     (``models:/<model id>``)."""
     if version.model_id:
@@ -58,7 +64,7 @@ def model_id(version) -> str | None:
     return source.removeprefix("models:/") if source.startswith("models:/m-") else None
 
 
-def version_rows(client) -> list[dict]:
+def version_rows(client: "MlflowClient") -> list[dict[str, Any]]:
     """Every version of `NAME`, newest first: number, aliases, read-out and the linked test metrics."""
     rows = []
     for found in client.search_model_versions(f"name = '{NAME}'", order_by=["version_number DESC"]):
@@ -73,7 +79,8 @@ def version_rows(client) -> list[dict]:
     return rows
 
 
-def table(rows: list[dict]) -> str:
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows of `version_rows` as a text table: version, test metrics, aliases, read-out."""
     head = ["version", *(title for _, title in SHOWN), "aliases", "read-out"]
     lines = [head]
     for row in rows:
@@ -85,7 +92,7 @@ def table(rows: list[dict]) -> str:
                      for line in lines)
 
 
-def promote(client, version: str, alias: str = CHAMPION) -> dict:
+def promote(client: "MlflowClient", version: str, alias: str = CHAMPION) -> dict[str, Any]:
     """Move ``alias`` to ``version`` of `NAME`; returns that version's row (`version_rows`). ValueError naming
     the versions there are when it does not exist."""
     rows = version_rows(client)
@@ -97,7 +104,8 @@ def promote(client, version: str, alias: str = CHAMPION) -> dict:
     return next(row for row in version_rows(client) if row["version"] == str(version))
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """``colorize-promote``: list the versions, or move an alias to one; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog="colorize-promote",
         description=f"List the versions of the registered model {NAME!r} with their test metrics, or move an "
@@ -110,19 +118,19 @@ def main(argv=None) -> int:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from colorizer.tracking import store as tracking
+    from colorizer.tracking import store
 
     try:
-        tracking.connect()
+        store.connect()
         client = MlflowClient()
         if args.version is None:
             rows = version_rows(client)
-            print(table(rows) if rows else f"{NAME} has no versions yet in {tracking.tracking_uri()}: run "
+            print(table(rows) if rows else f"{NAME} has no versions yet in {store.tracking_uri()}: run "
                                            "`dvc repro` to export one")
             return 0
         row = promote(client, args.version, args.alias)
-    except (ValueError, MlflowException, tracking.TrackingUnavailable) as error:
-        print(f"colorize-promote: {tracking.first_line(error)}", file=sys.stderr)
+    except (ValueError, MlflowException, store.TrackingUnavailable) as error:
+        print(f"colorize-promote: {store.first_line(error)}", file=sys.stderr)
         return 1
     print(table([row]))
     print(f"@{args.alias} -> {NAME} version {row['version']}: models:/{NAME}@{args.alias}")

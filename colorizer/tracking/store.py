@@ -1,10 +1,10 @@
-"""MLflow: where the store is, and the one run per training that train, evaluate and render share.
+"""MLflow: where the tracking store is, and how a stage reaches it.
 
 The default store is ``mlflow.db`` (SQLite) at the repository root, found from ``DVC_ROOT`` when DVC runs
 the stage, with artifacts in ``mlartifacts/`` beside it. Queued DVC experiments run in temporary copies
 under ``<root>/.dvc/tmp/exps/``; they still log to the store at ``<root>``, so that every experiment is a run
-in one store. ``MLFLOW_TRACKING_URI`` points elsewhere, such as a shared ``mlflow server``. Train records its
-run id in the run file dvc.yaml names (``models/mlflow-run.json``), which export, evaluate and render read.
+in one store. ``MLFLOW_TRACKING_URI`` points elsewhere, such as a shared ``mlflow server``. The one run per
+training that train, export, evaluate and render share is `colorizer.tracking.runs`'s.
 
 Several experiments may write to the SQLite store at once (``dvc queue start -j 2``): `connect` switches it
 to write-ahead logging, so readers never block a writer and MLflow's busy timeout (20 s) covers writers, and
@@ -17,9 +17,9 @@ import json
 import logging
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -81,6 +81,7 @@ def repo_root() -> Path:
 
 
 def tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI``, else the SQLite store ``mlflow.db`` at the repository root (`repo_root`)."""
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{repo_root() / 'mlflow.db'}"
 
 
@@ -121,12 +122,13 @@ def connect(experiment: str = EXPERIMENT) -> str:
 
 
 def first_line(error: BaseException) -> str:
+    """The first line of an error's message (its type's name when it has none)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
 
 
 @contextlib.contextmanager
-def environment(values: dict):
+def environment(values: dict[str, str]) -> Iterator[None]:
     """Set environment variables for the duration of a block (MLflow reads its settings at each call)."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
@@ -149,7 +151,7 @@ def sqlite_file(uri: str) -> Path | None:
 
 
 @contextlib.contextmanager
-def sqlite_setup(uri: str):
+def sqlite_setup(uri: str) -> Iterator[None]:
     """For a SQLite store: hold an exclusive lock (one per database file, in the temporary folder) while
     the block runs, and switch the database to write-ahead logging first.
 
@@ -180,25 +182,6 @@ def sqlite_setup(uri: str):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-    except OSError:
-        return None
-    return out.stdout.strip() or None
-
-
-def run_tags(stage: str) -> dict:
-    """The tags of a new run: ``pipeline.stage``, the stage that started it (train, or evaluate or render when
-    the training's run is missing from the store), the git commit and the DVC experiment."""
-    tags = {"pipeline.stage": stage}
-    if commit := git_commit():
-        tags["mlflow.source.git.commit"] = commit
-    if name := os.environ.get("DVC_EXP_NAME"):
-        tags["dvc.experiment"] = name
-    return tags
-
-
 def check_reachable() -> None:
     """Raise within seconds if the tracking store does not answer (say, a server that went away during
     training), rather than after MLflow's retries, which take minutes for each call."""
@@ -213,122 +196,6 @@ def tracking_failed(stage: str, what: str, error: BaseException) -> None:
     os.environ.update(PROBE_ENV)
 
 
-class ClosingRun:
-    """An MLflow run for ``with``, whose end never raises.
-
-    A stage writes its outputs inside the block; if the tracking server went away meanwhile, closing the
-    run fails, and that must not make a finished stage fail: it becomes a warning.
-    """
-
-    def __init__(self, run, stage: str):
-        self.run, self.stage = run, stage
-
-    def __enter__(self):
-        return self.run
-
-    def __exit__(self, kind, error, trace):
-        if kind is None:
-            status = "FINISHED"
-        else:
-            status = "KILLED" if issubclass(kind, KeyboardInterrupt) else "FAILED"
-        try:
-            mlflow.end_run(status)
-        except Exception as failure:
-            tracking_failed(self.stage, f"could not close MLflow run {self.run.info.run_id}", failure)
-        return False
-
-
-def start_training_run(experiment_id: str, run_id: str | None = None) -> ClosingRun:
-    """Start (or, when resuming an interrupted training, reopen) the run: named after the DVC experiment, or
-    for a plain ``dvc repro`` after the commit, and described by what params.yaml changes from the commit."""
-    if run_id:
-        return ClosingRun(mlflow.start_run(run_id=run_id), "train")
-    return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=run_name(),
-                                       tags=run_tags("train"), description=run_description()), "train")
-
-
-def run_name() -> str:
-    """The DVC experiment's name, else ``repro-<commit>`` (``+params`` when params.yaml differs from it)."""
-    if name := os.environ.get("DVC_EXP_NAME"):
-        return name
-    commit = git_commit()
-    return f"repro-{commit[:7]}{'+params' if changed_params() else ''}" if commit else "repro"
-
-
-def run_description() -> str:
-    how = (f"DVC experiment {os.environ['DVC_EXP_NAME']}" if os.environ.get("DVC_EXP_NAME") else "`dvc repro`")
-    commit = git_commit()
-    changes = changed_params()
-    return (f"Trained by {how}" + (f" at commit {commit[:12]}" if commit else "") + ". "
-            + ("params.yaml changes from the commit: " + "; ".join(changes) if changes
-               else "params.yaml as committed." if commit else ""))
-
-
-def changed_params(path="params.yaml") -> list[str]:
-    """``section.key old -> new`` for each value of params.yaml that differs from the commit's."""
-    import yaml
-
-    try:
-        committed = subprocess.run(["git", "show", f"HEAD:{path}"], capture_output=True, text=True, timeout=10)
-        before, now = yaml.safe_load(committed.stdout) or {}, yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError, subprocess.SubprocessError):
-        return []
-    if committed.returncode:
-        return []
-    return [f"{section}.{key} {before.get(section, {}).get(key)!r} -> {value!r}"
-            for section, values in now.items() if isinstance(values, dict)
-            for key, value in values.items() if before.get(section, {}).get(key) != value]
-
-
-def prepared_dataset(path, name: str | None = None, lock="dvc.lock"):
-    """The prepared data as an MLflow dataset named ``name`` (default: the path), its digest DVC's hash of it
-    (from dvc.lock, which DVC updates as each stage finishes; none when the stage runs outside DVC)."""
-    import warnings
-
-    import yaml
-    from mlflow.data.dataset_source_registry import resolve_dataset_source
-    from mlflow.data.meta_dataset import MetaDataset
-
-    digest = None
-    with contextlib.suppress(OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, StopIteration):
-        stages = yaml.safe_load(Path(lock).read_text())["stages"]
-        digest = next(out["md5"] for stage in stages.values() for out in stage.get("outs", ())
-                      if out["path"] == Path(path).as_posix())
-    with warnings.catch_warnings():  # a local path matches two registered sources, the same class for both
-        warnings.simplefilter("ignore", UserWarning)
-        source = resolve_dataset_source(str(Path(path).resolve()))
-    return MetaDataset(source, name=name or Path(path).as_posix(), digest=digest)
-
-
-def log_dataset(path, context: str, lock="dvc.lock") -> None:
-    """The prepared data as the active run's dataset input (`prepared_dataset`)."""
-    mlflow.log_input(prepared_dataset(path, lock=lock), context=context)
-
-
-def logged_model_id(path, stage: str) -> str | None:
-    """The id of the model that export logged, from the file it wrote (``models/mlflow-model.json``), if the
-    store has it: None (with a note) when export could not log it or the store is another one."""
-    model_id = json.loads(Path(path).read_text()).get("model_id") if Path(path).exists() else None
-    if not model_id:
-        return None
-    try:
-        mlflow.get_logged_model(model_id)
-        return model_id
-    except mlflow.exceptions.MlflowException:
-        print(f"{stage}: the logged model {model_id} is not in {tracking_uri()}; logging to the run only",
-              file=sys.stderr)
-        return None
-
-
-def log_model_metrics(metrics: dict, model_id: str | None, dataset=None, step: int | None = None) -> None:
-    """``metrics`` into the active run, and linked to the logged model ``model_id`` (when there is one) as
-    measured on ``dataset``, so that each model keeps its own figures in the Models tab and the registry."""
-    if model_id is None:
-        mlflow.log_metrics(metrics, step=step)
-    else:
-        mlflow.log_metrics(metrics, step=step, model_id=model_id, dataset=dataset)
-
-
 def runs_url(experiment_id: str) -> str:
     """The MLflow UI page of the experiment's training runs: at the tracking server, or where `mlflow ui`
     serves a local store."""
@@ -337,34 +204,3 @@ def runs_url(experiment_id: str) -> str:
     return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning&viewStateShareKey={RUNS_VIEW}"
 
 
-def write_run_file(run_id: str, path) -> None:
-    from colorizer.atomic import write_json
-    write_json(path, {"run_id": run_id, "tracking_uri": tracking_uri()})
-
-
-def reopen_training_run(path, stage: str):
-    """For export, evaluate and render: reopen the run that train recorded in ``path``, or start a new one if
-    the store no longer has it (say, a model pulled from a DVC remote into a fresh clone)."""
-    experiment_id = connect()
-    run_id = json.loads(Path(path).read_text())["run_id"] if Path(path).exists() else None
-    if run_id:
-        try:
-            mlflow.get_run(run_id)
-            return ClosingRun(mlflow.start_run(run_id=run_id), stage)
-        except mlflow.exceptions.MlflowException:
-            print(f"{stage}: MLflow run {run_id} is not in {tracking_uri()}; logging to a new run", file=sys.stderr)
-    return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=run_name(), tags=run_tags(stage)),
-                      stage)
-
-
-def log_to_training_run(path, stage: str, what: str, log) -> str | None:
-    """``log(run)`` inside the training's run (`reopen_training_run`), for a stage whose outputs are written
-    already: if MLflow fails, a warning that ``what`` did not reach it, and the stage still succeeds. Returns
-    the URL of the experiment's runs page (None after a failure)."""
-    try:
-        with reopen_training_run(path, stage) as run:
-            log(run)
-        return runs_url(run.info.experiment_id)
-    except Exception as error:  # MLflow raises many types for a store it cannot reach
-        tracking_failed(stage, f"{what} not logged to MLflow", error)
-        return None

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from colorizer.training.crops import draw_boxes, whole_boxes
-from colorizer.hints import draw_training_points
+from colorizer.training.simulated_hints import draw_training_points
 from colorizer.data.shards import LabSplit
 
 
@@ -31,10 +31,11 @@ class CropBatches(keras.utils.PyDataset):
     and yields only its slice i of n of every batch (whose size must divide by n), with the crops a single
     process would draw for those photographs.
 
-    ``hints`` = {"size": (h, w) of the crops, "stop", "sides", "spread"} (`colorizer.hints.draw_training_points`)
-    adds ``"points"`` [n, MAX_POINTS, 4] to each batch: the simulated hints of each crop, drawn with the crops'
-    seed; for validation the same points every epoch, so that its loss, which picks the epoch a training
-    keeps, scores the model with hints (the hint branch) as well as without (the hint-free networks).
+    ``hints`` = {"size": (h, w) of the crops, "stop", "sides", "spread"}
+    (`colorizer.training.simulated_hints.draw_training_points`) adds ``"points"`` [n, MAX_POINTS, 4] to each
+    batch: the simulated hints of each crop, drawn with the crops' seed; for validation the same points every
+    epoch, so that its loss, which picks the epoch a training keeps, scores the model with hints (the hint
+    branch) as well as without (the hint-free networks).
     """
 
     def __init__(self, split: LabSplit, batch_size: int, shuffle: bool = True, crops_per_image: int = 1,

@@ -8,9 +8,9 @@ widened by the reduction, so shrinking is antialiased like `colorizer.data.image
 decoded on the way (`colorizer.color.codes_to_lab`): what reaches the network is what a photograph prepared at
 that crop would be.
 
-`CropTraining` is what `stages.train` fits: the network, fed L of the crops (and, for a network that takes
-hints, the hints painted from the crops' own colours, `colorizer.hints.paint_from_truth`) and scored against their
-ab / 128.
+`CropTraining` is what `colorizer.training.fit` fits: the network, fed L of the crops (and, for a network that takes
+hints, the hints painted from the crops' own colours, `colorizer.training.simulated_hints.paint_from_truth`)
+and scored against their ab / 128.
 """
 
 import keras
@@ -18,7 +18,7 @@ import numpy as np
 from keras import ops
 
 from colorizer.color import AB_OFFSET, AB_SCALE, L_PER_CODE
-from colorizer.hints import has_hints, paint_from_truth
+from colorizer.training.simulated_hints import has_hints, paint_from_truth
 from colorizer.inference.predict import takes_hints
 
 BOX_FIELDS = ("top", "left", "height", "width", "flip")  # a box, in pixels of the stored photograph
@@ -98,9 +98,9 @@ class CropTraining(keras.Model):
         return {"predicted": predicted, "ab": ab}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The loss of the network's output; with a hint branch (`colorizer.network.model.HintGate`), plus that of
+        """The loss of the network's output; with a hint branch (`colorizer.network.layers.HintGate`), plus that of
         the hinted logits over the crops that have hints (without, the branch adds nothing to learn from). The
-        validation's crops have hints too (the same every epoch; `stages.train.epoch_batches`), so its loss
+        validation's crops have hints too (the same every epoch; `colorizer.training.fit.epoch_batches`), so its loss
         scores both uses of the model."""
         loss = super().compute_loss(x, y_pred["ab"], y_pred["predicted"], sample_weight, training)
         if "hinted" in y_pred:

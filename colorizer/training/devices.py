@@ -80,7 +80,7 @@ def strategy(distribute: str):
 @contextlib.contextmanager
 def dtype_policy(mixed):
     """Layers built inside compute in float16 with float32 weights when ``mixed`` (``auto``: when there is a
-    GPU; on a CPU float16 is slower, not faster); the output layers stay float32 (`colorizer.network.model.OUTPUT_DTYPE`).
+    GPU; on a CPU float16 is slower, not faster); the output layers stay float32 (`colorizer.network.builder.OUTPUT_DTYPE`).
     Compiling such a model wraps its optimizer in Keras's loss scaling."""
     before = keras.config.dtype_policy()
     if mixed is True or (mixed == "auto" and gpu_present()):

@@ -11,6 +11,9 @@ is not learnt, so it stays as a training from scratch would have it.
 
 The network that train's params build must be the parent's: `check_architecture` names the params that
 differ (read from the parent's layers, `architecture`), or else the first layer whose weights differ.
+
+train finds the parent (`locate_start`), loads and checks it before any training work (`start_network`),
+and names it exactly in what a checkpoint must match to be resumed (`with_parent`).
 """
 
 import contextlib
@@ -21,10 +24,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import keras
+
 from colorizer import params as P
-from colorizer.tracking import registry
 from colorizer.inference.predict import takes_hints
-from colorizer.tracking.store import first_line
+from colorizer.tracking import registry
+from colorizer.training.cluster import SOLO, Group
 
 # The MLflow model URIs a training can start from (MLflow resolves them against the tracking store).
 URI_SCHEMES = ("models:/", "runs:/")
@@ -61,7 +66,7 @@ def check_spec(params: dict, section: str, key: str) -> str | None:
     return value
 
 
-def local_file(spec: str, folder, section: str = "train", key: str = "init_from") -> Path:
+def local_file(spec: str, folder: Path | str, section: str = "train", key: str = "init_from") -> Path:
     """The ``.keras`` file ``spec`` names, once it is known to be a file inside ``folder``: the folder dvc.yaml
     tracks as train's dependency, so that changing the parent reruns the training (a file elsewhere would not,
     and this pipeline's own models/*.keras are the training's outputs: depending on them is a cycle)."""
@@ -86,18 +91,20 @@ class Parent:
     model_id: str | None = None  # MLflow's logged model, for the run's model input (lineage)
 
 
-def sha256(path) -> str:
+def sha256(path: Path | str) -> str:
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def from_file(path) -> Parent:
+def from_file(path: Path | str) -> Parent:
     """The parent in a ``.keras`` file (`local_file`)."""
-    from colorizer.inference.predict import load
+    from colorizer.inference.loading import load_model
 
     try:
-        network = load(path)
+        network = load_model(path)
     except Exception as error:  # Keras raises many types for a file that is not a model
+        from colorizer.tracking.store import first_line
+
         raise P.ParamError(f"train.init_from: {path} is not a Keras model this project can load: "
                            f"{first_line(error)}") from None
     return Parent(network, {"init_from": str(path), "init_from.sha256": sha256(path)})
@@ -145,10 +152,13 @@ def resolve_uri(uri: str) -> tuple[str, dict, str | None]:
 
 def from_mlflow(uri: str) -> Parent:
     """The parent logged in MLflow at ``uri``: export's pyfunc model, whose artifact ``network`` is the
-    ``.keras`` file (`stages.export.log_model`). Downloaded to a temporary folder (the tracking URI set
-    already), loaded, the download removed. An unknown model or one without a Keras network is a `ParamError`."""
+    ``.keras`` file (`colorizer.tracking.logged_model.log_model`). Downloaded to a temporary folder (the
+    tracking URI set already), loaded, the download removed. An unknown model or one without a Keras network is
+    a `ParamError`."""
     import mlflow
     from mlflow.exceptions import MlflowException
+
+    from colorizer.tracking.store import first_line
 
     try:
         pinned, tags, model_id = resolve_uri(uri)
@@ -189,10 +199,10 @@ def network_file(model_dir: Path, uri: str) -> Path:
                        f"artifact 'network' is a .keras file)")
 
 
-def architecture(network) -> dict:
+def architecture(network: keras.Model) -> dict:
     """The params of train that built ``network``, read from its layers: ``arch``, ``head``, ``members``,
     ``hints``, ``global_context`` and (unet) ``width``."""
-    from colorizer.network.model import has_distribution_head
+    from colorizer.network.readout import has_distribution_head
 
     names = [layer.name for layer in network.layers]
     if network.name == "seed":
@@ -213,16 +223,16 @@ def wanted(cfg: dict) -> dict:
     return found
 
 
-def _yaml(value) -> str:
+def _yaml(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def learnt_layers(network) -> list:
+def learnt_layers(network: keras.Model) -> list[keras.layers.Layer]:
     """``network``'s layers that have weights, in the order the network's code builds them."""
     return [layer for layer in network.layers if layer.weights]
 
 
-def check_architecture(cfg: dict, parent, built, source: str) -> None:
+def check_architecture(cfg: dict, parent: keras.Model, built: keras.Model, source: str) -> None:
     """A `ParamError` unless ``built`` (the network train's params ``cfg`` build) has ``parent``'s layers: the
     params that differ, by name, when they do; else the first layer whose weights differ."""
     theirs, ours = architecture(parent), wanted(cfg)
@@ -246,7 +256,7 @@ def check_architecture(cfg: dict, parent, built, source: str) -> None:
                            f"params build has {len(mine)}")
 
 
-def copy_weights(parent, network) -> int:
+def copy_weights(parent: keras.Model, network: keras.Model) -> int:
     """Set ``network``'s learnt (trainable) weights to ``parent``'s, layer by layer in build order (layer names
     differ between a saved network and one built in a process that built others); the read-out weights, which
     are not learnt, stay ``network``'s. Returns the number of arrays copied. The layers must match
@@ -258,3 +268,50 @@ def copy_weights(parent, network) -> int:
                 variable.assign(value.numpy() if hasattr(value, "numpy") else value)
                 copied += 1
     return copied
+
+
+def locate_start(cfg: dict, folder: Path | str, group: Group = SOLO) -> Path | str | None:
+    """Where the training starts from: None (from scratch), the ``.keras`` file inside ``folder`` (the start
+    folder dvc.yaml tracks) or the MLflow model URI. Only the chief reaches MLflow, so a training of several
+    processes starts from a file, which every process reads."""
+    spec = cfg["init_from"]
+    if spec is None:
+        return None
+    if is_uri(spec):
+        if group.count > 1:
+            raise P.ParamError(f"train.init_from: {spec}: a training of several processes starts from a file "
+                               f"every process can read; download the model's network into {Path(folder).as_posix()}/ "
+                               f"first (docs/fine-tuning.md)")
+        return spec
+    return local_file(spec, folder)
+
+
+def start_network(cfg: dict, source: Path | str) -> Parent:
+    """The trained network ``cfg["init_from"]`` names, loaded and checked against the network train's params
+    build (`check_architecture`), before any training work: ``source`` is the file (`local_file`) or the MLflow
+    model URI (the tracking store connected already)."""
+    from colorizer.network.builder import build
+
+    parent = from_file(source) if isinstance(source, Path) else from_mlflow(source)
+    built = build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"],
+                  with_hints=cfg["hints"])
+    check_architecture(cfg, parent.network, built, cfg["init_from"])
+    return parent
+
+
+def with_parent(cfg: dict, parent: Parent | Path | None) -> dict:
+    """``cfg`` with ``init_from`` naming the parent exactly, for the fingerprint a checkpoint must match: a file
+    by its content, a URI by the model version it resolved to."""
+    if parent is None:
+        return cfg
+    if isinstance(parent, Path):
+        return {**cfg, "init_from": f"{cfg['init_from']} sha256:{sha256(parent)}"}
+    return {**cfg, "init_from": " ".join(f"{k}={v}" for k, v in sorted(parent.tags.items()))}
+
+
+def start_line(cfg: dict, parent: Parent) -> str:
+    """What the training starts from, in a line: the parent (and its registered version) and the learning
+    rate of a fine-tuning."""
+    version = parent.tags.get("init_from.model_version")
+    return (f"starting from {cfg['init_from']}" + (f" (version {version})" if version is not None else "")
+            + f", learning rate {cfg['init_learning_rate']:g}")
