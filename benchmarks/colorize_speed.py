@@ -38,7 +38,7 @@ def photograph(seed: int = 0) -> Image.Image:
 
     rng = np.random.default_rng(seed)
     top = int(rng.integers(0, 128))
-    crop = Image.fromarray(data.astronaut()[top:top + 384]).convert("L")
+    crop = Image.fromarray(data.astronaut()[top : top + 384]).convert("L")
     big = np.asarray(crop.resize((WIDTH, HEIGHT), Image.Resampling.BICUBIC), np.float32)
     grain = rng.normal(0, 6, (HEIGHT // 2, WIDTH // 2)).astype(np.float32).repeat(2, 0).repeat(2, 1)
     return Image.fromarray(np.clip(big + grain, 0, 255).astype(np.uint8))
@@ -75,8 +75,14 @@ def one_photo(kind: str, model_spec: str, runs: int) -> dict:
             times.append(time.perf_counter() - start)
         with Image.open(target) as out:
             assert out.size == (WIDTH, HEIGHT)
-    return {"kind": kind, "import_and_load_s": setup, "first_s": times[0], "median_s": statistics.median(times[1:]),
-            "rss_after_load_mb": after_load, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "kind": kind,
+        "import_and_load_s": setup,
+        "first_s": times[0],
+        "median_s": statistics.median(times[1:]),
+        "rss_after_load_mb": after_load,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def rss_of(pid: int) -> float:
@@ -99,8 +105,19 @@ def folder(model_spec: str, count: int, batch_size: int) -> dict:
             photograph(seed=i).save(photos / f"{i:03d}.jpg", quality=90)
         for i in range(distinct, count):  # the other files are copies: decoding costs the same
             shutil.copy(photos / f"{i % distinct:03d}.jpg", photos / f"{i:03d}.jpg")
-        command = [sys.executable, "-m", "colorizer.apps.colorize", str(photos), "-o", str(out), "--model", model_spec,
-                   "--batch-size", str(batch_size), "--quiet"]
+        command = [
+            sys.executable,
+            "-m",
+            "colorizer.apps.colorize",
+            str(photos),
+            "-o",
+            str(out),
+            "--model",
+            model_spec,
+            "--batch-size",
+            str(batch_size),
+            "--quiet",
+        ]
         started = time.perf_counter()
         child = subprocess.Popen(command, cwd=REPO)
         samples = []  # (seconds, photographs written, resident MB)
@@ -151,21 +168,31 @@ def main() -> None:
         return
 
     print(f"Machine: {machine()}; model {args.model}\n")
-    print("| 12 MP photograph (4000x3000) | median of %d | first run | import + model load | peak memory |" % args.runs)
+    print(f"| 12 MP photograph (4000x3000) | median of {args.runs} | first run | import + model load | peak memory |")
     print("| --- | --- | --- | --- | --- |")
     for kind in INPUTS:
-        out = subprocess.run([sys.executable, __file__, "--one", kind, "--model", args.model, "--runs",
-                              str(args.runs)], cwd=REPO, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", kind, "--model", args.model, "--runs", str(args.runs)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"| {kind} | {r['median_s']:.2f} s | {r['first_s']:.2f} s | {r['import_and_load_s']:.1f} s "
-              f"| {r['peak_rss_mb']:.0f} MB ({r['rss_after_load_mb']:.0f} MB after loading) |", flush=True)
+        print(
+            f"| {kind} | {r['median_s']:.2f} s | {r['first_s']:.2f} s | {r['import_and_load_s']:.1f} s "
+            f"| {r['peak_rss_mb']:.0f} MB ({r['rss_after_load_mb']:.0f} MB after loading) |",
+            flush=True,
+        )
     if args.folder:
         from colorizer.apps.files import DEFAULT_BATCH
 
         result = folder(args.model, args.folder, args.batch_size or DEFAULT_BATCH)
-        print(f"\nFolder of {result['count']} 12 MP JPEGs, `python -m colorizer.apps.colorize` with --batch-size "
-              f"{result['batch_size']}: {result['total_s']:.0f} s in all (TensorFlow import included), "
-              f"peak memory {result['peak_rss_mb']:.0f} MB\n")
+        print(
+            f"\nFolder of {result['count']} 12 MP JPEGs, `python -m colorizer.apps.colorize` with --batch-size "
+            f"{result['batch_size']}: {result['total_s']:.0f} s in all (TensorFlow import included), "
+            f"peak memory {result['peak_rss_mb']:.0f} MB\n"
+        )
         print("| photographs done | photographs/s over the last tenth | resident memory |")
         print("| --- | --- | --- |")
         for n, rate, rss in tenths(result):

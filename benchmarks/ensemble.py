@@ -30,8 +30,8 @@ def ensemble(paths: list[Path], members: int | None = None):
     from keras import ops
 
     from colorizer.inference.loading import load_model as load
-    from colorizer.network.ab_bins import centers, ensemble_log_probs
     from colorizer.network import readout
+    from colorizer.network.ab_bins import centers, ensemble_log_probs
     from colorizer.network.layers import GuidedEnlarge
     from colorizer.network.readout import has_distribution_head, training_model
 
@@ -42,8 +42,9 @@ def ensemble(paths: list[Path], members: int | None = None):
     lightness = keras.Input((None, None, 1))
     # A network trained with train.members > 1 is an ensemble already: its own mean log-probabilities.
     kept = slice(0, members * len(centers()) if members else None)  # the first ``members`` networks' logits
-    log_probs = [ops.log_softmax(ensemble_log_probs(training_model(net)(lightness)[..., kept]), axis=-1)
-                 for net in nets]
+    log_probs = [
+        ops.log_softmax(ensemble_log_probs(training_model(net)(lightness)[..., kept]), axis=-1) for net in nets
+    ]
     mean = ops.mean(ops.stack(log_probs, axis=0), axis=0)
     first = nets[0]
     ab, enlarge = readout.annealed_mean(first)(mean), readout.enlarge(first)
@@ -66,28 +67,41 @@ class AtWorkingSize:
         from colorizer.inference.photo import enlarge
 
         height, width = lightness.shape[1:3]
-        small = np.stack([np.asarray(Image.fromarray(one[..., 0]).resize((self.side, self.side),
-                                                                       Image.Resampling.BILINEAR))
-                          for one in lightness])[..., None]
+        small = np.stack(
+            [
+                np.asarray(Image.fromarray(one[..., 0]).resize((self.side, self.side), Image.Resampling.BILINEAR))
+                for one in lightness
+            ]
+        )[..., None]
         ab = np.asarray(self.model.predict(small, batch_size=batch_size, verbose=verbose), np.float32)
-        return np.stack([np.stack([enlarge(np.ascontiguousarray(a[..., c]), height, width) for c in range(2)], -1)
-                         for a in ab])
+        return np.stack(
+            [np.stack([enlarge(np.ascontiguousarray(a[..., c]), height, width) for c in range(2)], -1) for a in ab]
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("networks", nargs="+", type=Path)
-    parser.add_argument("--readout", action="append", required=True,
-                        help="export.rebalance/temperature[/saturation], e.g. 0.25/0.7")
-    parser.add_argument("--size", action="append", type=int, default=[],
-                        help="also score the network at this working size (colorize --size), e.g. 192")
-    parser.add_argument("--members", type=int, help="of a network trained with train.members, use only the first "
-                        "this many (a smaller ensemble); default all")
+    parser.add_argument(
+        "--readout", action="append", required=True, help="export.rebalance/temperature[/saturation], e.g. 0.25/0.7"
+    )
+    parser.add_argument(
+        "--size",
+        action="append",
+        type=int,
+        default=[],
+        help="also score the network at this working size (colorize --size), e.g. 192",
+    )
+    parser.add_argument(
+        "--members",
+        type=int,
+        help="of a network trained with train.members, use only the first this many (a smaller ensemble); default all",
+    )
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     args = parser.parse_args()
 
-    from colorizer.network.readout import set_vividness
     from colorizer.evaluation.scoring import evaluate
+    from colorizer.network.readout import set_vividness
 
     sets = named_sets(("cbsd68", "mcmaster18", "samples"), args.datasets, Path(tempfile.mkdtemp()))
     model, first = ensemble(args.networks, args.members)
@@ -98,9 +112,12 @@ def main() -> None:
             for name, (images, names) in sets.items():
                 means, _ = evaluate(AtWorkingSize(model, side) if side else model, images, names, batch_size=8)
                 scores.append(f"{name} {means['psnr']:.2f} / {means['colorfulness']:.1f}")
-            print(f"{len(args.networks)} network(s){f' ({args.members} members each)' if args.members else ''}, "
-                  f"read-out {readout}"
-                  f"{f', working size {side}' if side else ''}: " + " | ".join(scores), flush=True)
+            print(
+                f"{len(args.networks)} network(s){f' ({args.members} members each)' if args.members else ''}, "
+                f"read-out {readout}"
+                f"{f', working size {side}' if side else ''}: " + " | ".join(scores),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

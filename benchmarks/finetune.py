@@ -55,8 +55,7 @@ def stage(name: str, work: Path, changes: dict, log) -> float:
     env = dict(os.environ, PYTHONPATH=str(REPO), MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlflow.db'}")
     env.pop("DVC_ROOT", None)
     started = time.time()
-    subprocess.run([sys.executable, *command[1:]], cwd=work, env=env, check=True, stdout=log,
-                   stderr=subprocess.STDOUT)
+    subprocess.run([sys.executable, *command[1:]], cwd=work, env=env, check=True, stdout=log, stderr=subprocess.STDOUT)
     return time.time() - started
 
 
@@ -75,9 +74,9 @@ def halves(source: Path, target: Path) -> tuple[list[str], list[str]]:
 
 def score(network_path: Path, split) -> dict:
     """evaluate's means for the network at ``network_path`` with export's read-out, on ``split`` (images, names)."""
+    from colorizer.evaluation.scoring import evaluate
     from colorizer.inference.loading import load_model as load
     from colorizer.network.readout import has_distribution_head, set_vividness
-    from colorizer.evaluation.scoring import evaluate
 
     network = load(network_path)
     read_out = PARAMS["export"]
@@ -89,8 +88,10 @@ def score(network_path: Path, split) -> dict:
 
 
 def row(name: str, minutes: str, means: dict, prefix: str = "") -> str:
-    return (f"| {name} | {minutes} | {means[prefix + 'psnr']:.2f} | {means[prefix + 'ssim']:.3f} | "
-            f"{means[prefix + 'ab_mse']:.1f} | {means[prefix + 'colorfulness']:.1f} |")
+    return (
+        f"| {name} | {minutes} | {means[prefix + 'psnr']:.2f} | {means[prefix + 'ssim']:.3f} | "
+        f"{means[prefix + 'ab_mse']:.1f} | {means[prefix + 'colorfulness']:.1f} |"
+    )
 
 
 def main() -> None:
@@ -122,8 +123,17 @@ def main() -> None:
             images = work / "bsds432+cbsd68"
             shutil.copytree(args.datasets / "bsds432", images)
             shutil.copytree(args.datasets / "cbsd68", images / "cbsd68")
-            stage("prepare", work, {**data, "prepare.images": str(images), "prepare.test_subfolder": "cbsd68",
-                                    "prepare.splits": {"train": 0.9, "val": 0.1, "test": 0.0}}, log)
+            stage(
+                "prepare",
+                work,
+                {
+                    **data,
+                    "prepare.images": str(images),
+                    "prepare.test_subfolder": "cbsd68",
+                    "prepare.splits": {"train": 0.9, "val": 0.1, "test": 0.0},
+                },
+                log,
+            )
             seconds = stage("train", work, {**data, "train.epochs": args.parent_epochs}, log)
             shutil.copy(work / "models" / "network.keras", parent)
             shutil.rmtree(images)
@@ -131,8 +141,12 @@ def main() -> None:
             print(f"parent: {parent_note}", file=sys.stderr)
         shutil.rmtree(work / "data", ignore_errors=True)
         train_names, test_names = halves(args.datasets / "mcmaster18", work / "mcmaster18")
-        mcmaster = {**data, "prepare.images": str(work / "mcmaster18"), "prepare.test_subfolder": "test",
-                    "prepare.splits": {"train": 0.8, "val": 0.2, "test": 0.0}}
+        mcmaster = {
+            **data,
+            "prepare.images": str(work / "mcmaster18"),
+            "prepare.test_subfolder": "test",
+            "prepare.splits": {"train": 0.8, "val": 0.2, "test": 0.0},
+        }
         stage("prepare", work, mcmaster, log)
         split = test_split(work / "mcmaster18" / "test", (256, 256))
         same = {**data, "train.epochs": args.epochs}
@@ -142,22 +156,29 @@ def main() -> None:
         rows.append(row(f"the bsds432 parent as is ({parent_note})", "0", parent_means))
         print(rows[-1], file=sys.stderr, flush=True)
         runs = [("from scratch, learning_rate " + f"{PARAMS['train']['learning_rate']:g}", {})]
-        runs += [(f"fine-tuned from the parent, init_learning_rate {float(rate):g}",
-                  {"train.init_from": "models/start/bsds432.keras", "train.init_learning_rate": float(rate)})
-                 for rate in args.rates.split(",") if rate.strip()]
+        runs += [
+            (
+                f"fine-tuned from the parent, init_learning_rate {float(rate):g}",
+                {"train.init_from": "models/start/bsds432.keras", "train.init_learning_rate": float(rate)},
+            )
+            for rate in args.rates.split(",")
+            if rate.strip()
+        ]
         for name, changes in runs:
             seconds = stage("train", work, {**same, **changes}, log)
             rows.append(row(name, f"{seconds / 60:.1f}", score(work / "models" / "network.keras", split)))
             print(rows[-1], file=sys.stderr, flush=True)
         counts = json.loads((work / "metrics" / "prepare.json").read_text())
-        print(f"\nmcmaster18: trained on {len(train_names)} photographs ({', '.join(train_names)}; "
-              f"{counts['train_images']} train / {counts['val_images']} val by prepare's hash), {args.epochs} "
-              f"epochs of {args.crops} crops each; scored on the other "
-              f"{len(test_names)} at 256x256 with export's read-out; {machine.describe()}; "
-              f"`python benchmarks/finetune.py "
-              + (f"--parent {args.parent}" if args.parent else f"--parent-epochs {args.parent_epochs}")
-              + f" --epochs {args.epochs} "
-              f"--crops {args.crops} --rates {args.rates}`\n")
+        print(
+            f"\nmcmaster18: trained on {len(train_names)} photographs ({', '.join(train_names)}; "
+            f"{counts['train_images']} train / {counts['val_images']} val by prepare's hash), {args.epochs} "
+            f"epochs of {args.crops} crops each; scored on the other "
+            f"{len(test_names)} at 256x256 with export's read-out; {machine.describe()}; "
+            f"`python benchmarks/finetune.py "
+            + (f"--parent {args.parent}" if args.parent else f"--parent-epochs {args.parent_epochs}")
+            + f" --epochs {args.epochs} "
+            f"--crops {args.crops} --rates {args.rates}`\n"
+        )
         truth = parent_means["colorfulness_truth"]
         print(f"| model | training minutes | PSNR dB | SSIM | ab MSE | colorfulness (truth {truth:.1f}) |")
         print("| --- | --- | --- | --- | --- | --- |")

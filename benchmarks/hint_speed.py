@@ -19,8 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import machine
 import numpy as np
+
+import machine
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 SIZE = 256
@@ -56,9 +57,14 @@ def default_network(hints: bool | None = None):
 
     cfg = check_params(P.load("train", Path(colorizer.__file__).resolve().parents[1] / "params.yaml"))
     keras.utils.set_random_seed(cfg["seed"])
-    return build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"],
-                 with_hints=cfg["hints"] if hints is None else hints), \
-        f"params.yaml's network, untrained (members {cfg['members']})"
+    return build(
+        cfg["arch"],
+        cfg["width"],
+        cfg["head"],
+        cfg["global_context"],
+        cfg["members"],
+        with_hints=cfg["hints"] if hints is None else hints,
+    ), f"params.yaml's network, untrained (members {cfg['members']})"
 
 
 def main() -> None:
@@ -92,27 +98,47 @@ def main() -> None:
     with_hints = network_input(model, lightness, hint_map(hints, (SIZE, SIZE), (SIZE, SIZE))[None])
     without = network_input(model, lightness, None)
     plain, _ = default_network(hints=False)  # what the hint branch costs: the same networks without it
-    names = [f"the network, {args.points} hints", "the network, no hints",
-             "params.yaml's network with `train.hints: false` (untrained: the time does not depend on the weights)"]
-    rows = list(zip(names, timed_together([lambda: model.predict_on_batch(with_hints),
-                                           lambda: model.predict_on_batch(without),
-                                           lambda: plain.predict_on_batch(lightness)], args.runs)))
+    names = [
+        f"the network, {args.points} hints",
+        "the network, no hints",
+        "params.yaml's network with `train.hints: false` (untrained: the time does not depend on the weights)",
+    ]
+    rows = list(
+        zip(
+            names,
+            timed_together(
+                [
+                    lambda: model.predict_on_batch(with_hints),
+                    lambda: model.predict_on_batch(without),
+                    lambda: plain.predict_on_batch(lightness),
+                ],
+                args.runs,
+            ),
+        )
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         photo = Path(folder) / "astronaut.png"
         Image.fromarray(rgb).convert("L").save(photo)
         write_sidecar(photo.with_name(photo.name + ".hints.json"), hints)
         pairs = [(photo, Path(folder) / "out" / photo.name)]
-        rows.append((f"colorize, a 256x256 PNG with a sidecar of {args.points} hints",
-                     timed(lambda: colorize_files(model, pairs, SIZE, progress=False), max(5, args.runs // 3))))
+        rows.append(
+            (
+                f"colorize, a 256x256 PNG with a sidecar of {args.points} hints",
+                timed(lambda: colorize_files(model, pairs, SIZE, progress=False), max(5, args.runs // 3)),
+            )
+        )
 
-    print(f"{machine.describe()}; {about}; `python benchmarks/hint_speed.py --runs {args.runs} "
-          f"--points {args.points}`\n")
+    print(
+        f"{machine.describe()}; {about}; `python benchmarks/hint_speed.py --runs {args.runs} --points {args.points}`\n"
+    )
     print("| one colorization at 256x256 | median ms | range ms |")
     print("| --- | --- | --- |")
     for name, seconds in rows:
-        print(f"| {name} | {1000 * statistics.median(seconds):.1f} | {1000 * min(seconds):.1f} .. "
-              f"{1000 * max(seconds):.1f} |")
+        print(
+            f"| {name} | {1000 * statistics.median(seconds):.1f} | {1000 * min(seconds):.1f} .. "
+            f"{1000 * max(seconds):.1f} |"
+        )
 
 
 if __name__ == "__main__":

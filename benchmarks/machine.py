@@ -37,8 +37,9 @@ def gpu() -> str:
     if not shutil.which("nvidia-smi"):
         return "none"
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=20).stdout.strip()
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=20
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "none"
     return ", ".join(out.splitlines()) or "none"
@@ -53,8 +54,10 @@ def describe() -> str:
     """One line: CPU model, cores, GPU, Python and NumPy versions, and the load average now."""
     import numpy
 
-    return (f"{cpu_model()}, {cores()} CPU cores, GPU: {gpu()}; Python {platform.python_version()}, "
-            f"NumPy {numpy.__version__}; load average {load()}")
+    return (
+        f"{cpu_model()}, {cores()} CPU cores, GPU: {gpu()}; Python {platform.python_version()}, "
+        f"NumPy {numpy.__version__}; load average {load()}"
+    )
 
 
 def median(values) -> float:

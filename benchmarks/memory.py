@@ -51,13 +51,25 @@ def params(section: str) -> dict:
 def child_prepare(folder: Path, out: Path, size) -> dict:
     from colorizer.data.preparation import check_params, prepare
 
-    cfg = check_params(dict(params("prepare"), images=str(folder), train_size=list(size), test_size=list(size),
-                            test_subfolder=None, workers=0))
+    cfg = check_params(
+        dict(
+            params("prepare"),
+            images=str(folder),
+            train_size=list(size),
+            test_size=list(size),
+            test_subfolder=None,
+            workers=0,
+        )
+    )
     start = time.perf_counter()
     report = prepare(cfg, out)
-    return {"seconds": time.perf_counter() - start, "images": report["used"],
-            "bytes": sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file()),
-            "main_peak_mb": peak_mb(), "worker_peak_mb": peak_mb(resource.RUSAGE_CHILDREN)}
+    return {
+        "seconds": time.perf_counter() - start,
+        "images": report["used"],
+        "bytes": sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file()),
+        "main_peak_mb": peak_mb(),
+        "worker_peak_mb": peak_mb(resource.RUSAGE_CHILDREN),
+    }
 
 
 def child_train(prepared: Path, width: int, crops: int) -> dict:
@@ -72,8 +84,13 @@ def child_train(prepared: Path, width: int, crops: int) -> dict:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as checkpoints:
         fit(cfg, train, val, checkpoints=Path(checkpoints))
-    return {"seconds": time.perf_counter() - start, "samples": len(train) * crops, "rss_before_mb": before,
-            "rss_after_mb": rss_mb(), "peak_mb": peak_mb()}
+    return {
+        "seconds": time.perf_counter() - start,
+        "samples": len(train) * crops,
+        "rss_before_mb": before,
+        "rss_after_mb": rss_mb(),
+        "peak_mb": peak_mb(),
+    }
 
 
 def link_tree(source: Path, target: Path, copies: int) -> int:
@@ -121,13 +138,18 @@ def main() -> None:
     print(f"Machine: {machine.describe()}")
     with tempfile.TemporaryDirectory(prefix="memory-bench-") as tmp:
         tmp = Path(tmp)
-        counts = {"1x": link_tree(args.images, tmp / "x1", 1),
-                  f"{args.copies}x": link_tree(args.images, tmp / "xN", args.copies)}
+        counts = {
+            "1x": link_tree(args.images, tmp / "x1", 1),
+            f"{args.copies}x": link_tree(args.images, tmp / "xN", args.copies),
+        }
         folders = dict(zip(counts, (tmp / "x1", tmp / "xN")))
-        print(f"Input: {args.images} once ({counts['1x']} files) and {args.copies} times "
-              f"({counts[f'{args.copies}x']} files); prepare at {args.size[0]}x{args.size[1]}, "
-              f"{args.crops} crops per training photograph an epoch; train width {args.width}, 1 epoch; "
-              f"{args.runs} runs\n", flush=True)
+        print(
+            f"Input: {args.images} once ({counts['1x']} files) and {args.copies} times "
+            f"({counts[f'{args.copies}x']} files); prepare at {args.size[0]}x{args.size[1]}, "
+            f"{args.crops} crops per training photograph an epoch; train width {args.width}, 1 epoch; "
+            f"{args.runs} runs\n",
+            flush=True,
+        )
         results = {scale: {"prepare": [], "train": []} for scale in counts}
         for _ in range(args.runs):
             for scale, folder in folders.items():
@@ -142,11 +164,15 @@ def main() -> None:
         return machine.median(r[key] for r in results[scale][stage])
 
     small, large = counts
-    rows = [("prepare: main process peak", "prepare", "main_peak_mb"),
-            ("prepare: largest worker peak", "prepare", "worker_peak_mb")]
+    rows = [
+        ("prepare: main process peak", "prepare", "main_peak_mb"),
+        ("prepare: largest worker peak", "prepare", "worker_peak_mb"),
+    ]
     if not args.skip_train:
-        rows += [("train: peak", "train", "peak_mb"), ("train: resident at the end of the epoch", "train",
-                                                        "rss_after_mb")]
+        rows += [
+            ("train: peak", "train", "peak_mb"),
+            ("train: resident at the end of the epoch", "train", "rss_after_mb"),
+        ]
     print(f"| memory (MB, median of {args.runs}) | {small} | {large} | growth |")
     print("| --- | --- | --- | --- |")
     for label, stage, key in rows:
@@ -155,10 +181,15 @@ def main() -> None:
     print("\n| scale | prepare: images, MB written, seconds | train: samples, seconds |")
     print("| --- | --- | --- |")
     for scale in counts:
-        train = (f"{med(scale, 'train', 'samples'):.0f}, {med(scale, 'train', 'seconds'):.1f} s"
-                 if not args.skip_train else "-")
-        print(f"| {scale} | {med(scale, 'prepare', 'images'):.0f}, {med(scale, 'prepare', 'bytes') / 1e6:.0f}, "
-              f"{med(scale, 'prepare', 'seconds'):.1f} s | {train} |")
+        train = (
+            f"{med(scale, 'train', 'samples'):.0f}, {med(scale, 'train', 'seconds'):.1f} s"
+            if not args.skip_train
+            else "-"
+        )
+        print(
+            f"| {scale} | {med(scale, 'prepare', 'images'):.0f}, {med(scale, 'prepare', 'bytes') / 1e6:.0f}, "
+            f"{med(scale, 'prepare', 'seconds'):.1f} s | {train} |"
+        )
     print(f"\nLoad average after: {machine.load()}")
 
 

@@ -23,8 +23,14 @@ from pathlib import Path
 import machine
 
 DEFAULT_IMAGES = machine.REPO.parent / "shared" / "datasets" / "bsds432"
-SMALL = {"prepare.size": [32, 32], "prepare.test_size": [32, 32], "train.crops_per_image": 1,
-         "train.epochs": 1, "train.width": 4, "render.count": 4}
+SMALL = {
+    "prepare.size": [32, 32],
+    "prepare.test_size": [32, 32],
+    "train.crops_per_image": 1,
+    "train.epochs": 1,
+    "train.width": 4,
+    "render.count": 4,
+}
 
 
 def environment() -> dict:
@@ -40,14 +46,18 @@ def run(command, cwd) -> tuple[float, str]:
     out = subprocess.run(command, cwd=cwd, env=environment(), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if out.returncode:
-        raise SystemExit(f"{' '.join(command)} failed ({out.returncode}):\n{out.stdout[-2000:]}\n"
-                         f"{out.stderr[-3000:]}")
+        raise SystemExit(f"{' '.join(command)} failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
     return seconds, out.stdout
 
 
 def copy_project(root: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=machine.REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=machine.REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for name in files:
         source = machine.REPO / name
         if source.is_file() and not name.startswith(("metrics/", "tests/")) and name != "dvc.lock":
@@ -94,9 +104,12 @@ def main() -> None:
             run(command, root)
         first, out = run(["dvc", "repro"], root)
         ran = re.findall(r"Running stage '(\w+)'", out)
-        print(f"Project: a copy of {machine.REPO.name} with {args.count} photographs in photos/ ({args.images} "
-              f"again and again, hard links), {', '.join(f'{k}={v}' for k, v in SMALL.items())}; the first "
-              f"`dvc repro` ran {', '.join(ran)} in {first:.0f} s; {args.runs} runs\n", flush=True)
+        print(
+            f"Project: a copy of {machine.REPO.name} with {args.count} photographs in photos/ ({args.images} "
+            f"again and again, hard links), {', '.join(f'{k}={v}' for k, v in SMALL.items())}; the first "
+            f"`dvc repro` ran {', '.join(ran)} in {first:.0f} s; {args.runs} runs\n",
+            flush=True,
+        )
         times = {"dvc status": [], "dvc repro": []}
         for _ in range(args.runs):
             for name in times:

@@ -59,10 +59,18 @@ def interleaved(calls: dict, runs: int, warm: int = 3) -> dict:
 
 def start_time(model_path: Path, runs: int = 3) -> list[float]:
     """Seconds for a fresh process to import colorize and load ``model_path`` (the interpreter's start excluded)."""
-    code = ("import time; t = time.perf_counter(); from colorizer.apps import colorize; "
-            f"colorize.load_model({str(model_path)!r}); print(time.perf_counter() - t)")
-    return [float(subprocess.run([sys.executable, "-c", code], cwd=machine.REPO, capture_output=True, text=True,
-                                 check=True).stdout.split()[-1]) for _ in range(runs)]
+    code = (
+        "import time; t = time.perf_counter(); from colorizer.apps import colorize; "
+        f"colorize.load_model({str(model_path)!r}); print(time.perf_counter() - t)"
+    )
+    return [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], cwd=machine.REPO, capture_output=True, text=True, check=True
+            ).stdout.split()[-1]
+        )
+        for _ in range(runs)
+    ]
 
 
 def du_mb(path) -> float:
@@ -76,13 +84,31 @@ def install_sizes() -> dict:
         venv, lean = Path(tmp) / "venv", Path(tmp) / "lean"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         empty = du_mb(venv)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-c", "constraints.txt", "-e", ".[onnx]"],
-                       cwd=machine.REPO, check=True)
-        packages = subprocess.run([str(venv / "bin" / "pip"), "list", "--format=freeze"], capture_output=True,
-                                  text=True, check=True).stdout.split()
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", "-c", "constraints.txt", "-e", ".[onnx]"],
+            cwd=machine.REPO,
+            check=True,
+        )
+        packages = subprocess.run(
+            [str(venv / "bin" / "pip"), "list", "--format=freeze"], capture_output=True, text=True, check=True
+        ).stdout.split()
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(lean)], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "--python", str(lean / "bin" / "python"), "install", "-q",
-                        "-c", "constraints.txt", ".[onnx]"], cwd=machine.REPO, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(lean / "bin" / "python"),
+                "install",
+                "-q",
+                "-c",
+                "constraints.txt",
+                ".[onnx]",
+            ],
+            cwd=machine.REPO,
+            check=True,
+        )
         sizes = {"empty": empty, "onnx": du_mb(venv), "lean": du_mb(lean)}
     return {**sizes, "full": du_mb(sys.prefix), "packages": packages}
 
@@ -95,11 +121,11 @@ def main() -> None:
     print(machine.describe())
 
     from colorizer import params as P
+    from colorizer.inference.export import check_params
     from colorizer.inference.loading import load_model
+    from colorizer.inference.onnx_export import write_onnx
     from colorizer.inference.predict import network_input
     from colorizer.network.readout import has_distribution_head, set_vividness
-    from colorizer.inference.onnx_export import write_onnx
-    from colorizer.inference.export import check_params
 
     network, about = default_network()
     read_out = check_params(P.load("export", machine.REPO / "params.yaml"))
@@ -114,38 +140,52 @@ def main() -> None:
         difference = write_onnx(keras_model, onnx_path)
         converted = time.perf_counter() - started
         onnx_model = load_model(str(onnx_path))
-        print(f"\n{about}; converted in {converted:.1f} s (the check included), largest difference "
-              f"{difference:.2g} Lab units; {keras_path.stat().st_size / 1e6:.1f} MB .keras, "
-              f"{onnx_path.stat().st_size / 1e6:.1f} MB .onnx\n")
+        print(
+            f"\n{about}; converted in {converted:.1f} s (the check included), largest difference "
+            f"{difference:.2g} Lab units; {keras_path.stat().st_size / 1e6:.1f} MB .keras, "
+            f"{onnx_path.stat().st_size / 1e6:.1f} MB .onnx\n"
+        )
 
         rng = np.random.default_rng(0)
-        print(f"| network alone at {SIZE}x{SIZE}, ms a call | Keras `predict` | Keras `predict_on_batch` "
-              f"| ONNX Runtime | ONNX Runtime / `predict_on_batch` |\n| --- | --- | --- | --- | --- |")
+        print(
+            f"| network alone at {SIZE}x{SIZE}, ms a call | Keras `predict` | Keras `predict_on_batch` "
+            f"| ONNX Runtime | ONNX Runtime / `predict_on_batch` |\n| --- | --- | --- | --- | --- |"
+        )
         for batch in (1, 4):
             lightness = rng.uniform(0, 100, (batch, SIZE, SIZE, 1)).astype(np.float32)
             keras_in, onnx_in = network_input(keras_model, lightness), network_input(onnx_model, lightness)
-            times = interleaved({
-                "predict": lambda: keras_model.predict(keras_in, batch_size=batch, verbose=0),
-                "predict_on_batch": lambda: keras_model.predict_on_batch(keras_in),
-                "onnx": lambda: onnx_model.predict_on_batch(onnx_in)}, args.runs)
+            times = interleaved(
+                {
+                    "predict": lambda k=keras_in, n=batch: keras_model.predict(k, batch_size=n, verbose=0),
+                    "predict_on_batch": lambda k=keras_in: keras_model.predict_on_batch(k),
+                    "onnx": lambda o=onnx_in: onnx_model.predict_on_batch(o),
+                },
+                args.runs,
+            )
             ratio = statistics.median(times["onnx"]) / statistics.median(times["predict_on_batch"])
-            print(f"| batch of {batch} | {spread(times['predict'])} | {spread(times['predict_on_batch'])} "
-                  f"| {spread(times['onnx'])} | {ratio:.2f} |")
+            print(
+                f"| batch of {batch} | {spread(times['predict'])} | {spread(times['predict_on_batch'])} "
+                f"| {spread(times['onnx'])} | {ratio:.2f} |"
+            )
 
         print("\n| a fresh process: import colorize, load the model | seconds, median (range) of 3 |\n| --- | --- |")
-        for name, path in (("models/colorizer.keras (TensorFlow, Keras)", keras_path),
-                           ("models/colorizer.onnx (ONNX Runtime)", onnx_path)):
+        for name, path in (
+            ("models/colorizer.keras (TensorFlow, Keras)", keras_path),
+            ("models/colorizer.onnx (ONNX Runtime)", onnx_path),
+        ):
             seconds = start_time(path)
             print(f"| {name} | {statistics.median(seconds):.2f} ({min(seconds):.2f}-{max(seconds):.2f}) |")
 
     if not args.no_install:
         sizes = install_sizes()
-        print(f"\n| install | `du` of the virtual environment |\n| --- | --- |\n"
-              f"| `pip install -c constraints.txt -e '.[onnx]'` | {sizes['onnx']:.0f} MB ({sizes['onnx'] - sizes['empty']:.0f}"
-              f" MB more than an empty one, {sizes['empty']:.0f} MB) |\n"
-              f"| `python -m venv --without-pip`, then `pip --python VENV/bin/python install -c constraints.txt "
-              f"'.[onnx]'` | {sizes['lean']:.0f} MB |\n"
-              f"| this environment (`.[test]`: the pipeline, ONNX Runtime, the test tools) | {sizes['full']:.0f} MB |")
+        print(
+            f"\n| install | `du` of the virtual environment |\n| --- | --- |\n"
+            f"| `pip install -c constraints.txt -e '.[onnx]'` | {sizes['onnx']:.0f} MB "
+            f"({sizes['onnx'] - sizes['empty']:.0f} MB more than an empty one, {sizes['empty']:.0f} MB) |\n"
+            f"| `python -m venv --without-pip`, then `pip --python VENV/bin/python install -c constraints.txt "
+            f"'.[onnx]'` | {sizes['lean']:.0f} MB |\n"
+            f"| this environment (`.[test]`: the pipeline, ONNX Runtime, the test tools) | {sizes['full']:.0f} MB |"
+        )
         print("\nthe onnx install: " + ", ".join(sizes["packages"]))
     print(f"\nload average after: {machine.load()}")
 

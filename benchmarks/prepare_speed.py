@@ -93,9 +93,17 @@ def main() -> None:
     names = find_images(args.images)
     paths = [args.images / n for n in names]
     # crop_scale 1: training photographs stored at size too, so every method makes the same pixels.
-    cfg = {"images": args.images, "train_size": size, "test_size": size, "crop_scale": 1.0,
-           "splits": {"train": 0.7, "val": 0.1, "test": 0.2}, "test_subfolder": None, "split_seed": 3,
-           "shard_size": 256, "workers": 0}
+    cfg = {
+        "images": args.images,
+        "train_size": size,
+        "test_size": size,
+        "crop_scale": 1.0,
+        "splits": {"train": 0.7, "val": 0.1, "test": 0.2},
+        "test_subfolder": None,
+        "split_seed": 3,
+        "shard_size": 256,
+        "workers": 0,
+    }
     cores = machine.cores()
     methods = {
         "the article's loop (1 process)": lambda: article_loop(paths, size),
@@ -107,8 +115,11 @@ def main() -> None:
     if args.skip_article:
         del methods["the article's loop (1 process)"]
     print(f"Machine: {machine.describe()}")
-    print(f"Input: {len(paths)} photographs from {args.images}, to {size[0]}x{size[1]}, one sample each; "
-          f"{args.runs} runs\n", flush=True)
+    print(
+        f"Input: {len(paths)} photographs from {args.images}, to {size[0]}x{size[1]}, one sample each; "
+        f"{args.runs} runs\n",
+        flush=True,
+    )
     rates = {m: [] for m in methods}
     per_cpu = {m: [] for m in methods}
     for _ in range(args.runs):
@@ -119,16 +130,19 @@ def main() -> None:
             per_cpu[method].append(count / (cpu_seconds() - start_cpu))
     article = machine.median(rates.get("the article's loop (1 process)", [float("nan")]))
     decode = machine.median(per_cpu["decode + resize alone (1 process)"])
-    print("| method | images/s (median, range) | vs the article's loop | images per CPU-second "
-          "| per CPU-second vs decode + resize |")
+    print(
+        "| method | images/s (median, range) | vs the article's loop | images per CPU-second "
+        "| per CPU-second vs decode + resize |"
+    )
     print("| --- | --- | --- | --- | --- |")
     for method, values in rates.items():
         rate = machine.median(values)
-        print(f"| {method} | {machine.spread(values)} | {rate / article:.1f}x | {machine.spread(per_cpu[method])} "
-              f"| {machine.median(per_cpu[method]) / decode:.2f} |")
+        print(
+            f"| {method} | {machine.spread(values)} | {rate / article:.1f}x | {machine.spread(per_cpu[method])} "
+            f"| {machine.median(per_cpu[method]) / decode:.2f} |"
+        )
     one, every = (machine.median(rates[m]) for m in list(methods)[-2:])
-    print(f"\nScaling: {every / one:.2f}x images/s from 1 to {cores} workers. "
-          f"Load average after: {machine.load()}")
+    print(f"\nScaling: {every / one:.2f}x images/s from 1 to {cores} workers. Load average after: {machine.load()}")
 
 
 if __name__ == "__main__":

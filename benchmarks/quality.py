@@ -68,8 +68,9 @@ def repro(project: Path, changes: dict, log) -> dict:
     result["train"] = json.loads((project / "metrics/train.json").read_text())
     if "seconds" not in result["train"]:  # in train.json before 2026-11-27; MLflow's since
         result["train"]["seconds"] = training_seconds(project)
-    result["sets"] = {name: score_set(project / "models" / "colorizer.keras", split)
-                      for name, split in OTHER_SETS.items()}
+    result["sets"] = {
+        name: score_set(project / "models" / "colorizer.keras", split) for name, split in OTHER_SETS.items()
+    }
     from colorizer.inference.loading import load_model
     from colorizer.inference.predict import takes_hints
 
@@ -137,12 +138,12 @@ def hint_curve(model_path: Path, split, counts, work: Path) -> list[dict]:
     truth; beside it the nearest-point propagation. One row per count."""
     from PIL import Image
 
-    from colorizer.color import gray_lab, lab_image_to_srgb8, merge_lab
     from colorizer.apps.files import colorize_files
-    from colorizer.inference.loading import load_model
+    from colorizer.color import gray_lab, lab_image_to_srgb8, merge_lab
     from colorizer.evaluation.hint_sweep import SWEEP_SIDE, nearest_point_colours, photo_seed, sweep_points, truth_hints
-    from colorizer.hints import write_sidecar
     from colorizer.evaluation.quality import psnr, psnr_of_lab
+    from colorizer.hints import write_sidecar
+    from colorizer.inference.loading import load_model
 
     model = load_model(str(model_path))
     images, names = split[0].lab, split[1]
@@ -165,8 +166,9 @@ def hint_curve(model_path: Path, split, counts, work: Path) -> list[dict]:
         failed = colorize_files(model, pairs, size=max(images.shape[1:3]), progress=False)
         if failed:
             raise RuntimeError(f"colorize failed on {failed[0][0]}: {failed[0][1]}")
-        scores = [psnr(truth, np.asarray(Image.open(target).convert("RGB"))) for truth, (_, target) in
-                  zip(truths, pairs)]
+        scores = [
+            psnr(truth, np.asarray(Image.open(target).convert("RGB"))) for truth, (_, target) in zip(truths, pairs)
+        ]
         rows.append({"points": count, "psnr": float(np.mean(scores)), "nearest_point_psnr": float(np.mean(nearest))})
         shutil.rmtree(folder, ignore_errors=True)
     return rows
@@ -174,9 +176,10 @@ def hint_curve(model_path: Path, split, counts, work: Path) -> list[dict]:
 
 def row(name, training, e, prefix="", sets=None) -> str:
     others = "".join(f" {s[prefix + 'psnr']:.2f} / {s[prefix + 'colorfulness']:.1f} |" for s in (sets or {}).values())
-    return (f"| {name} | {training} | {e[prefix + 'psnr']:.2f} | {e[prefix + 'ssim']:.3f} | "
-            f"{e[prefix + 'ab_mse']:.1f} | {e[prefix + 'colorfulness']:.1f} | {e['colorfulness_truth']:.1f} |"
-            + others)
+    return (
+        f"| {name} | {training} | {e[prefix + 'psnr']:.2f} | {e[prefix + 'ssim']:.3f} | "
+        f"{e[prefix + 'ab_mse']:.1f} | {e[prefix + 'colorfulness']:.1f} | {e['colorfulness_truth']:.1f} |" + others
+    )
 
 
 def default_params(train: dict, data: dict, readout: dict, epochs: int, overrides: dict) -> dict:
@@ -190,24 +193,48 @@ def main() -> None:
     parser.add_argument("--seed-epochs", type=int, default=25)
     parser.add_argument("--default-epochs", type=int, default=6)
     parser.add_argument("--crops", type=int, default=16, help="train.crops_per_image")
-    parser.add_argument("--also", default="mcmaster18,samples", help="other sets to score, folders of "
-                        "--datasets, or samples: the 8 scikit-image photographs of the samples stage")
-    parser.add_argument("--frontier", default="0/1/1,0.25/0.5/1,0.5/1/1,0.5/0.5/1,0.35/0.5/1.2,0.75/1/1,0.5/0.5/1.2",
-                        help="read-outs to measure, as export.rebalance/temperature/saturation triples")
+    parser.add_argument(
+        "--also",
+        default="mcmaster18,samples",
+        help="other sets to score, folders of "
+        "--datasets, or samples: the 8 scikit-image photographs of the samples stage",
+    )
+    parser.add_argument(
+        "--frontier",
+        default="0/1/1,0.25/0.5/1,0.5/1/1,0.5/0.5/1,0.35/0.5/1.2,0.75/1/1,0.5/0.5/1.2",
+        help="read-outs to measure, as export.rebalance/temperature/saturation triples",
+    )
     parser.add_argument("--models", default="default,seed", help="which networks to train: default, seed")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="change a parameter of the default model (YAML value), e.g. train.global_context=false; "
-                             "train.seed seeds the seed network too")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="change a parameter of the default model (YAML value), e.g. train.global_context=false; "
+        "train.seed seeds the seed network too",
+    )
     parser.add_argument("--datasets", type=Path, default=DATASETS)
-    parser.add_argument("--train-every", type=int, default=1, metavar="K",
-                        help="train on every K-th photograph of bsds432 (by name), to see what the amount of data is "
-                             "worth; give --crops K times as many for as many training steps")
-    parser.add_argument("--hint-points", default="0,1,2,5,10,20,50",
-                        help="hint curve: the numbers of points to give (\"\": no curve); a model that takes hints")
+    parser.add_argument(
+        "--train-every",
+        type=int,
+        default=1,
+        metavar="K",
+        help="train on every K-th photograph of bsds432 (by name), to see what the amount of data is "
+        "worth; give --crops K times as many for as many training steps",
+    )
+    parser.add_argument(
+        "--hint-points",
+        default="0,1,2,5,10,20,50",
+        help='hint curve: the numbers of points to give ("": no curve); a model that takes hints',
+    )
     parser.add_argument("--hint-sets", default="cbsd68,mcmaster18", help="hint curve: folders of --datasets")
     parser.add_argument("--keep", action="store_true", help="keep the worktree (its path is printed)")
-    parser.add_argument("--commit", default="HEAD", help="the commit to measure (default HEAD); an older one "
-                        "is measured with its own pipeline, scored by this checkout's evaluation")
+    parser.add_argument(
+        "--commit",
+        default="HEAD",
+        help="the commit to measure (default HEAD); an older one "
+        "is measured with its own pipeline, scored by this checkout's evaluation",
+    )
     args = parser.parse_args()
     if args.train_every < 1:
         parser.error(f"--train-every must be at least 1, got {args.train_every}")
@@ -220,19 +247,24 @@ def main() -> None:
     try:
         images = project / "bench_images"
         (images / "bsds432").mkdir(parents=True)
-        training = sorted(p for p in (args.datasets / "bsds432").iterdir() if p.is_file())[::args.train_every]
+        training = sorted(p for p in (args.datasets / "bsds432").iterdir() if p.is_file())[:: args.train_every]
         for photograph in training:
             shutil.copy(photograph, images / "bsds432" / photograph.name)
         shutil.copytree(args.datasets / "cbsd68", images / "cbsd68")
         OTHER_SETS.update(named_sets(filter(None, args.also.split(",")), args.datasets, work))
         params = yaml.safe_load((project / "params.yaml").read_text())
         train_size = "train_size" if "train_size" in params["prepare"] else "size"  # its name before 2026-11-27
-        data = {"prepare.images": "bench_images", "prepare.test_subfolder": "cbsd68",
-                f"prepare.{train_size}": [128, 128], "prepare.test_size": [256, 256],
-                "train.crops_per_image": args.crops, "prepare.splits": {"train": 0.9, "val": 0.1, "test": 0.0},
-                "render.count": 12,
-                # evaluate's own hint curve: measured here through colorize instead (`hint_curve`)
-                **({"evaluate.hint_points": []} if "hint_points" in params["evaluate"] else {})}
+        data = {
+            "prepare.images": "bench_images",
+            "prepare.test_subfolder": "cbsd68",
+            f"prepare.{train_size}": [128, 128],
+            "prepare.test_size": [256, 256],
+            "train.crops_per_image": args.crops,
+            "prepare.splits": {"train": 0.9, "val": 0.1, "test": 0.0},
+            "render.count": 12,
+            # evaluate's own hint curve: measured here through colorize instead (`hint_curve`)
+            **({"evaluate.hint_points": []} if "hint_points" in params["evaluate"] else {}),
+        }
         overrides = {}
         for change in args.set:
             dotted, value = change.split("=", 1)
@@ -241,41 +273,72 @@ def main() -> None:
         readout = {f"export.{k}": v for k, v in params["export"].items()}
         runs = []
         if "default" in args.models:
-            default = repro(project, default_params(params["train"], data, readout, args.default_epochs, overrides),
-                            log)
-            runs.append((f"**default**{' with ' + ', '.join(args.set) if args.set else ''}: "
-                         f"{params['train']['arch']}, {params['train']['head']} head; read-out "
-                         + ", ".join(f"{k} {v}" for k, v in params["export"].items()), default, False))
+            default = repro(
+                project, default_params(params["train"], data, readout, args.default_epochs, overrides), log
+            )
+            runs.append(
+                (
+                    f"**default**{' with ' + ', '.join(args.set) if args.set else ''}: "
+                    f"{params['train']['arch']}, {params['train']['head']} head; read-out "
+                    + ", ".join(f"{k} {v}" for k, v in params["export"].items()),
+                    default,
+                    False,
+                )
+            )
             print(row_of(*runs[-1]), file=sys.stderr)
             for point in filter(None, args.frontier.split(",")) if params["train"]["head"] == "distribution" else ():
                 values = read_out(point)
                 change = {f"export.{k}": v for k, v in values.items()}
-                runs.append(("the same network, read-out " + ", ".join(f"{k} {v:g}" for k, v in values.items()),
-                             repro(project, change, log), True))
+                runs.append(
+                    (
+                        "the same network, read-out " + ", ".join(f"{k} {v:g}" for k, v in values.items()),
+                        repro(project, change, log),
+                        True,
+                    )
+                )
                 print(row_of(*runs[-1]), file=sys.stderr)
         if "seed" in args.models:
-            seed = repro(project, {**data, "train.arch": "seed", "train.head": "regression", "train.colour_loss": 0,
-                                   "train.global_context": False, "train.optimizer": "rmsprop",
-                                   # one regression network without hints; an older --commit may lack the keys
-                                   **{f"train.{key}": value for key, value in
-                                      (("members", 1), ("hints", False), ("rebalance", 0.0))
-                                      if key in params["train"]},
-                                   "train.loss": "mse", "train.learning_rate": 0.001,
-                                   "train.lr_schedule": "constant", "train.epochs": args.seed_epochs,
-                                   "train.seed": params["train"]["seed"],  # --set train.seed: both networks'
-                                   "export.rebalance": 0.0, "export.temperature": 1.0, "export.saturation": 1.0},
-                         log)
+            seed = repro(
+                project,
+                {
+                    **data,
+                    "train.arch": "seed",
+                    "train.head": "regression",
+                    "train.colour_loss": 0,
+                    "train.global_context": False,
+                    "train.optimizer": "rmsprop",
+                    # one regression network without hints; an older --commit may lack the keys
+                    **{
+                        f"train.{key}": value
+                        for key, value in (("members", 1), ("hints", False), ("rebalance", 0.0))
+                        if key in params["train"]
+                    },
+                    "train.loss": "mse",
+                    "train.learning_rate": 0.001,
+                    "train.lr_schedule": "constant",
+                    "train.epochs": args.seed_epochs,
+                    "train.seed": params["train"]["seed"],  # --set train.seed: both networks'
+                    "export.rebalance": 0.0,
+                    "export.temperature": 1.0,
+                    "export.saturation": 1.0,
+                },
+                log,
+            )
             runs.insert(0, ("seed network (the article's: rmsprop, MSE)", seed, False))
         set_params(project, readout)
 
         e = runs[0][1]["eval"]
-        print(f"\nbsds432 ({len(training)} photographs: 90% train, 10% val) -> cbsd68 (68 photographs at 256x256); "
-              f"{machine.describe()}; `python benchmarks/quality.py --seed-epochs {args.seed_epochs} "
-              f"--default-epochs {args.default_epochs} --crops {args.crops} --commit {args.commit}"
-              + (f" --train-every {args.train_every}" if args.train_every != 1 else "")
-              + "".join(f" --set {change}" for change in args.set) + "`\n")
-        truths = "".join(f" {name} PSNR / CF (truth {s['colorfulness_truth']:.1f}) |"
-                         for name, s in runs[0][1]["sets"].items())
+        print(
+            f"\nbsds432 ({len(training)} photographs: 90% train, 10% val) -> cbsd68 (68 photographs at 256x256); "
+            f"{machine.describe()}; `python benchmarks/quality.py --seed-epochs {args.seed_epochs} "
+            f"--default-epochs {args.default_epochs} --crops {args.crops} --commit {args.commit}"
+            + (f" --train-every {args.train_every}" if args.train_every != 1 else "")
+            + "".join(f" --set {change}" for change in args.set)
+            + "`\n"
+        )
+        truths = "".join(
+            f" {name} PSNR / CF (truth {s['colorfulness_truth']:.1f}) |" for name, s in runs[0][1]["sets"].items()
+        )
         print("| model | training | cbsd68 PSNR dB | SSIM | ab MSE | colorfulness | truth |" + truths)
         print("| --- | --- | --- | --- | --- | --- | --- |" + " --- |" * len(OTHER_SETS))
         print(row("zero chroma (the grayscale input as is)", "none", e, "baseline_", runs[0][1]["sets"]))
@@ -283,18 +346,23 @@ def main() -> None:
             print(row_of(*run))
         counts = [int(n) for n in args.hint_points.split(",") if n.strip()]
         if "default" in args.models and counts and default.get("takes_hints"):
-            print(f"\nHint curve (PSNR dB; the sweep's points through colorize, 256x256; the default model's "
-                  f"read-out {', '.join(f'{k} {v}' for k, v in params['export'].items())}):\n")
+            print(
+                f"\nHint curve (PSNR dB; the sweep's points through colorize, 256x256; the default model's "
+                f"read-out {', '.join(f'{k} {v}' for k, v in params['export'].items())}):\n"
+            )
             set_params(project, readout)
             sh(["dvc", "repro", "export"], project, stdout=log, stderr=subprocess.STDOUT)
             print("| set | " + " | ".join(f"{n} points" for n in counts) + " |")
             print("| --- |" + " --- |" * len(counts))
             for name in filter(None, args.hint_sets.split(",")):
-                curve = hint_curve(project / "models" / "colorizer.keras",
-                                   test_split(args.datasets / name, (256, 256)), counts, work)
+                curve = hint_curve(
+                    project / "models" / "colorizer.keras", test_split(args.datasets / name, (256, 256)), counts, work
+                )
                 print(f"| {name}, the model | " + " | ".join(f"{r['psnr']:.2f}" for r in curve) + " |")
-                print(f"| {name}, nearest point | " + " | ".join(f"{r['nearest_point_psnr']:.2f}" for r in curve)
-                      + " |", flush=True)
+                print(
+                    f"| {name}, nearest point | " + " | ".join(f"{r['nearest_point_psnr']:.2f}" for r in curve) + " |",
+                    flush=True,
+                )
     finally:
         log.close()
         if not args.keep:

@@ -49,15 +49,16 @@ def version(chromium: str) -> str:
 
 
 def row(name: str, values: list[float]) -> str:
-    return (f"| {name} | {statistics.median(values):.0f} | {min(values):.0f} .. {max(values):.0f} |")
+    return f"| {name} | {statistics.median(values):.0f} | {min(values):.0f} .. {max(values):.0f} |"
 
 
 def click_and_wait(page, box, fx: float, fy: float) -> dict:
     drawn = page.evaluate("studio.timings.length")
     page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
     # The next click once the suggestions for this one have come (a person reads them first).
-    page.wait_for_function(f"studio.timings.length > {drawn} && !studio.inFlight && !studio.pending "
-                           "&& !studio.suggesting")
+    page.wait_for_function(
+        f"studio.timings.length > {drawn} && !studio.inFlight && !studio.pending && !studio.suggesting"
+    )
     return page.evaluate("studio.timings[studio.timings.length - 1]")
 
 
@@ -105,15 +106,19 @@ def main() -> None:
                     click_and_wait(page, box, rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9))
                 page.click("#clear")
                 page.wait_for_function("!studio.inFlight && !studio.pending")
-                clicks = [click_and_wait(page, box, rng.uniform(0.05, 0.95), rng.uniform(0.05, 0.95))
-                          for _ in range(args.clicks)]
+                clicks = [
+                    click_and_wait(page, box, rng.uniform(0.05, 0.95), rng.uniform(0.05, 0.95))
+                    for _ in range(args.clicks)
+                ]
                 page.click("#clear")
                 page.wait_for_function("!studio.inFlight && !studio.pending")
                 drawn = page.evaluate("studio.timings.length")
                 sent = page.evaluate("studio.seq")
                 for _ in range(args.burst):
-                    page.mouse.click(box["x"] + box["width"] * rng.uniform(0.05, 0.95),
-                                     box["y"] + box["height"] * rng.uniform(0.05, 0.95))
+                    page.mouse.click(
+                        box["x"] + box["width"] * rng.uniform(0.05, 0.95),
+                        box["y"] + box["height"] * rng.uniform(0.05, 0.95),
+                    )
                     time.sleep(0.02)
                 page.wait_for_function("!studio.inFlight && !studio.pending")
                 burst = page.evaluate(f"studio.timings.slice({drawn})")
@@ -127,17 +132,21 @@ def main() -> None:
     network = [parse_timing(c["server"]).get("network", 0.0) for c in clicks]
     picture = [parse_timing(c["server"]).get("picture", 0.0) for c in clicks]
     rest = [t - n - p for t, n, p in zip(total, network, picture)]
-    print(f"{machine.describe()} (before: {load_before}); Chromium "
-          f"{version(args.chromium)}, headless; the model: {about}; "
-          f"`python benchmarks/studio_latency.py --clicks {args.clicks} --burst {args.burst}`\n")
+    print(
+        f"{machine.describe()} (before: {load_before}); Chromium "
+        f"{version(args.chromium)}, headless; the model: {about}; "
+        f"`python benchmarks/studio_latency.py --clicks {args.clicks} --burst {args.burst}`\n"
+    )
     print(f"| a {SIDE}x{SIDE} photograph, 256x256 working size, {args.clicks} clicks | median ms | range ms |")
     print("| --- | --- | --- |")
     print(row("click to the updated picture on screen", total))
     print(row("of which the network (server)", network))
     print(row("of which the picture: colour on the lightness, JPEG (server)", picture))
     print(row("of which the rest: HTTP, decoding, drawing, the next frame", rest))
-    print(f"\n{args.burst} clicks 20 ms apart: {burst_requests} requests sent, {len(burst)} pictures drawn; the last "
-          f"click's picture {burst[-1]['ms']:.0f} ms after it.")
+    print(
+        f"\n{args.burst} clicks 20 ms apart: {burst_requests} requests sent, {len(burst)} pictures drawn; the last "
+        f"click's picture {burst[-1]['ms']:.0f} ms after it."
+    )
 
 
 if __name__ == "__main__":

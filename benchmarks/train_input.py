@@ -87,8 +87,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, help="batch size (default: params.yaml's train.batch_size)")
     parser.add_argument("--host-only", action="store_true", help="measure the host's input alone")
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="threads reading batches")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="train params to override, e.g. width=4 (values are YAML)")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="train params to override, e.g. width=4 (values are YAML)",
+    )
     args = parser.parse_args()
 
     import keras
@@ -115,34 +120,56 @@ def main() -> None:
         prepared = args.prepared
         if prepared is None:
             prepared = tmp / "prepared"
-            prepare(check_prepare(dict(P.load("prepare", params_file), images=str(args.images),
-                                       test_subfolder=None, workers=0)), prepared)
+            prepare(
+                check_prepare(
+                    dict(P.load("prepare", params_file), images=str(args.images), test_subfolder=None, workers=0)
+                ),
+                prepared,
+            )
         train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
         size, min_scale = training_size(val), smallest_crop(train, val)
-        batches = CropBatches(train, batch, shuffle=True, crops_per_image=cfg["crops_per_image"],
-                              min_scale=min_scale, flip=cfg["flip"], seed=cfg["seed"], hints=hint_draw(cfg, size))
-        print(f"Data: {len(train)} training photographs stored at {train.image_shape[0]}x{train.image_shape[1]}, "
-              f"crops to {size[0]}x{size[1]} (side {min_scale:.2f}..1), batch {batch}\n", flush=True)
+        batches = CropBatches(
+            train,
+            batch,
+            shuffle=True,
+            crops_per_image=cfg["crops_per_image"],
+            min_scale=min_scale,
+            flip=cfg["flip"],
+            seed=cfg["seed"],
+            hints=hint_draw(cfg, size),
+        )
+        print(
+            f"Data: {len(train)} training photographs stored at {train.image_shape[0]}x{train.image_shape[1]}, "
+            f"crops to {size[0]}x{size[1]} (side {min_scale:.2f}..1), batch {batch}\n",
+            flush=True,
+        )
         if args.host_only:
             for workers in args.workers:
                 host_rate(batches, workers, min(20, len(batches)))  # warm the page cache and the allocator
                 rates = [host_rate(batches, workers, len(batches)) for _ in range(args.runs)]
-                print(f"host input: {machine.median(rates):.0f} images/s ({workers} thread"
-                      f"{'s' if workers > 1 else ''}; runs {machine.spread(rates, '{:.0f}')})", flush=True)
+                print(
+                    f"host input: {machine.median(rates):.0f} images/s ({workers} thread"
+                    f"{'s' if workers > 1 else ''}; runs {machine.spread(rates, '{:.0f}')})",
+                    flush=True,
+                )
             print(f"Load average after: {machine.load()}")
             return
         steps = min(args.steps, len(batches) - 1)  # full batches only: one traced shape
         keras.utils.set_random_seed(cfg["seed"])
         _, trainee = compile_model(cfg, train, size)
         memory = in_memory(batches[0])
-        print(f"Model: {cfg['arch']} width {cfg['width']}, head {cfg['head']}, {trainee.count_params():,} "
-              f"parameters; {steps} steps per epoch, {args.runs} runs\n", flush=True)
+        print(
+            f"Model: {cfg['arch']} width {cfg['width']}, head {cfg['head']}, {trainee.count_params():,} "
+            f"parameters; {steps} steps per epoch, {args.runs} runs\n",
+            flush=True,
+        )
         timers = {"reading shards (CropBatches)": EpochTimer(), "one batch in memory, repeated": EpochTimer()}
         sources = dict(zip(timers, (batches, memory)))
         for run in range(args.runs + 1):  # the first run of each is the warm-up
             for name, timer in timers.items():
-                trainee.fit(sources[name], epochs=1, steps_per_epoch=steps, callbacks=[timer.callback],
-                            shuffle=False, verbose=0)
+                trainee.fit(
+                    sources[name], epochs=1, steps_per_epoch=steps, callbacks=[timer.callback], shuffle=False, verbose=0
+                )
                 if run == 0:
                     timer.seconds.clear()
         host = host_rate(batches, 1, steps)
@@ -153,10 +180,14 @@ def main() -> None:
     print("| training input | steps/s (median, range) | images/s | vs one batch in memory |")
     print("| --- | --- | --- | --- |")
     for name, values in rates.items():
-        print(f"| {name} | {machine.spread(values, '{:.2f}')} | {machine.median(values) * batch:.1f} "
-              f"| {100 * machine.median(values) / reference:.1f}% |")
-    print(f"\nHost input alone (one thread): {host:.0f} images/s, {100 * reference * batch / host:.1f}% of it "
-          f"used at the model's pace. Load average after: {machine.load()}")
+        print(
+            f"| {name} | {machine.spread(values, '{:.2f}')} | {machine.median(values) * batch:.1f} "
+            f"| {100 * machine.median(values) / reference:.1f}% |"
+        )
+    print(
+        f"\nHost input alone (one thread): {host:.0f} images/s, {100 * reference * batch / host:.1f}% of it "
+        f"used at the model's pace. Load average after: {machine.load()}"
+    )
 
 
 if __name__ == "__main__":

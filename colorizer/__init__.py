@@ -7,9 +7,9 @@ Subpackages, each named after what it does (its ``__init__`` says what each modu
 - ``training``: fitting a network: ``settings``, ``fit``, ``history``, ``batches``, ``crops``,
   ``simulated_hints``, ``checkpoints``, ``devices``, ``cluster``, ``finetune``.
 - ``inference``: a trained model's use: ``loading``, ``photo``, ``predict``, ``suggestions``, ``export``,
-  ``onnx_export``, ``onnx_model``.
+  ``pyfunc``, ``onnx_export``, ``onnx_model``.
 - ``evaluation``: measuring a model: ``quality``, ``scoring``, ``hint_sweep``, ``gallery``.
-- ``tracking``: MLflow: ``store``, ``runs``, ``training_run``, ``logged_model``, ``results``, ``registry``, ``pyfunc``.
+- ``tracking``: MLflow: ``store``, ``runs``, ``training_run``, ``logged_model``, ``results``, ``registry``.
 - ``apps``: the commands: ``colorize``, ``files``, ``studio`` (a package, with ``__main__``: ``command``,
   ``server``, ``session``, ``opened``, ``points``, ``folders``, ``refusals``, ``ordering``).
 

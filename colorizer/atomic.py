@@ -44,7 +44,7 @@ def remove_stale(path: str | Path) -> list[Path]:
     path = Path(path)
     removed = []
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        writer = tmp.name[len(path.name) + 2:].split(".", 1)[0]
+        writer = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
         if not (writer.isdigit() and running(int(writer))):
             shutil.rmtree(tmp, ignore_errors=True)
             removed.append(tmp)

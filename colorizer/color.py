@@ -18,9 +18,9 @@ L_PER_CODE = 100.0 / 255.0
 AB_OFFSET = 128.0
 
 # sRGB primaries and D65 white, as in skimage.color.
-XYZ_FROM_RGB = np.array([[0.412453, 0.357580, 0.180423],
-                         [0.212671, 0.715160, 0.072169],
-                         [0.019334, 0.119193, 0.950227]])
+XYZ_FROM_RGB = np.array(
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]]
+)
 RGB_FROM_XYZ = np.linalg.inv(XYZ_FROM_RGB).astype(np.float32)
 LUMINANCE = XYZ_FROM_RGB[1].astype(np.float32)  # Y of linear RGB; the weights add up to 1
 WHITE = (0.95047, 1.0, 1.08883)
@@ -82,8 +82,12 @@ def lab_to_linear_rgb(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np
     """Lab -> XYZ (D65) -> linear sRGB [..., 3], unclipped: a colour outside the sRGB gamut has a channel
     outside 0..1 (the dtype follows the inputs')."""
     fy = (lightness + 16.0) / 116.0
-    xyz = np.stack(np.broadcast_arrays(_f_inverse(fy + a / 500.0) * WHITE[0], _f_inverse(fy),
-                                       _f_inverse(fy - b / 200.0) * WHITE[2]), -1)
+    xyz = np.stack(
+        np.broadcast_arrays(
+            _f_inverse(fy + a / 500.0) * WHITE[0], _f_inverse(fy), _f_inverse(fy - b / 200.0) * WHITE[2]
+        ),
+        -1,
+    )
     return xyz @ RGB_FROM_XYZ.T
 
 

@@ -48,13 +48,13 @@ class Hint:
     lightness: float = 50.0  # only for writing the colour as sRGB hex: the network reads a and b alone
 
 
-def sidecar_of(photo) -> Path:
+def sidecar_of(photo: Path | str) -> Path:
     """The hints file beside a photograph: ``photo.jpg`` -> ``photo.jpg.hints.json``."""
     photo = Path(photo)
     return photo.with_name(photo.name + SUFFIX)
 
 
-def is_sidecar(path) -> bool:
+def is_sidecar(path: Path | str) -> bool:
     return Path(path).name.lower().endswith(SUFFIX)
 
 
@@ -63,20 +63,20 @@ def default_size(height: int, width: int) -> int:
     return max(1, round(max(height, width) / 40))
 
 
-def parse_colour(text) -> tuple[float, float]:
+def parse_colour(text: object) -> tuple[float, float]:
     """The Lab (a, b) of an sRGB hex colour ("#a03c28" or "#a32"); ValueError if it does not parse."""
     match = HEX.fullmatch(text.strip()) if isinstance(text, str) else None
     if not match:
-        raise ValueError(f"color {text!r} is not an sRGB hex colour such as \"#a03c28\"")
+        raise ValueError(f'color {text!r} is not an sRGB hex colour such as "#a03c28"')
     digits = match.group(1)
     if len(digits) == 3:
         digits = "".join(d * 2 for d in digits)
-    rgb = np.array([[[int(digits[i:i + 2], 16) for i in (0, 2, 4)]]], np.uint8)
+    rgb = np.array([[[int(digits[i : i + 2], 16) for i in (0, 2, 4)]]], np.uint8)
     lab = srgb_to_lab(rgb)[0, 0]
     return float(lab[1]), float(lab[2])
 
 
-def colour_hex(lab) -> str:
+def colour_hex(lab: np.ndarray | tuple[float, float, float]) -> str:
     """The sRGB hex of a Lab colour (out-of-gamut colours brought into it as `colorizer.color` does)."""
     from colorizer.color import lab_to_srgb8
 
@@ -85,7 +85,7 @@ def colour_hex(lab) -> str:
     return "#" + "".join(f"{int(v):02x}" for v in rgb)
 
 
-def parse_hints(data, height: int, width: int, name: str = "hints") -> list[Hint]:
+def parse_hints(data: object, height: int, width: int, name: str = "hints") -> list[Hint]:
     """The hints of a parsed sidecar for a photograph of ``height`` x ``width`` (as displayed); `BadHints`
     naming ``name`` and the point for anything wrong: not an object with a "points" list, an unknown key, a
     missing or non-numeric coordinate, a point outside the photograph, a colour that does not parse, a size
@@ -93,7 +93,8 @@ def parse_hints(data, height: int, width: int, name: str = "hints") -> list[Hint
     if not isinstance(data, dict) or set(data) - {"points"} or not isinstance(data.get("points"), list):
         unknown = sorted(set(data) - {"points"}) if isinstance(data, dict) else []
         detail = f"unknown key {unknown[0]!r}; " if unknown else ""
-        raise BadHints(f"{name}: {detail}expected {{\"points\": [{{\"x\": .., \"y\": .., \"color\": \"#rrggbb\"}}, ...]}}")
+        expected = '{"points": [{"x": .., "y": .., "color": "#rrggbb"}, ...]}'
+        raise BadHints(f"{name}: {detail}expected {expected}")
     hints = []
     for i, point in enumerate(data["points"]):
         where = f"{name}: point {i + 1}"
@@ -110,8 +111,10 @@ def parse_hints(data, height: int, width: int, name: str = "hints") -> list[Hint
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
                 raise BadHints(f"{where}: {key} {value!r} is not a number")
         if not (0 <= x < width and 0 <= y < height):
-            raise BadHints(f"{where}: ({x}, {y}) is outside the photograph, which is {width}x{height} "
-                           f"(x 0..{width - 1}, y 0..{height - 1})")
+            raise BadHints(
+                f"{where}: ({x}, {y}) is outside the photograph, which is {width}x{height} "
+                f"(x 0..{width - 1}, y 0..{height - 1})"
+            )
         if size < 1:
             raise BadHints(f"{where}: size {size} is below 1 pixel")
         try:
@@ -122,7 +125,7 @@ def parse_hints(data, height: int, width: int, name: str = "hints") -> list[Hint
     return hints
 
 
-def read_sidecar(path, height: int, width: int) -> list[Hint]:
+def read_sidecar(path: Path | str, height: int, width: int) -> list[Hint]:
     """The hints in the file ``path`` for a photograph of ``height`` x ``width``; `BadHints` if unusable."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark, as some editors write, is fine
@@ -135,7 +138,7 @@ def read_sidecar(path, height: int, width: int) -> list[Hint]:
     return parse_hints(data, height, width, str(path))
 
 
-def write_sidecar(path, hints: list[Hint]) -> None:
+def write_sidecar(path: Path | str, hints: list[Hint]) -> None:
     """Write ``hints`` as a sidecar (atomically), each colour as the sRGB hex of its Lab."""
     from colorizer.atomic import write_json
 
@@ -147,7 +150,7 @@ def write_sidecar(path, hints: list[Hint]) -> None:
 # Hint maps
 
 
-def square(hint: Hint, shape, working) -> tuple[int, int, int, int]:
+def square(hint: Hint, shape: tuple[int, ...], working: tuple[int, int]) -> tuple[int, int, int, int]:
     """(top, left, bottom, right) of ``hint``'s square in an image of ``working`` = (h, w) pixels, from a
     photograph of ``shape`` = (H, W): the square's extent scaled, at least one pixel, kept inside."""
     (height, width), (h, w) = shape[:2], working
@@ -160,7 +163,7 @@ def square(hint: Hint, shape, working) -> tuple[int, int, int, int]:
     return top, left, min(max(bottom, top + 1), h), min(max(right, left + 1), w)
 
 
-def hint_map(hints: list[Hint], shape, working) -> np.ndarray:
+def hint_map(hints: list[Hint], shape: tuple[int, ...], working: tuple[int, int]) -> np.ndarray:
     """The network's hint input [h, w, 3] (a / 128, b / 128, mask) for ``hints`` on a photograph of ``shape``
     (H, W), at the working size ``working`` = (h, w). Where squares overlap, their colours are averaged, as in
     training (`colorizer.training.simulated_hints.paint_from_truth`)."""

@@ -25,10 +25,12 @@ from types import ModuleType
 # absl / TSL log lines ("I0000 00:00:1795771716.555710    2187 port.cc:153] ..."), the older dated form
 # ("2025-09-17 14:44:05.157831: I external/.../cudart_stub.cc:32] ..."), absl's notice that it was not set up
 # yet, and the second line of the CPU-feature notice. Fatal lines (F) always pass.
-NATIVE_LOG = re.compile(rb"^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] "
-                        rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] \S+:\d+\] "
-                        rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
-                        rb"|To enable the following instructions: .* rebuild TensorFlow)")
+NATIVE_LOG = re.compile(
+    rb"^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] "
+    rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] \S+:\d+\] "
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|To enable the following instructions: .* rebuild TensorFlow)"
+)
 
 
 def install() -> None:
@@ -62,8 +64,9 @@ def filtered_stderr() -> Iterator[None]:
 class _QuietFirstImport(importlib.abc.MetaPathFinder):
     """Imports ``tensorflow`` under `filtered_stderr` the first time anything asks for it, then steps aside."""
 
-    def find_spec(self, name: str, path: Sequence[str] | None = None,
-                  target: ModuleType | None = None) -> ModuleSpec | None:
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
         if name != "tensorflow":
             return None
         sys.meta_path.remove(self)

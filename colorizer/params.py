@@ -65,8 +65,9 @@ def get(params: Mapping[str, Any], section: str, key: str) -> Any:
     return params[key]
 
 
-def integer(params: Mapping[str, Any], section: str, key: str, minimum: int | None = None,
-            maximum: int | None = None) -> int:
+def integer(
+    params: Mapping[str, Any], section: str, key: str, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """An integer (not a boolean) within ``minimum``..``maximum`` where given."""
     value = get(params, section, key)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -78,8 +79,14 @@ def integer(params: Mapping[str, Any], section: str, key: str, minimum: int | No
     return value
 
 
-def number(params: Mapping[str, Any], section: str, key: str, minimum: float | None = None,
-           maximum: float | None = None, exclusive_minimum: bool = False) -> float:
+def number(
+    params: Mapping[str, Any],
+    section: str,
+    key: str,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_minimum: bool = False,
+) -> float:
     """A number (not a boolean) within ``minimum``..``maximum`` where given (above ``minimum`` if exclusive)."""
     value = get(params, section, key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -119,24 +126,34 @@ def auto_or_boolean(params: Mapping[str, Any], section: str, key: str) -> str | 
 def size(params: Mapping[str, Any], section: str, key: str, multiple_of: int) -> tuple[int, int]:
     """A [height, width] pair of positive integers, each a multiple of ``multiple_of``."""
     value = get(params, section, key)
-    ok = (isinstance(value, (list, tuple)) and len(value) == 2
-          and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value))
+    ok = (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    )
     if not ok:
         raise ParamError(f"{section}.{key} must be [height, width], two positive integers; got {value!r}")
     if any(v % multiple_of for v in value):
-        raise ParamError(f"{section}.{key} must be multiples of {multiple_of} (the networks halve the image "
-                         f"three times); got {list(value)}")
+        raise ParamError(
+            f"{section}.{key} must be multiples of {multiple_of} (the networks halve the image "
+            f"three times); got {list(value)}"
+        )
     return int(value[0]), int(value[1])
 
 
 def span(params: Mapping[str, Any], section: str, key: str, minimum: int = 1) -> tuple[int, int]:
     """A [smallest, largest] pair of integers, ``minimum`` <= smallest <= largest."""
     value = get(params, section, key)
-    ok = (isinstance(value, (list, tuple)) and len(value) == 2
-          and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+    ok = (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
     if not ok or not minimum <= value[0] <= value[1]:
-        raise ParamError(f"{section}.{key} must be [smallest, largest], two integers with {minimum} <= smallest "
-                         f"<= largest; got {value!r}")
+        raise ParamError(
+            f"{section}.{key} must be [smallest, largest], two integers with {minimum} <= smallest "
+            f"<= largest; got {value!r}"
+        )
     return int(value[0]), int(value[1])
 
 
@@ -149,8 +166,9 @@ def existing_dir(params: Mapping[str, Any], section: str, key: str) -> Path:
     return path
 
 
-def fractions(params: Mapping[str, Any], section: str, key: str,
-              names: Sequence[str] = ("train", "val", "test")) -> dict[str, float]:
+def fractions(
+    params: Mapping[str, Any], section: str, key: str, names: Sequence[str] = ("train", "val", "test")
+) -> dict[str, float]:
     """A mapping of split name to fraction, each in [0, 1], adding up to 1."""
     value = get(params, section, key)
     if not isinstance(value, dict) or set(value) != set(names):

@@ -15,8 +15,9 @@ import colorizer  # noqa: F401  first: keeps TensorFlow's start-up log lines off
 
 def stage_paths(stage: str, argv: list[str] | None = None, **paths: str) -> argparse.Namespace:
     """Parse the stage's paths, given in the order of ``paths`` (name -> what it is); all are required."""
-    parser = argparse.ArgumentParser(prog=f"python -m stages.{stage}",
-                                     description=f"Stage {stage} of dvc.yaml (run it with `dvc repro {stage}`).")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m stages.{stage}", description=f"Stage {stage} of dvc.yaml (run it with `dvc repro {stage}`)."
+    )
     for name, about in paths.items():
         parser.add_argument(name, type=Path, help=about)
     return parser.parse_args(argv)

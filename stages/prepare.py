@@ -10,8 +10,12 @@ from stages import stage_paths
 
 
 def main(argv=None) -> None:
-    paths = stage_paths("prepare", argv, prepared="the shards and manifest to write",
-                        report="the report to write (counts, skipped files)")
+    paths = stage_paths(
+        "prepare",
+        argv,
+        prepared="the shards and manifest to write",
+        report="the report to write (counts, skipped files)",
+    )
     try:
         cfg = check_params(P.load(SECTION))
         report = prepare(cfg, paths.prepared)
@@ -19,8 +23,10 @@ def main(argv=None) -> None:
         sys.exit(f"prepare: {error}")
     write_json(paths.report, report)
     height, width = report["train_stored_size"]
-    print(f"prepare: {report['used']} images used ({report['train_images']} for training, stored at "
-          f"{height}x{width} for crops drawn while training), {report['skipped']} skipped")
+    print(
+        f"prepare: {report['used']} images used ({report['train_images']} for training, stored at "
+        f"{height}x{width} for crops drawn while training), {report['skipped']} skipped"
+    )
 
 
 if __name__ == "__main__":

@@ -17,19 +17,31 @@ from stages import stage_paths
 
 
 def main(argv=None) -> None:
-    paths = stage_paths("render", argv, prepared="the prepared data (its test split is shown)",
-                        colorizer="the model", run_file="the training's MLflow run, to log into",
-                        model_file="the logged model (export's output), to attach the contact sheet to",
-                        gallery="the folder to write")
+    paths = stage_paths(
+        "render",
+        argv,
+        prepared="the prepared data (its test split is shown)",
+        colorizer="the model",
+        run_file="the training's MLflow run, to log into",
+        model_file="the logged model (export's output), to attach the contact sheet to",
+        gallery="the folder to write",
+    )
     try:
         cfg = check_params(P.load(SECTION))
         test, model = LabSplit(paths.prepared, "test"), load_model(paths.colorizer)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"render: {error}")
-    names = render(model, test, read_manifest(paths.prepared, "test"), cfg, paths.gallery,
-                   about=results.about_model(paths.run_file, paths.model_file))
-    runs.log_to_training_run(paths.run_file, "render", "the gallery",
-                             lambda run: results.log_gallery(paths.gallery, paths.model_file))
+    names = render(
+        model,
+        test,
+        read_manifest(paths.prepared, "test"),
+        cfg,
+        paths.gallery,
+        about=results.about_model(paths.run_file, paths.model_file),
+    )
+    runs.log_to_training_run(
+        paths.run_file, "render", "the gallery", lambda run: results.log_gallery(paths.gallery, paths.model_file)
+    )
     print(f"render: {len(names)} images and a contact sheet in {paths.gallery}/")
 
 

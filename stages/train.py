@@ -35,11 +35,16 @@ from stages import stage_paths
 
 
 def main(argv: list[str] | None = None) -> None:
-    paths = stage_paths("train", argv, prepared="the prepared data (prepare's output)",
-                        start="the folder of the trained networks a fine-tuning may start from (train.init_from)",
-                        network="the trained network to write (export gives it its read-out)",
-                        run_file="the file to write the MLflow run's id in", metrics="DVC's metrics to write",
-                        history="the per-epoch history to write")
+    paths = stage_paths(
+        "train",
+        argv,
+        prepared="the prepared data (prepare's output)",
+        start="the folder of the trained networks a fine-tuning may start from (train.init_from)",
+        network="the trained network to write (export gives it its read-out)",
+        run_file="the file to write the MLflow run's id in",
+        metrics="DVC's metrics to write",
+        history="the per-epoch history to write",
+    )
     try:
         group = join_group(P.load(SECTION))
     except ValueError as error:
@@ -79,8 +84,14 @@ def train_as(group: Group, paths: Namespace) -> None:
             training_run.log_start({**cfg, **training_setup(train, val, group)}, paths.prepared, parent)
         if parent:
             print(f"train: {start_line(cfg, parent)}")
-        model, history = fit(cfg, train, val, extra_callbacks=[training_run.EpochMetrics()], group=group,
-                             parent=parent.network if parent else None)
+        model, history = fit(
+            cfg,
+            train,
+            val,
+            extra_callbacks=[training_run.EpochMetrics()],
+            group=group,
+            parent=parent.network if parent else None,
+        )
         kept, report = kept_metrics(cfg, history, val)  # DVC's metrics: the figures of the network kept
         seconds = round(time.time() - started, 1)  # changes every run: MLflow's, not DVC's
         # Outputs first: a tracking server that went away must not cost the trained model.

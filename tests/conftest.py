@@ -44,8 +44,13 @@ def write_photos(folder, count: int, size=(48, 64), start_seed: int = 0, ext: st
 
 def copy_project(root: Path) -> None:
     """The project as git sees it (tracked and untracked, not ignored), without its outputs and tests."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for name in files:
         if (REPO / name).is_file() and not name.startswith(("metrics/", "tests/")) and name != "dvc.lock":
             (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -55,11 +60,17 @@ def copy_project(root: Path) -> None:
 def prepare_config(images, **overrides) -> dict:
     """params.yaml's prepare section, validated as the stage does, for the photographs in ``images``: made
     small (32x32 training and test images, no test subfolder, one worker) unless ``overrides`` say otherwise."""
-    from colorizer.params import load
     from colorizer.data.preparation import check_params
+    from colorizer.params import load
 
-    cfg = {**load("prepare", REPO / "params.yaml"), "images": str(images), "train_size": [32, 32],
-           "test_size": [32, 32], "test_subfolder": None, "workers": 1}
+    cfg = {
+        **load("prepare", REPO / "params.yaml"),
+        "images": str(images),
+        "train_size": [32, 32],
+        "test_size": [32, 32],
+        "test_subfolder": None,
+        "workers": 1,
+    }
     cfg.update({key: list(value) if isinstance(value, tuple) else value for key, value in overrides.items()})
     return check_params(cfg)
 
@@ -100,8 +111,7 @@ def venv_env(**extra) -> dict:
 def run(cmd, cwd, env=None, check=True) -> subprocess.CompletedProcess:
     result = subprocess.run(cmd, cwd=cwd, env=env or venv_env(), capture_output=True, text=True)
     if check and result.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
-                             f"{result.stderr[-3000:]}")
+        raise AssertionError(f"{cmd} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
 
 
@@ -120,15 +130,27 @@ class MlflowServer:
         """Start it (on its old port if it ran before); `ready` waits until it answers (it takes a while to
         start: do other work first)."""
         self.port = self.port or free_port()
-        cmd = ["mlflow", "server", "--backend-store-uri", f"sqlite:///{self.folder / 'server.db'}",
-               "--artifacts-destination", str(self.artifacts), "--host", "127.0.0.1",
-               "--port", str(self.port), "--workers", "1"]
+        cmd = [
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{self.folder / 'server.db'}",
+            "--artifacts-destination",
+            str(self.artifacts),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+        ]
         log = open(self.folder / "server.log", "a")
         env = venv_env()
         env.pop("PYTEST_CURRENT_TEST", None)
         # its own process group, so that the server and its workers are stopped (or killed) together
-        self.proc = subprocess.Popen(cmd, cwd=self.folder, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return self
 
     def ready(self) -> "MlflowServer":
@@ -162,9 +184,16 @@ class MlflowServer:
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
 # The small pipeline of the end-to-end tests: 14 photographs, 32x32, two epochs of a width-4 network.
-SMALL_PIPELINE = {"prepare.images": "photos", "prepare.train_size": [32, 32], "prepare.test_size": [32, 32],
-                  "train.crops_per_image": 2, "train.epochs": 2, "train.width": 4, "train.batch_size": 8,
-                  "render.count": 3}
+SMALL_PIPELINE = {
+    "prepare.images": "photos",
+    "prepare.train_size": [32, 32],
+    "prepare.test_size": [32, 32],
+    "train.crops_per_image": 2,
+    "train.epochs": 2,
+    "train.width": 4,
+    "train.batch_size": 8,
+    "render.count": 3,
+}
 
 
 @pytest.fixture(scope="session")
@@ -179,8 +208,7 @@ class Repro:
     """The outcome of `repro_project`: the folder, what `dvc repro` printed, and the local store's files
     (none: the repro logged to the tracking server)."""
 
-    def __init__(self, root: Path, first: subprocess.CompletedProcess, local_store: list[str],
-                 server: MlflowServer):
+    def __init__(self, root: Path, first: subprocess.CompletedProcess, local_store: list[str], server: MlflowServer):
         self.root, self.first, self.local_store, self.server = root, first, local_store, server
 
     def copy(self, folder: Path) -> Path:
@@ -217,8 +245,16 @@ def prepared_data(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("prepared")
     write_photos(root / "photos", 24, size=(40, 40))
-    prepare(prepare_config(root / "photos", crop_scale=0.6, splits={"train": 0.65, "val": 0.25, "test": 0.1},
-                           split_seed=0, shard_size=16), root / "prepared")
+    prepare(
+        prepare_config(
+            root / "photos",
+            crop_scale=0.6,
+            splits={"train": 0.65, "val": 0.25, "test": 0.1},
+            split_seed=0,
+            shard_size=16,
+        ),
+        root / "prepared",
+    )
     return root / "prepared"
 
 
@@ -236,8 +272,8 @@ def scenes(rng, count, size=32):
     for n in range(count):
         side = rng.integers(10, 18)
         top, left = rng.integers(0, size - side, 2)
-        lab[n, top:top + side, left:left + side, 0] += rng.choice([-25, 25])
-        lab[n, top:top + side, left:left + side, 1:] = rng.uniform(-60, 60, 2)
+        lab[n, top : top + side, left : left + side, 0] += rng.choice([-25, 25])
+        lab[n, top : top + side, left : left + side, 1:] = rng.uniform(-60, 60, 2)
     return lab
 
 
@@ -247,9 +283,9 @@ def hint_model(tmp_path_factory):
     simulates them (the test modules of hints and of the studio share it)."""
     import keras
 
-    from colorizer.training.simulated_hints import draw_training_points, paint_from_truth
     from colorizer.color import AB_SCALE
     from colorizer.network.builder import build
+    from colorizer.training.simulated_hints import draw_training_points, paint_from_truth
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

@@ -35,10 +35,10 @@ def test_the_colour_loss_adds_the_squared_error_of_the_mean_colour():
     for logits, error in ((vague, ab_bins.mean_colour_error(ab, vague)), (sure, 0.0)):
         plain = np.asarray(ab_bins.distribution_loss(weights)(ab, logits))
         mixed = np.asarray(ab_bins.distribution_loss(weights, 2.0)(ab, logits))
-        np.testing.assert_allclose(mixed - plain, 2.0 * np.asarray(error) / ab_bins.COLOUR_LOSS_UNIT,
-                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            mixed - plain, 2.0 * np.asarray(error) / ab_bins.COLOUR_LOSS_UNIT, rtol=1e-4, atol=1e-5
+        )
     assert np.all(np.asarray(ab_bins.mean_colour_error(ab, vague)) > 100)  # the vague mean is far from the truth
-
 
 
 def test_an_ensembles_loss_is_the_sum_of_its_networks_own_losses():
@@ -52,11 +52,16 @@ def test_an_ensembles_loss_is_the_sum_of_its_networks_own_losses():
     members = [rng.normal(size=(2, 2, 2, len(centers))).astype(np.float32) for _ in range(3)]
     both = np.concatenate(members, axis=-1)
     loss = ab_bins.distribution_loss(weights, 1.0)
-    np.testing.assert_allclose(np.asarray(loss(ab, both)), np.sum([np.asarray(loss(ab, m)) for m in members], 0),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(loss(ab, both)), np.sum([np.asarray(loss(ab, m)) for m in members], 0), rtol=1e-5
+    )
     mean_log_probs = np.mean([np.asarray(ops.log_softmax(m, axis=-1)) for m in members], axis=0)
-    np.testing.assert_allclose(np.asarray(ab_bins.mean_colour_error(ab, both)),
-                               np.asarray(ab_bins.mean_colour_error(ab, mean_log_probs)), rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(ab_bins.mean_colour_error(ab, both)),
+        np.asarray(ab_bins.mean_colour_error(ab, mean_log_probs)),
+        rtol=1e-5,
+    )
+
 
 def split_of(tmp_path, lab_images):
     """A train split of ``lab_images``, in one shard."""

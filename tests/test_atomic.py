@@ -25,12 +25,18 @@ def test_a_failed_write_leaves_the_old_output_and_no_temporary(tmp_path):
 def test_a_killed_writers_temporary_goes_at_the_next_write(tmp_path):
     """A prepare killed with SIGKILL cannot clean up; the next write of the same output does, while the
     temporary of a writer still running stays."""
-    code = ("import sys, time; from colorizer.atomic import replacing\n"
-            "with replacing(sys.argv[1]) as tmp:\n"
-            "    tmp.mkdir(); (tmp / 'shard.npy').write_bytes(bytes(1000)); print('writing', flush=True)\n"
-            "    time.sleep(60)\n")
-    writers = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "prepared")], stdout=subprocess.PIPE,
-                                text=True, cwd=REPO) for _ in range(2)]
+    code = (
+        "import sys, time; from colorizer.atomic import replacing\n"
+        "with replacing(sys.argv[1]) as tmp:\n"
+        "    tmp.mkdir(); (tmp / 'shard.npy').write_bytes(bytes(1000)); print('writing', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "prepared")], stdout=subprocess.PIPE, text=True, cwd=REPO
+        )
+        for _ in range(2)
+    ]
     for writer in writers:
         assert writer.stdout.readline().strip() == "writing"
     killed, alive = writers

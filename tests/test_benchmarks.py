@@ -22,9 +22,13 @@ def test_a_read_out_is_rebalance_temperature_and_saturation():
 def test_the_default_models_parameters_take_crops_then_set_over_params_yaml():
     """--crops was once overwritten by params.yaml's train.crops_per_image, so a data-scaling run trained half
     the steps it said it did."""
-    merged = quality_py.default_params({"crops_per_image": 16, "seed": 42, "epochs": 40},
-                                       {"train.crops_per_image": 32, "prepare.test_size": [256, 256]},
-                                       {"export.temperature": 0.9}, 6, {"train.seed": 7})
+    merged = quality_py.default_params(
+        {"crops_per_image": 16, "seed": 42, "epochs": 40},
+        {"train.crops_per_image": 32, "prepare.test_size": [256, 256]},
+        {"export.temperature": 0.9},
+        6,
+        {"train.seed": 7},
+    )
     assert merged["train.crops_per_image"] == 32 and merged["train.epochs"] == 6 and merged["train.seed"] == 7
     assert merged["prepare.test_size"] == [256, 256] and merged["export.temperature"] == 0.9
 
@@ -40,8 +44,7 @@ def test_an_ensemble_of_one_network_is_that_network(tmp_path):
         network.save(tmp_path / f"net{seed}.keras")
         paths.append(tmp_path / f"net{seed}.keras")
     alone, first = ensemble_py.ensemble(paths[:1])
-    np.testing.assert_allclose(alone.predict(lightness, verbose=0), first.predict(lightness, verbose=0),
-                               atol=1e-5)
+    np.testing.assert_allclose(alone.predict(lightness, verbose=0), first.predict(lightness, verbose=0), atol=1e-5)
     both, _ = ensemble_py.ensemble(paths)
     mixed = both.predict(lightness, verbose=0)
     assert mixed.shape == (2, 32, 48, 2) and not np.allclose(mixed, alone.predict(lightness, verbose=0))

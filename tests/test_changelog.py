@@ -59,7 +59,12 @@ def test_newest_release_is_pyprojects_version():
 
 def test_colorize_version_prints_pyprojects_version():
     # Expected value from pyproject.toml (see the module docstring about re-installing after a bump).
-    result = subprocess.run([sys.executable, "-m", "colorizer.apps.colorize", "--version"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "colorizer.apps.colorize", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert project_version() in result.stdout.split(), result.stdout

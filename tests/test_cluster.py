@@ -46,9 +46,13 @@ def test_the_process_group_comes_from_keras_environment_variables():
     assert (group.index, group.count, group.coordinator, group.chief) == (1, 2, "127.0.0.1:1234", False)
     # Every process's address, the chief's first, as keras.distribution.initialize takes them.
     assert group_from_env(env_of("h0:9000,h1:9000")).coordinator == "h0:9000"
-    for environ, named in [({cluster.COUNT: "2"}, cluster.ADDRESSES), (env_of(index="2"), cluster.INDEX),
-                           (env_of(count="two"), cluster.COUNT), (env_of("h0"), cluster.ADDRESSES),
-                           (env_of("h0:1,h1:1,h2:1"), cluster.ADDRESSES)]:
+    for environ, named in [
+        ({cluster.COUNT: "2"}, cluster.ADDRESSES),
+        (env_of(index="2"), cluster.INDEX),
+        (env_of(count="two"), cluster.COUNT),
+        (env_of("h0"), cluster.ADDRESSES),
+        (env_of("h0:1,h1:1,h2:1"), cluster.ADDRESSES),
+    ]:
         with pytest.raises(ClusterError, match=named):
             group_from_env(environ)
 
@@ -89,19 +93,30 @@ def test_each_process_reads_its_own_slice_of_every_batch(tmp_path):
 
 # End to end ----------------------------------------------------------------------------------------------
 
-TRAIN = {"train.width": 4, "train.epochs": 3, "train.crops_per_image": 16, "train.batch_size": 8,
-         "train.checkpoint_every": 4, "train.distribute": "data_parallel", "train.members": 1}
+TRAIN = {
+    "train.width": 4,
+    "train.epochs": 3,
+    "train.crops_per_image": 16,
+    "train.batch_size": 8,
+    "train.checkpoint_every": 4,
+    "train.distribute": "data_parallel",
+    "train.members": 1,
+}
 
 
 def launch(folder: Path, command: list[str], port: int, index: int, log: Path) -> subprocess.Popen:
     env = venv_env(KERAS_BACKEND="jax", **env_of(f"127.0.0.1:{port}", "2", str(index)))
-    return subprocess.Popen(command, cwd=folder, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=folder, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def files_of(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in folder.rglob("*") if p.is_file() and ".git/" not in str(p)}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file() and ".git/" not in str(p)
+    }
 
 
 def predictions(network: Path, lightness) -> np.ndarray:
@@ -118,9 +133,18 @@ def test_two_processes_train_like_one_and_stop_together_and_resume(tmp_path):
     chief = tmp_path / "chief"
     copy_project(chief)
     write_photos(chief / "photos", 24, size=(40, 40))
-    set_params(chief, **{"prepare.images": "photos", "prepare.train_size": [32, 32], "prepare.test_size": [32, 32],
-                         "prepare.crop_scale": 0.6, "prepare.splits": {"train": 0.65, "val": 0.25, "test": 0.1},
-                         "prepare.workers": 1, **TRAIN})
+    set_params(
+        chief,
+        **{
+            "prepare.images": "photos",
+            "prepare.train_size": [32, 32],
+            "prepare.test_size": [32, 32],
+            "prepare.crop_scale": 0.6,
+            "prepare.splits": {"train": 0.65, "val": 0.25, "test": 0.1},
+            "prepare.workers": 1,
+            **TRAIN,
+        },
+    )
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     run(["git", "init", "-q"], chief)
     run(["git", "add", "-A"], chief)
@@ -144,8 +168,10 @@ def test_two_processes_train_like_one_and_stop_together_and_resume(tmp_path):
     # A machine left on other parameters is found before the first step, by every process.
     set_params(worker, **{"train.seed": 7})
     port = free_port()
-    started = [launch(worker, command, port, 1, tmp_path / "worker-0.log"),
-               launch(chief, ["dvc", "repro", "train"], port, 0, tmp_path / "chief-0.log")]
+    started = [
+        launch(worker, command, port, 1, tmp_path / "worker-0.log"),
+        launch(chief, ["dvc", "repro", "train"], port, 0, tmp_path / "chief-0.log"),
+    ]
     for process, name in zip(started, ("worker", "chief")):
         process.wait(timeout=300)
         printed = (tmp_path / f"{name}-0.log").read_text()
@@ -204,15 +230,20 @@ def test_two_processes_train_like_one_and_stop_together_and_resume(tmp_path):
     # Measured: predictions within 6e-8 after two epochs of 53 steps, and the same losses to six digits.
     # 1e-4 (ab / 128) leaves room for other CPUs' rounding, yet a process reading the other's half, or left
     # out of the update, moves the predictions by percents within a few steps.
-    losses = {name: [[float(row[key]) for key in ("loss", "val_loss", "val_ab_mse")]
-                     for row in csv.DictReader((folder / "metrics/history.csv").open())]
-              for name, folder in (("chief", chief), ("alone", alone))}
+    losses = {
+        name: [
+            [float(row[key]) for key in ("loss", "val_loss", "val_ab_mse")]
+            for row in csv.DictReader((folder / "metrics/history.csv").open())
+        ]
+        for name, folder in (("chief", chief), ("alone", alone))
+    }
     assert len(losses["chief"]) == TRAIN["train.epochs"]
     # The interrupted epoch's training loss is the mean of the batches after the resume only (as on one
     # machine: Keras starts its running mean afresh); every other figure is comparable.
     losses["chief"][0][0] = losses["alone"][0][0]
     assert np.allclose(losses["chief"], losses["alone"], rtol=1e-4), losses
     lightness = val.take(np.arange(len(val)))[..., :1]
-    difference = np.abs(predictions(chief / "models/network.keras", lightness)
-                        - predictions(alone / "models/network.keras", lightness)).max()
+    difference = np.abs(
+        predictions(chief / "models/network.keras", lightness) - predictions(alone / "models/network.keras", lightness)
+    ).max()
     assert difference < 1e-4, f"predictions differ by {difference} (ab / 128)"

@@ -15,8 +15,10 @@ def test_fast_lab_matches_skimage_on_every_code_of_each_channel():
     # segments of sRGB and of CIE f) in every combination.
     rng = np.random.default_rng(0)
     codes = np.arange(256, dtype=np.uint8)
-    rows = [np.stack([codes, rng.permutation(codes), rng.permutation(codes)], -1)[:, perm]
-            for perm in ([0, 1, 2], [1, 0, 2], [1, 2, 0])]
+    rows = [
+        np.stack([codes, rng.permutation(codes), rng.permutation(codes)], -1)[:, perm]
+        for perm in ([0, 1, 2], [1, 0, 2], [1, 2, 0])
+    ]
     dark = np.stack(np.meshgrid(*[np.arange(16, dtype=np.uint8)] * 3, indexing="ij"), -1).reshape(16, 256, 3)
     rgb = np.concatenate([np.stack(rows), dark, rng.integers(0, 256, (64, 256, 3), dtype=np.uint8)])
     lab = srgb_to_lab(rgb)

@@ -111,10 +111,16 @@ def test_out_of_gamut_colour_keeps_lightness():
     assert np.hypot(back[..., 1], back[..., 2]).mean() > 20  # still coloured, not greyed out
 
 
-@pytest.mark.parametrize("height, width, size, expected", [
-    (3000, 4000, 256, (192, 256)), (667, 1001, 256, (168, 256)), (1001, 667, 512, (512, 344)),
-    (23, 37, 256, (24, 40)), (3, 5, 256, (8, 8)),
-])
+@pytest.mark.parametrize(
+    "height, width, size, expected",
+    [
+        (3000, 4000, 256, (192, 256)),
+        (667, 1001, 256, (168, 256)),
+        (1001, 667, 512, (512, 344)),
+        (23, 37, 256, (24, 40)),
+        (3, 5, 256, (8, 8)),
+    ],
+)
 def test_working_size(height, width, size, expected):
     assert working_size(height, width, size) == expected
 
@@ -249,11 +255,17 @@ def test_bad_arguments_exit_2_before_any_work(model_path, tmp_path, capsys):
     Image.fromarray(gray_photo(20, 30)).save(tmp_path / "old.png")
     (tmp_path / "a-file").write_text("")
     (tmp_path / "notes.keras").write_text("not a model")
-    for args, message in [((tmp_path / "old.png", tmp_path / "missing.png", "-o", tmp_path / "out"),
-                           "no such file or folder: " + str(tmp_path / "missing.png")),
-                          ((tmp_path / "old.png", "-o", tmp_path / "a-file"), "is a file; give a folder"),
-                          ((tmp_path / "old.png", "-o", tmp_path / "out", "--model", tmp_path / "notes.keras"),
-                           "notes.keras is not a Keras model")]:
+    for args, message in [
+        (
+            (tmp_path / "old.png", tmp_path / "missing.png", "-o", tmp_path / "out"),
+            "no such file or folder: " + str(tmp_path / "missing.png"),
+        ),
+        ((tmp_path / "old.png", "-o", tmp_path / "a-file"), "is a file; give a folder"),
+        (
+            (tmp_path / "old.png", "-o", tmp_path / "out", "--model", tmp_path / "notes.keras"),
+            "notes.keras is not a Keras model",
+        ),
+    ]:
         given = [str(a) for a in args] + ([] if "--model" in args else ["--model", str(model_path)])
         assert C.main(given + ["--quiet"]) == 2
         assert message in capsys.readouterr().err
@@ -278,8 +290,10 @@ def test_a_failed_write_stops_the_run_at_once(model_path, tmp_path, monkeypatch,
     assert run(model_path, *sorted(tmp_path.glob("old*.png")), "-o", tmp_path / "out", "--batch-size", 1) == 1
     assert len(writes) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"colorize: stopped (cannot write {tmp_path / 'out' / 'old0.png'}: No space left on device): "
-                   f"0 of 3 photographs coloured into {tmp_path / 'out'}"]
+    assert err == [
+        f"colorize: stopped (cannot write {tmp_path / 'out' / 'old0.png'}: No space left on device): "
+        f"0 of 3 photographs coloured into {tmp_path / 'out'}"
+    ]
 
 
 def test_never_overwrites_an_input(model_path, tmp_path):
@@ -329,7 +343,6 @@ def test_mlflow_model_uri(model_path, tmp_path, monkeypatch):
     import mlflow
     from mlflow.tracking._tracking_service import utils as tracking_state
 
-
     # A store of this test's own; MLflow's global URI and the environment are restored afterwards.
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(tracking_state, "_tracking_uri", None)
@@ -342,16 +355,31 @@ def test_mlflow_model_uri(model_path, tmp_path, monkeypatch):
     assert C.main([str(tmp_path / "old.png"), "-o", str(tmp_path / "out"), "--model", uri, "-q"]) == 0
     from_file = tmp_path / "from-file"
     assert run(model_path, tmp_path / "old.png", "-o", from_file) == 0
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "old.png")),
-                          np.asarray(Image.open(from_file / "old.png")))
+    assert np.array_equal(
+        np.asarray(Image.open(tmp_path / "out" / "old.png")), np.asarray(Image.open(from_file / "old.png"))
+    )
 
 
 def test_python_m_exit_status(model_path, tmp_path):
     Image.fromarray(gray_photo(20, 30)).save(tmp_path / "good.png")
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    result = subprocess.run([sys.executable, "-m", "colorizer.apps.colorize", str(tmp_path / "good.png"),
-                             str(tmp_path / "bad.png"), "-o", str(tmp_path / "out"), "--model", str(model_path)],
-                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "colorizer.apps.colorize",
+            str(tmp_path / "good.png"),
+            str(tmp_path / "bad.png"),
+            "-o",
+            str(tmp_path / "out"),
+            "--model",
+            str(model_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1, result.stderr
     assert "bad.png" in result.stderr
     assert not [line for line in result.stderr.splitlines() if NATIVE_LOG.match(line.encode())], result.stderr
@@ -379,11 +407,37 @@ def test_temperature_makes_a_distribution_model_more_vivid(tmp_path):
     chroma = {}
     for temperature in ("1.0", "0.3"):
         out = tmp_path / f"out{temperature}"
-        assert C.main([str(tmp_path / "in.png"), "-o", str(out), "--model", str(tmp_path / "dist.keras"),
-                     "--temperature", temperature, "-q"]) == 0
+        assert (
+            C.main(
+                [
+                    str(tmp_path / "in.png"),
+                    "-o",
+                    str(out),
+                    "--model",
+                    str(tmp_path / "dist.keras"),
+                    "--temperature",
+                    temperature,
+                    "-q",
+                ]
+            )
+            == 0
+        )
         rgb = np.asarray(Image.open(out / "in.png")).astype(float)
         chroma[temperature] = np.abs(rgb - rgb.mean(-1, keepdims=True)).mean()
     assert chroma["0.3"] > 1.2 * chroma["1.0"]
     build("seed").save(tmp_path / "seed.keras")
-    assert C.main([str(tmp_path / "in.png"), "-o", str(tmp_path / "x"), "--model", str(tmp_path / "seed.keras"),
-                 "--temperature", "0.5", "-q"]) == 2
+    assert (
+        C.main(
+            [
+                str(tmp_path / "in.png"),
+                "-o",
+                str(tmp_path / "x"),
+                "--model",
+                str(tmp_path / "seed.keras"),
+                "--temperature",
+                "0.5",
+                "-q",
+            ]
+        )
+        == 2
+    )

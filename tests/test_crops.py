@@ -3,35 +3,45 @@
 import numpy as np
 import pytest
 from PIL import Image
-
-from colorizer.training.batches import CropBatches, EvenBatches
-from colorizer.color import codes_to_lab
-from colorizer.training.crops import crop_resize, draw_boxes, whole_boxes
 from test_shards import write_split
+
+from colorizer.color import codes_to_lab
+from colorizer.training.batches import CropBatches, EvenBatches
+from colorizer.training.crops import crop_resize, draw_boxes, whole_boxes
 
 
 def smooth_codes(height, width, seed):
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width] / max(height, width)
-    planes = [127.5 + 120 * np.sin(rng.uniform(2, 9) * x + rng.uniform(2, 9) * y + rng.uniform(0, 6))
-              for _ in range(3)]
+    planes = [127.5 + 120 * np.sin(rng.uniform(2, 9) * x + rng.uniform(2, 9) * y + rng.uniform(0, 6)) for _ in range(3)]
     return np.stack(planes, -1).round().astype(np.uint8)
 
 
 def pillow_crop(codes, box, size):
     top, left, height, width, flip = box
-    planes = [np.asarray(Image.fromarray(codes[..., c]).resize(
-        (size[1], size[0]), Image.Resampling.BILINEAR, box=(left, top, left + width, top + height)), np.float32)
-        for c in range(3)]
+    planes = [
+        np.asarray(
+            Image.fromarray(codes[..., c]).resize(
+                (size[1], size[0]), Image.Resampling.BILINEAR, box=(left, top, left + width, top + height)
+            ),
+            np.float32,
+        )
+        for c in range(3)
+    ]
     out = np.stack(planes, -1)
     return out[:, ::-1] if flip else out
 
 
 def test_crops_cut_in_the_graph_match_pillow_and_decode_the_lab_codes():
     codes = np.stack([smooth_codes(60, 90, 0), smooth_codes(60, 90, 1), smooth_codes(60, 90, 2)])
-    boxes = np.array([[0, 0, 60, 90, 0],  # the whole photograph, shrunk: antialiased like Pillow
-                      [10.5, 20.25, 30, 45, 1],  # a crop at the training size's scale, mirrored
-                      [3, 7, 44, 66, 0]], np.float32)
+    boxes = np.array(
+        [
+            [0, 0, 60, 90, 0],  # the whole photograph, shrunk: antialiased like Pillow
+            [10.5, 20.25, 30, 45, 1],  # a crop at the training size's scale, mirrored
+            [3, 7, 44, 66, 0],
+        ],
+        np.float32,
+    )
     lightness, ab = crop_resize(codes, boxes, (24, 36))
     lab = np.concatenate([np.asarray(lightness), 128.0 * np.asarray(ab)], -1)
     assert lab.shape == (3, 24, 36, 3)
@@ -77,14 +87,14 @@ def test_each_epoch_shows_every_photograph_crops_per_image_times_with_fresh_crop
     seen, boxes = epoch(0)
     rows = [next(i for i in range(10) if np.array_equal(c, codes[i])) for c in seen]
     assert sorted(rows) == sorted(list(range(10)) * 3)
-    again, boxes_again = epoch(0, CropBatches(split, 4, shuffle=True, crops_per_image=3, min_scale=0.5,
-                                              flip=True, seed=7, workers=2))
+    again, boxes_again = epoch(
+        0, CropBatches(split, 4, shuffle=True, crops_per_image=3, min_scale=0.5, flip=True, seed=7, workers=2)
+    )
     np.testing.assert_array_equal(again, seen)
     np.testing.assert_array_equal(boxes_again, boxes)  # the same seed: the same crops, whoever reads them
     _, next_boxes = epoch(1)
     assert not np.array_equal(next_boxes, boxes), "every epoch draws new crops"
-    resumed = CropBatches(split, 4, shuffle=True, crops_per_image=3, min_scale=0.5, flip=True, seed=7, epoch=1,
-                          skip=5)
+    resumed = CropBatches(split, 4, shuffle=True, crops_per_image=3, min_scale=0.5, flip=True, seed=7, epoch=1, skip=5)
     assert len(resumed) == 3
     np.testing.assert_array_equal(np.concatenate([resumed[i]["boxes"] for i in range(3)]), next_boxes[20:])
 

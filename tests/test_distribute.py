@@ -63,8 +63,16 @@ print("RESULT " + json.dumps(out))
 def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("distribute")
     write_photos(root / "photos", 24, size=(40, 40))
-    prepare(prepare_config(root / "photos", crop_scale=0.6, splits={"train": 0.65, "val": 0.25, "test": 0.1},
-                           split_seed=3, shard_size=16), root / "prepared")
+    prepare(
+        prepare_config(
+            root / "photos",
+            crop_scale=0.6,
+            splits={"train": 0.65, "val": 0.25, "test": 0.1},
+            split_seed=3,
+            shard_size=16,
+        ),
+        root / "prepared",
+    )
     return root / "prepared"
 
 
@@ -72,9 +80,14 @@ def test_mirrored_on_two_devices_learns_like_one_device(prepared, tmp_path):
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     # Every batch splits evenly between the two devices, so both trainings see exactly the same batches.
     assert len(train) % 8 % 2 == 0 and len(val) % 2 == 0, (len(train), len(val))
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(prepared), str(tmp_path), str(REPO / "params.yaml")],
-                            cwd=tmp_path, env=venv_env(PYTHONPATH=str(REPO)), capture_output=True, text=True,
-                            timeout=400)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(prepared), str(tmp_path), str(REPO / "params.yaml")],
+        cwd=tmp_path,
+        env=venv_env(PYTHONPATH=str(REPO)),
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.split("RESULT ", 1)[1])
     assert "mirrored across 2 devices" in result.stdout

@@ -88,12 +88,84 @@ YAML_LANGS = {"yaml", "yml"}
 
 # Programs accepted as they are (their arguments are the user's: paths, hosts, packages).
 SHELL_TOOLS = {
-    ".", "source", "cd", "export", "unset", "set", "echo", "printf", "cat", "ls", "cp", "mv", "rm", "mkdir", "rmdir",
-    "touch", "ln", "chmod", "chown", "du", "df", "head", "tail", "less", "grep", "find", "sort", "wc", "tar", "unzip",
-    "zip", "gzip", "curl", "wget", "git", "ssh", "scp", "rsync", "open", "xdg-open", "kill", "sleep", "watch", "top",
-    "htop", "nvidia-smi", "docker", "npm", "npx", "conda", "mamba", "uv", "sudo", "apt", "apt-get", "brew",
-    "scontrol", "squeue", "scancel", "sinfo", "deactivate", "which", "true", "false", "exit", "tee", "xargs",
-    "diff", "jq", "sed", "awk", "md5sum", "sha256sum", "python3-config", "psql", "aws", "gcloud", "az",
+    ".",
+    "source",
+    "cd",
+    "export",
+    "unset",
+    "set",
+    "echo",
+    "printf",
+    "cat",
+    "ls",
+    "cp",
+    "mv",
+    "rm",
+    "mkdir",
+    "rmdir",
+    "touch",
+    "ln",
+    "chmod",
+    "chown",
+    "du",
+    "df",
+    "head",
+    "tail",
+    "less",
+    "grep",
+    "find",
+    "sort",
+    "wc",
+    "tar",
+    "unzip",
+    "zip",
+    "gzip",
+    "curl",
+    "wget",
+    "git",
+    "ssh",
+    "scp",
+    "rsync",
+    "open",
+    "xdg-open",
+    "kill",
+    "sleep",
+    "watch",
+    "top",
+    "htop",
+    "nvidia-smi",
+    "docker",
+    "npm",
+    "npx",
+    "conda",
+    "mamba",
+    "uv",
+    "sudo",
+    "apt",
+    "apt-get",
+    "brew",
+    "scontrol",
+    "squeue",
+    "scancel",
+    "sinfo",
+    "deactivate",
+    "which",
+    "true",
+    "false",
+    "exit",
+    "tee",
+    "xargs",
+    "diff",
+    "jq",
+    "sed",
+    "awk",
+    "md5sum",
+    "sha256sum",
+    "python3-config",
+    "psql",
+    "aws",
+    "gcloud",
+    "az",
 }
 WRAPPERS = {"env", "time", "nohup", "exec", "command"}
 SHELL_KEYWORDS = {"if", "then", "else", "elif", "while", "until", "do", "!", "{"}
@@ -103,22 +175,137 @@ PYTHON_NAME = re.compile(r"python(3(\.\d+)?)?")
 INLINE_PROGRAMS = {"python", "python3", "dvc", "mlflow", "pip", "pip3", "pytest", "bash", "sh", "sbatch"}
 
 DVC_COMMANDS = {
-    "add", "artifacts", "cache", "check-ignore", "checkout", "commit", "completion", "config", "dag", "data",
-    "destroy", "diff", "doctor", "du", "exp", "experiments", "fetch", "freeze", "gc", "get", "get-url", "import",
-    "import-url", "init", "install", "list", "ls", "ls-url", "metrics", "move", "mv", "params", "plots", "pull",
-    "push", "queue", "remote", "remove", "rm", "repro", "root", "stage", "status", "unfreeze", "unprotect", "update",
+    "add",
+    "artifacts",
+    "cache",
+    "check-ignore",
+    "checkout",
+    "commit",
+    "completion",
+    "config",
+    "dag",
+    "data",
+    "destroy",
+    "diff",
+    "doctor",
+    "du",
+    "exp",
+    "experiments",
+    "fetch",
+    "freeze",
+    "gc",
+    "get",
+    "get-url",
+    "import",
+    "import-url",
+    "init",
+    "install",
+    "list",
+    "ls",
+    "ls-url",
+    "metrics",
+    "move",
+    "mv",
+    "params",
+    "plots",
+    "pull",
+    "push",
+    "queue",
+    "remote",
+    "remove",
+    "rm",
+    "repro",
+    "root",
+    "stage",
+    "status",
+    "unfreeze",
+    "unprotect",
+    "update",
     "version",
 }
-DVC_GROUPS = {"exp", "experiments", "queue", "remote", "metrics", "plots", "params", "cache", "stage", "data",
-              "artifacts", "config"}
-DVC_STAGE_TARGETS = {("repro",), ("exp", "run"), ("experiments", "run"), ("status",), ("dag",), ("push",),
-                     ("pull",), ("fetch",), ("checkout",), ("commit",)}
-MLFLOW_COMMANDS = {"ui", "server", "models", "run", "runs", "experiments", "artifacts", "db", "gc", "deployments",
-                   "sagemaker", "doctor", "gateway", "traces", "scorers", "datasets", "recipes"}
-MLFLOW_MODELS_COMMANDS = {"predict", "serve", "build-docker", "generate-dockerfile", "prepare-env",
-                          "update-pip-requirements"}
-FILE_SUFFIXES = {"py", "json", "csv", "keras", "yaml", "yml", "md", "sh", "txt", "npy", "npz", "png", "jpg", "jpeg",
-                 "html", "lock", "dvc", "db", "log", "toml", "tsv", "h5", "pkl", "cfg", "ini", "tmp", "gif", "tif"}
+DVC_GROUPS = {
+    "exp",
+    "experiments",
+    "queue",
+    "remote",
+    "metrics",
+    "plots",
+    "params",
+    "cache",
+    "stage",
+    "data",
+    "artifacts",
+    "config",
+}
+DVC_STAGE_TARGETS = {
+    ("repro",),
+    ("exp", "run"),
+    ("experiments", "run"),
+    ("status",),
+    ("dag",),
+    ("push",),
+    ("pull",),
+    ("fetch",),
+    ("checkout",),
+    ("commit",),
+}
+MLFLOW_COMMANDS = {
+    "ui",
+    "server",
+    "models",
+    "run",
+    "runs",
+    "experiments",
+    "artifacts",
+    "db",
+    "gc",
+    "deployments",
+    "sagemaker",
+    "doctor",
+    "gateway",
+    "traces",
+    "scorers",
+    "datasets",
+    "recipes",
+}
+MLFLOW_MODELS_COMMANDS = {
+    "predict",
+    "serve",
+    "build-docker",
+    "generate-dockerfile",
+    "prepare-env",
+    "update-pip-requirements",
+}
+FILE_SUFFIXES = {
+    "py",
+    "json",
+    "csv",
+    "keras",
+    "yaml",
+    "yml",
+    "md",
+    "sh",
+    "txt",
+    "npy",
+    "npz",
+    "png",
+    "jpg",
+    "jpeg",
+    "html",
+    "lock",
+    "dvc",
+    "db",
+    "log",
+    "toml",
+    "tsv",
+    "h5",
+    "pkl",
+    "cfg",
+    "ini",
+    "tmp",
+    "gif",
+    "tif",
+}
 PLACEHOLDER = "{placeholder}"
 NUMBER = re.compile(r"-\d+(\.\d*)?([eE][-+]?\d+)?")
 
@@ -174,12 +361,15 @@ def help_cli(name: str, text: str) -> Cli:
 def console_script_cli(name: str, target: str) -> Cli:
     """The command line of console script ``name`` (``module:function``), from one ``--help`` run."""
     module, _, function = target.partition(":")
-    code = (f"import sys; sys.argv = [{name!r}, '--help']; from {module} import {function.split('.')[0]} as f; "
-            f"sys.exit(f{'.' + function.split('.', 1)[1] if '.' in function else ''}())")
+    code = (
+        f"import sys; sys.argv = [{name!r}, '--help']; from {module} import {function.split('.')[0]} as f; "
+        f"sys.exit(f{'.' + function.split('.', 1)[1] if '.' in function else ''}())"
+    )
     path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": path}
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, f"{name} --help failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
     return help_cli(name, result.stdout)
 
@@ -189,7 +379,7 @@ def dvc_declared_paths(dvc_yaml: dict) -> set[str]:
     for stage in dvc_yaml.get("stages", {}).values():
         for kind in ("deps", "outs", "metrics", "plots"):
             for entry in stage.get(kind, []) or []:
-                for path in (entry if isinstance(entry, dict) else [entry]):
+                for path in entry if isinstance(entry, dict) else [entry]:
                     if isinstance(path, str) and "${" not in path:
                         paths.add(path.rstrip("/"))
     return paths
@@ -215,17 +405,24 @@ def load_project(root: Path = REPO) -> Project:
     project = pyproject.get("project", {})
     dvc_yaml = yaml.safe_load((root / "dvc.yaml").read_text())
     stages = {name: stage.get("cmd", "") for name, stage in dvc_yaml.get("stages", {}).items()}
-    markers = {line.split(":")[0].split("(")[0].strip()
-               for line in pyproject.get("tool", {}).get("pytest", {}).get("ini_options", {}).get("markers", [])}
+    markers = {
+        line.split(":")[0].split("(")[0].strip()
+        for line in pyproject.get("tool", {}).get("pytest", {}).get("ini_options", {}).get("markers", [])
+    }
     return Project(
-        root=root, params=yaml.safe_load((root / "params.yaml").read_text()) or {},
+        root=root,
+        params=yaml.safe_load((root / "params.yaml").read_text()) or {},
         stages={name: cmd if isinstance(cmd, str) else " ".join(cmd) for name, cmd in stages.items()},
         dvc_paths=dvc_declared_paths(dvc_yaml),
-        scripts={name: (target.partition(":")[0], console_script_cli(name, target))
-                 for name, target in project.get("scripts", {}).items()},
+        scripts={
+            name: (target.partition(":")[0], console_script_cli(name, target))
+            for name, target in project.get("scripts", {}).items()
+        },
         extras=set(project.get("optional-dependencies", {})),
         markers=markers | {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"},
-        dvc_parser=get_main_parser(), mlflow_options=mlflow_cli_options())
+        dvc_parser=get_main_parser(),
+        mlflow_options=mlflow_cli_options(),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -267,12 +464,12 @@ def parse_doc(text: str, name: str, folder: Path) -> Doc:
         body, j = [], i + 1
         while j < len(lines) and not re.match(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$", lines[j]):
             line = lines[j]
-            body.append(line[min(indent, len(line) - len(line.lstrip(" "))):])
+            body.append(line[min(indent, len(line) - len(line.lstrip(" "))) :])
             j += 1
         blocks.append(Block(lang, i + 2, body))
         prose.extend([""] * (min(j, len(lines) - 1) - i + 1))
         i = j + 1
-    return Doc(name, folder, text, blocks, "\n".join(prose[:len(lines)]))
+    return Doc(name, folder, text, blocks, "\n".join(prose[: len(lines)]))
 
 
 def inline_spans(doc: Doc) -> list[tuple[int, str, int, int]]:
@@ -327,7 +524,7 @@ def strip_comment(line: str) -> str:
 
 def strip_prompt(line: str) -> tuple[str, bool]:
     match = re.match(r"^\s*(\([^()]*\)\s*)?\$\s+", line)
-    return (line[match.end():], True) if match else (line, False)
+    return (line[match.end() :], True) if match else (line, False)
 
 
 def tokens(line: str) -> list[str]:
@@ -346,7 +543,7 @@ def split_commands(line: str) -> list[list[str]]:
             if words:
                 commands.append(words)
             words = []
-        elif word and set(word) <= set("<>&") :  # a redirection: its target goes with it
+        elif word and set(word) <= set("<>&"):  # a redirection: its target goes with it
             next(words_iter, None)
             if words and words[-1].isdigit() and re.search(rf"(?<!\S){words[-1]}{re.escape(word)}", line):
                 words.pop()
@@ -371,8 +568,11 @@ def block_lines(block: Block) -> list[tuple[int, str]]:
         text = raw
         while True:
             while text.rstrip().endswith("\\") and i < len(lines):
-                text = text.rstrip()[:-1] + " " + re.sub(r"^\s*>\s", "", lines[i]) if prompted else \
-                    text.rstrip()[:-1] + " " + lines[i]
+                text = (
+                    text.rstrip()[:-1] + " " + re.sub(r"^\s*>\s", "", lines[i])
+                    if prompted
+                    else text.rstrip()[:-1] + " " + lines[i]
+                )
                 i += 1
             try:
                 tokens(strip_comment(text))
@@ -406,9 +606,11 @@ def is_command_block(block: Block, project: Project) -> bool:
 
 
 def known_program(word: str, project: Project) -> bool:
-    return (word in project.scripts or PYTHON_NAME.fullmatch(word) is not None
-            or word in {"dvc", "mlflow", "pip", "pip3", "pytest", "py.test"} | SHELL_TOOLS | SCRIPT_RUNNERS
-            | WRAPPERS)
+    return (
+        word in project.scripts
+        or PYTHON_NAME.fullmatch(word) is not None
+        or word in {"dvc", "mlflow", "pip", "pip3", "pytest", "py.test"} | SHELL_TOOLS | SCRIPT_RUNNERS | WRAPPERS
+    )
 
 
 def program_words(words: list[str]) -> list[str]:
@@ -481,8 +683,11 @@ def source_cli(label: str, path: Path) -> Cli:
     groups = [("-h", "--help")]
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
-            names = tuple(arg.value for arg in node.args
-                          if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.startswith("-"))
+            names = tuple(
+                arg.value
+                for arg in node.args
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.startswith("-")
+            )
             if names:
                 groups.append(names)
     return Cli(label, groups)
@@ -508,8 +713,12 @@ def module_spec(name: str, root: Path = REPO):
 
 
 def in_repo(spec, root: Path) -> bool:
-    return bool(spec and spec.origin and spec.origin not in ("built-in", "frozen")
-                and Path(spec.origin).resolve().is_relative_to(root.resolve()))
+    return bool(
+        spec
+        and spec.origin
+        and spec.origin not in ("built-in", "frozen")
+        and Path(spec.origin).resolve().is_relative_to(root.resolve())
+    )
 
 
 def check_python(words: list[str], project: Project, inline: bool) -> list[str]:
@@ -520,7 +729,7 @@ def check_python(words: list[str], project: Project, inline: bool) -> list[str]:
             return []  # code, not checked
         if word == "-m" or (word.startswith("-m") and len(word) > 2):
             module = args[i + 1] if word == "-m" and i + 1 < len(args) else word[2:]
-            rest = args[i + 2:] if word == "-m" else args[i + 1:]
+            rest = args[i + 2 :] if word == "-m" else args[i + 1 :]
             return check_module(module, rest, project, inline) if module else ["python -m needs a module"]
         if word in ("-W", "-X", "--check-hash-based-pycs"):
             i += 2
@@ -533,8 +742,9 @@ def check_python(words: list[str], project: Project, inline: bool) -> list[str]:
             if not script.is_file():
                 return [f"python: no script {word}"]
             cli = source_cli(f"python {word}", script)
-            return (check_options(cli.name, args[i + 1:], cli, False)
-                    + check_set_values(cli.name, args[i + 1:], project))
+            return check_options(cli.name, args[i + 1 :], cli, False) + check_set_values(
+                cli.name, args[i + 1 :], project
+            )
     return []
 
 
@@ -554,7 +764,7 @@ def check_module(module: str, args: list[str], project: Project, inline: bool) -
         if module_spec(f"{module}.__main__", project.root) is None:
             return [f"{label}: {module} is a package without __main__"]
         return []
-    for script, (script_module, cli) in project.scripts.items():
+    for script_module, cli in project.scripts.values():
         if script_module == module:
             return check_options(label, args, cli, not inline) + check_set_values(label, args, project)
     if not in_repo(spec, project.root):
@@ -567,8 +777,10 @@ def check_module(module: str, args: list[str], project: Project, inline: bool) -
         if cmd[:3] == ["python", "-m", module]:
             given = [word for word in args if not word.startswith("-")]
             if len(given) != len(cmd) - 3:
-                problems.append(f"{label} takes {len(cmd) - 3} paths (dvc.yaml's {stage} command: "
-                                f"{' '.join(cmd[3:])}), the command gives {len(given)}")
+                problems.append(
+                    f"{label} takes {len(cmd) - 3} paths (dvc.yaml's {stage} command: "
+                    f"{' '.join(cmd[3:])}), the command gives {len(given)}"
+                )
     return problems
 
 
@@ -578,6 +790,7 @@ class _ParseError(Exception):
 
 def dvc_parse(parser: argparse.ArgumentParser, args: list[str]):
     """DVC's own parser on ``args``: (namespace, None) or (None, its error)."""
+
     def error(self, message, *_, **__):
         raise _ParseError(message)
 
@@ -601,8 +814,11 @@ def dvc_target_ok(target: str, project: Project) -> bool:
             return stage in project.stages
         return path.is_file()
     clean = target.rstrip("/")
-    return ((project.root / clean).exists() or clean in project.dvc_paths
-            or any(clean.startswith(path + "/") for path in project.dvc_paths))
+    return (
+        (project.root / clean).exists()
+        or clean in project.dvc_paths
+        or any(clean.startswith(path + "/") for path in project.dvc_paths)
+    )
 
 
 def check_dvc(args: list[str], project: Project, inline: bool) -> list[str]:
@@ -626,8 +842,11 @@ def check_dvc(args: list[str], project: Project, inline: bool) -> list[str]:
         targets = getattr(namespace, "targets", None) or []
         if isinstance(getattr(namespace, "target", None), str):
             targets = [namespace.target]
-        problems += [f"{label}: {target} is not a stage of dvc.yaml ({', '.join(project.stages)}) nor a file"
-                     for target in targets if not dvc_target_ok(target, project)]
+        problems += [
+            f"{label}: {target} is not a stage of dvc.yaml ({', '.join(project.stages)}) nor a file"
+            for target in targets
+            if not dvc_target_ok(target, project)
+        ]
     for value in getattr(namespace, "set_param", None) or []:
         if value.strip(".") == "" or PLACEHOLDER in value:
             continue
@@ -655,8 +874,12 @@ def check_mlflow(args: list[str], project: Project) -> list[str]:
     if project.mlflow_options is not None:
         for word in args:
             flag = word.split("=", 1)[0]
-            if flag.startswith("-") and not NUMBER.fullmatch(flag) and flag not in ("-", "--", "-h", "--help") \
-                    and flag not in project.mlflow_options:
+            if (
+                flag.startswith("-")
+                and not NUMBER.fullmatch(flag)
+                and flag not in ("-", "--", "-h", "--help")
+                and flag not in project.mlflow_options
+            ):
                 problems.append(f"mlflow {path[0]} has no option {flag} (not in MLflow's CLI)")
     return problems
 
@@ -667,14 +890,22 @@ def check_pip(args: list[str], project: Project) -> list[str]:
     problems = []
     for i, word in enumerate(args):
         for flag in ("-c", "-r", "--constraint", "--requirement"):
-            value = args[i + 1] if word == flag and i + 1 < len(args) else \
-                word.split("=", 1)[1] if word.startswith(flag + "=") else None
+            value = (
+                args[i + 1]
+                if word == flag and i + 1 < len(args)
+                else word.split("=", 1)[1]
+                if word.startswith(flag + "=")
+                else None
+            )
             if value and "://" not in value and PLACEHOLDER not in value and not (project.root / value).is_file():
                 problems.append(f"pip install {flag}: no file {value}")
         match = re.fullmatch(r"(\.|\./)\[([^\]]*)\]", word)
         if match:
-            problems += [f"pip install: pyproject.toml has no extra [{extra.strip()}]"
-                         for extra in match.group(2).split(",") if extra.strip() not in project.extras]
+            problems += [
+                f"pip install: pyproject.toml has no extra [{extra.strip()}]"
+                for extra in match.group(2).split(",")
+                if extra.strip() not in project.extras
+            ]
     return problems
 
 
@@ -684,9 +915,13 @@ def check_pytest(args: list[str], project: Project) -> list[str]:
         if word == "-m" and i + 1 < len(args):
             names = set(re.findall(r"[A-Za-z_]\w*", args[i + 1])) - {"and", "or", "not"}
             problems += [f"pytest -m: no marker {name} in pyproject.toml" for name in sorted(names - project.markers)]
-        elif (not word.startswith("-") and (i == 0 or args[i - 1] not in ("-m", "-k", "-p", "-c", "-o", "--rootdir"))
-              and PLACEHOLDER not in word and re.match(r"tests?/|.*\.py", word)
-              and not (project.root / word.split("::")[0]).exists()):
+        elif (
+            not word.startswith("-")
+            and (i == 0 or args[i - 1] not in ("-m", "-k", "-p", "-c", "-o", "--rootdir"))
+            and PLACEHOLDER not in word
+            and re.match(r"tests?/|.*\.py", word)
+            and not (project.root / word.split("::")[0]).exists()
+        ):
             problems.append(f"pytest: no test file or folder {word.split('::')[0]}")
     return problems
 
@@ -729,8 +964,10 @@ def check_words(words: list[str], project: Project, inline: bool = False) -> lis
         return []
     if "/" in program:
         return [] if (project.root / program).exists() else [f"no program {program}"]
-    return [f"unknown command {program} (not a console script of pyproject.toml nor a known tool; if it is output, "
-            f"show it in a console block with $ prompts)"]
+    return [
+        f"unknown command {program} (not a console script of pyproject.toml nor a known tool; if it is output, "
+        f"show it in a console block with $ prompts)"
+    ]
 
 
 def command_problems(doc: Doc, project: Project) -> list[str]:
@@ -745,8 +982,9 @@ def command_problems(doc: Doc, project: Project) -> list[str]:
             except ValueError as error:
                 problems.append(f"{doc.name}:{line}: cannot split the command ({error}): {text.strip()}")
                 continue
-            problems += [f"{doc.name}:{line}: {problem}"
-                         for words in commands for problem in check_words(words, project)]
+            problems += [
+                f"{doc.name}:{line}: {problem}" for words in commands for problem in check_words(words, project)
+            ]
     for line, content, _, _ in inline_spans(doc):
         try:
             commands = split_commands(strip_prompt(content)[0])
@@ -769,8 +1007,11 @@ def params_problems(doc: Doc, project: Project) -> list[str]:
     problems = []
     for line, content, _, _ in inline_spans(doc):
         match = key_span.match(content)
-        if match and match.group(0).rsplit(".", 1)[1].lower() not in FILE_SUFFIXES \
-                and param_missing(project.params, match.group(0)):
+        if (
+            match
+            and match.group(0).rsplit(".", 1)[1].lower() not in FILE_SUFFIXES
+            and param_missing(project.params, match.group(0))
+        ):
             problems.append(f"{doc.name}:{line}: {match.group(0)} is not a key of params.yaml")
     for block in doc.blocks:
         if block.lang not in YAML_LANGS:
@@ -783,12 +1024,13 @@ def params_problems(doc: Doc, project: Project) -> list[str]:
         if not isinstance(fragment, dict) or not fragment or not set(fragment) <= set(project.params):
             continue
 
-        def walk(node, known, prefix):
+        def walk(node, known, prefix, block=block):
             for key, value in node.items():
                 name = f"{prefix}{key}"
                 if not isinstance(known, dict) or key not in known:
-                    line = block.line + next((i for i, text in enumerate(block.lines)
-                                              if re.match(rf"\s*{re.escape(str(key))}\s*:", text)), 0)
+                    line = block.line + next(
+                        (i for i, text in enumerate(block.lines) if re.match(rf"\s*{re.escape(str(key))}\s*:", text)), 0
+                    )
                     problems.append(f"{doc.name}:{line}: {name} is not a key of params.yaml")
                 elif isinstance(value, dict) and isinstance(known[key], dict):
                     walk(value, known[key], name + ".")
@@ -804,8 +1046,9 @@ def python_problems(doc: Doc, project: Project) -> list[str]:
             continue
         source = "\n".join(block.lines)
         if block.lang == "pycon" or source.lstrip().startswith(">>>"):
-            source = "\n".join(re.sub(r"^(>>>|\.\.\.) ?", "", line) for line in block.lines
-                               if line.startswith((">>>", "...")))
+            source = "\n".join(
+                re.sub(r"^(>>>|\.\.\.) ?", "", line) for line in block.lines if line.startswith((">>>", "..."))
+            )
         try:
             tree = ast.parse(source)
         except SyntaxError as error:
@@ -814,8 +1057,11 @@ def python_problems(doc: Doc, project: Project) -> list[str]:
         for node in ast.walk(tree):
             line = block.line + getattr(node, "lineno", 1) - 1
             if isinstance(node, ast.Import):
-                problems += [f"{doc.name}:{line}: python block imports {alias.name}, which cannot be found"
-                             for alias in node.names if module_spec(alias.name, project.root) is None]
+                problems += [
+                    f"{doc.name}:{line}: python block imports {alias.name}, which cannot be found"
+                    for alias in node.names
+                    if module_spec(alias.name, project.root) is None
+                ]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 spec = module_spec(node.module, project.root)
                 if spec is None:
@@ -823,10 +1069,15 @@ def python_problems(doc: Doc, project: Project) -> list[str]:
                 elif in_repo(spec, project.root) and spec.origin.endswith(".py"):
                     defined = top_level_names(Path(spec.origin))
                     for alias in node.names:
-                        if alias.name != "*" and alias.name not in defined \
-                                and module_spec(f"{node.module}.{alias.name}", project.root) is None:
-                            problems.append(f"{doc.name}:{line}: python block imports {alias.name} from "
-                                            f"{node.module}, which does not define it")
+                        if (
+                            alias.name != "*"
+                            and alias.name not in defined
+                            and module_spec(f"{node.module}.{alias.name}", project.root) is None
+                        ):
+                            problems.append(
+                                f"{doc.name}:{line}: python block imports {alias.name} from "
+                                f"{node.module}, which does not define it"
+                            )
     return problems
 
 
@@ -858,10 +1109,13 @@ HTML_LINK = re.compile(r"<(?:img|a|source)\b[^>]*?\b(?:src|href)\s*=\s*[\"']([^\
 
 def link_problems(doc: Doc, root: Path = REPO) -> list[str]:
     prose = doc.prose
-    for _, content, start, end in inline_spans(doc):  # links inside code spans are code
+    for _, _content, start, end in inline_spans(doc):  # links inside code spans are code
         prose = prose[:start] + re.sub(r"[^\n]", " ", prose[start:end]) + prose[end:]
-    targets = [(m.start(1), m.group(1).strip("<>")) for pattern in (LINK, REFERENCE, HTML_LINK)
-               for m in pattern.finditer(prose)]
+    targets = [
+        (m.start(1), m.group(1).strip("<>"))
+        for pattern in (LINK, REFERENCE, HTML_LINK)
+        for m in pattern.finditer(prose)
+    ]
     problems, slugs = [], {}
     for offset, target in sorted(targets):
         line = doc.line_of(offset)
@@ -885,8 +1139,10 @@ def link_problems(doc: Doc, root: Path = REPO) -> list[str]:
                     slugs[key] = heading_slugs(parse_doc(path.read_text(), str(path), path.parent))
                 found = slugs[key]
             if anchor.lower() not in found:
-                problems.append(f"{doc.name}:{line}: link {target}: no heading #{anchor} in "
-                                f"{'this file' if path is None else path_part}")
+                problems.append(
+                    f"{doc.name}:{line}: link {target}: no heading #{anchor} in "
+                    f"{'this file' if path is None else path_part}"
+                )
     return problems
 
 
@@ -999,8 +1255,12 @@ and good ones: [here](#colour-it), [params](params.yaml), [a URL](https://exampl
 
 def test_the_checker_reports_bad_flags_stages_keys_and_links(project):
     doc = parse_doc(BAD_DOC, "example.md", REPO)
-    problems = (command_problems(doc, project) + params_problems(doc, project) + python_problems(doc, project)
-                + link_problems(doc))
+    problems = (
+        command_problems(doc, project)
+        + params_problems(doc, project)
+        + python_problems(doc, project)
+        + link_problems(doc)
+    )
     expected = [
         "example.md:6: colorize has no option --tempreature",
         "example.md:7: dvc repro: trian is not a stage of dvc.yaml",
@@ -1030,17 +1290,33 @@ def test_the_checker_reports_bad_flags_stages_keys_and_links(project):
 
 def test_commands_are_split_like_a_shell_would():
     assert split_commands("A=1 dvc repro train && colorize x -o y | tee log; echo 'a && b' 2>&1 > out") == [
-        ["A=1", "dvc", "repro", "train"], ["colorize", "x", "-o", "y"], ["tee", "log"], ["echo", "a && b"]]
+        ["A=1", "dvc", "repro", "train"],
+        ["colorize", "x", "-o", "y"],
+        ["tee", "log"],
+        ["echo", "a && b"],
+    ]
     assert program_words(["env", "A=1", "time", "dvc", "repro"]) == ["dvc", "repro"]
     block = Block("console", 10, ["$ dvc repro \\", "> train   # the stage", "output line", "(.venv) $ dvc dag"])
     assert block_lines(block) == [(10, "dvc repro  train   "), (13, "dvc dag")]
     assert strip_comment("colorize 'a # b' -o c  # comment") == "colorize 'a # b' -o c  "
-    assert tokens("colorize x --model runs:/<run id>/model") == ["colorize", "x", "--model",
-                                                                 f"runs:/{PLACEHOLDER}/model"]
+    assert tokens("colorize x --model runs:/<run id>/model") == [
+        "colorize",
+        "x",
+        "--model",
+        f"runs:/{PLACEHOLDER}/model",
+    ]
 
 
 def test_headings_become_githubs_anchors():
-    doc = parse_doc("# Colour your photographs: `colorize`\n## Several machines\n## Several machines\n"
-                    "```\n# not a heading\n```\n## [Linked](x.md) *and* (more)!\n", "x.md", REPO)
-    assert heading_slugs(doc) == {"colour-your-photographs-colorize", "several-machines", "several-machines-1",
-                                  "linked-and-more"}
+    doc = parse_doc(
+        "# Colour your photographs: `colorize`\n## Several machines\n## Several machines\n"
+        "```\n# not a heading\n```\n## [Linked](x.md) *and* (more)!\n",
+        "x.md",
+        REPO,
+    )
+    assert heading_slugs(doc) == {
+        "colour-your-photographs-colorize",
+        "several-machines",
+        "several-machines-1",
+        "linked-and-more",
+    }

@@ -54,6 +54,16 @@ def test_every_imported_module_is_a_dependency_of_its_stage():
     assert "colorizer/network/builder.py" in {p.relative_to(REPO).as_posix() for p in imported_files("stages.train")}
 
 
+def test_export_depends_on_the_code_it_logs_with_the_model():
+    """The logged model's code is a file export names rather than imports (MLflow runs it at load time)."""
+    export = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["export"]
+    logged = re.search(
+        r'python_model=CODE / "(\w+)" / "(\w+\.py)"', (REPO / "colorizer/tracking/logged_model.py").read_text()
+    )
+    assert logged, "colorizer/tracking/logged_model.py no longer names the model's code as CODE / PACKAGE / FILE"
+    assert f"colorizer/{logged.group(1)}/{logged.group(2)}" in export["deps"]
+
+
 def paths_of(entries) -> set[str]:
     return {e if isinstance(e, str) else next(iter(e)) for e in entries or ()}
 

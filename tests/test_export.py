@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
+from colorizer.inference.export import check_params, export
 from colorizer.inference.loading import load_model as load
 from colorizer.network import readout
 from colorizer.network.builder import build
 from colorizer.params import ParamError
-from colorizer.inference.export import check_params, export
 
 
 def test_export_sets_the_read_out_of_the_saved_model(tmp_path):
@@ -30,11 +30,14 @@ def test_a_regression_network_ignores_temperature_and_takes_saturation(tmp_path,
     assert not np.any(saved.predict(lightness, verbose=0))  # saturation 0: grey
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("temperature", 0, "export.temperature must be greater than 0"),
-    ("saturation", -1, "export.saturation must be at least 0"),
-    ("rebalance", 1.5, "export.rebalance must be at most 1"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("temperature", 0, "export.temperature must be greater than 0"),
+        ("saturation", -1, "export.saturation must be at least 0"),
+        ("rebalance", 1.5, "export.rebalance must be at most 1"),
+    ],
+)
 def test_bad_export_params_are_named(key, value, message):
     params = {"rebalance": 0.0, "temperature": 1.0, "saturation": 1.0, key: value}
     with pytest.raises(ParamError, match=message):

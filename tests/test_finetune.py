@@ -11,29 +11,34 @@ import yaml
 from mlflow import MlflowClient
 from mlflow.tracking._tracking_service import utils as tracking_state
 
-from colorizer.training import finetune
-from colorizer.tracking import runs, store
 from colorizer import params as P
+from colorizer.data.shards import LabSplit
+from colorizer.inference.export import export
 from colorizer.inference.loading import load_model
 from colorizer.inference.predict import predict_ab
 from colorizer.network import readout
 from colorizer.network.readout import set_vividness
-from conftest import REPO
-from colorizer.inference.export import export
+from colorizer.tracking import runs, store
 from colorizer.tracking.logged_model import log_model
-from colorizer.data.shards import LabSplit
+from colorizer.training import finetune
 from colorizer.training.fit import compile_model, learning_rate
 from colorizer.training.settings import check_params
+from conftest import REPO
 from stages import train as T
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 # A small, quick training of the default network kind (distribution head, hints, scene context), one network.
-SMALL = {"width": 4, "members": 1, "epochs": 2, "crops_per_image": 2, "batch_size": 8, "restore_best": False,
-         "seed": 1}
+SMALL = {"width": 4, "members": 1, "epochs": 2, "crops_per_image": 2, "batch_size": 8, "restore_best": False, "seed": 1}
 READ_OUT = {"rebalance": 0.25, "temperature": 0.5, "saturation": 1.2}  # export's, not learnt
 # train's command line after `python -m stages.train`, as dvc.yaml gives it
-PATHS = ["data/prepared", "models/start", "models/network.keras", "models/mlflow-run.json", "metrics/train.json",
-         "metrics/history.csv"]
+PATHS = [
+    "data/prepared",
+    "models/start",
+    "models/network.keras",
+    "models/mlflow-run.json",
+    "metrics/train.json",
+    "metrics/history.csv",
+]
 
 
 def train_cfg(**changes) -> dict:
@@ -42,13 +47,14 @@ def train_cfg(**changes) -> dict:
 
 def test_init_from_is_null_a_keras_file_or_an_mlflow_uri():
     assert train_cfg()["init_from"] is None and train_cfg(init_from="")["init_from"] is None
-    for spec in ("models/start/bsds.keras", "models:/colorizer@champion", "models:/colorizer/3",
-                 "runs:/0123abc/model"):
+    for spec in ("models/start/bsds.keras", "models:/colorizer@champion", "models:/colorizer/3", "runs:/0123abc/model"):
         assert train_cfg(init_from=spec)["init_from"] == spec
-    for spec, message in [(3, "train.init_from must be null, a .keras file or an MLflow model URI"),
-                          ("models/start/net.h5", "train.init_from must be a .keras file"),
-                          ("runs:/0123abc", "is not a complete MLflow model URI"),
-                          ("s3://bucket/net.keras", "the MLflow model URIs a training starts from are")]:
+    for spec, message in [
+        (3, "train.init_from must be null, a .keras file or an MLflow model URI"),
+        ("models/start/net.h5", "train.init_from must be a .keras file"),
+        ("runs:/0123abc", "is not a complete MLflow model URI"),
+        ("s3://bucket/net.keras", "the MLflow model URIs a training starts from are"),
+    ]:
         with pytest.raises(P.ParamError, match=message):
             train_cfg(init_from=spec)
 
@@ -72,8 +78,9 @@ class Project:
         self.parent_run = self.parent_model = None
 
     def params(self, **train):
-        (self.root / "params.yaml").write_text(yaml.safe_dump({**PARAMS, "train": {**PARAMS["train"], **SMALL,
-                                                                                   **train}}, sort_keys=False))
+        (self.root / "params.yaml").write_text(
+            yaml.safe_dump({**PARAMS, "train": {**PARAMS["train"], **SMALL, **train}}, sort_keys=False)
+        )
 
     def train(self, **train):
         """The train stage, as `dvc repro` runs it (in this process); its exit message if it stops."""
@@ -104,8 +111,11 @@ def project(tmp_path_factory, prepared_data):
             log_model("models/colorizer.keras", READ_OUT, run)
             project.parent_run = run.info.run_id
         MlflowClient().set_registered_model_alias("colorizer", "champion", "1")
-        [logged] = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list",
-                                               filter_string=f"source_run_id = '{project.parent_run}'")
+        [logged] = mlflow.search_logged_models(
+            experiment_ids=[run.info.experiment_id],
+            output_format="list",
+            filter_string=f"source_run_id = '{project.parent_run}'",
+        )
         project.parent_model = logged.model_id
         shutil.copy(root / "models" / "colorizer.keras", root / "parent.keras")
     return project
@@ -126,8 +136,12 @@ LIGHTNESS = np.random.default_rng(0).uniform(0, 100, (3, 32, 32, 1)).astype(np.f
 
 def colours(network_path):
     """What the network at ``network_path`` colours with the parent's read-out (export's settings)."""
-    network = set_vividness(load_model(network_path), temperature=READ_OUT["temperature"],
-                            rebalance=READ_OUT["rebalance"], saturation=READ_OUT["saturation"])
+    network = set_vividness(
+        load_model(network_path),
+        temperature=READ_OUT["temperature"],
+        rebalance=READ_OUT["rebalance"],
+        saturation=READ_OUT["saturation"],
+    )
     return predict_ab(network, LIGHTNESS)
 
 
@@ -138,8 +152,9 @@ def assert_starts_from_the_parent(project):
     parent = colours(project.root / "parent.keras")
     tuned = colours(project.root / "models" / "network.keras")
     np.testing.assert_allclose(tuned, parent, atol=2e-4)
-    scratch = compile_model(check_params({**PARAMS["train"], **SMALL}), LabSplit(
-        project.root / "data" / "prepared", "train"), (32, 32))[0]
+    scratch = compile_model(
+        check_params({**PARAMS["train"], **SMALL}), LabSplit(project.root / "data" / "prepared", "train"), (32, 32)
+    )[0]
     assert np.abs(predict_ab(set_vividness(scratch, **READ_OUT), LIGHTNESS) - parent).max() > 1e-2
     saved = load_model(project.root / "models" / "network.keras")
     assert float(readout.annealed_mean(saved).temperature.numpy()) == 1.0
@@ -181,17 +196,19 @@ def test_a_parent_of_another_architecture_stops_train_before_any_work(working):
     before = {p.relative_to(working.root) for p in working.root.rglob("*")}
     try:
         stopped = working.train(init_from="models/start/parent.keras", width=8, hints=False)
-        assert stopped.startswith("train: train.init_from: models/start/parent.keras is a network of another "
-                                  "architecture: it was trained with train.hints: true, train.width: 4, but "
-                                  "params.yaml has train.hints: false, train.width: 8")
+        assert stopped.startswith(
+            "train: train.init_from: models/start/parent.keras is a network of another "
+            "architecture: it was trained with train.hints: true, train.width: 4, but "
+            "params.yaml has train.hints: false, train.width: 8"
+        )
         # The URI's parent is checked as the file's is, once the store is reached.
         for uri in ("models:/colorizer/1", f"runs:/{working.parent_run}/model"):
             assert "train.members: 1, but params.yaml has train.members: 2" in working.train(init_from=uri, members=2)
         # Not in models/start/: DVC would not rerun train when it changed (and this one is train's own output).
-        assert "cp models/network.keras models/start/network.keras" in working.train(
-            init_from="models/network.keras")
+        assert "cp models/network.keras models/start/network.keras" in working.train(init_from="models/network.keras")
         assert "train.init_from: no model models:/colorizer@nobody" in working.train(
-            init_from="models:/colorizer@nobody")
+            init_from="models:/colorizer@nobody"
+        )
     finally:
         (working.root / "models" / "start" / "parent.keras").unlink()
     after = {p.relative_to(working.root) for p in working.root.rglob("*")}

@@ -22,11 +22,11 @@ class Sources(HTMLParser):
 def test_odd_photograph_names_give_working_links_and_readable_captions():
     sources = ["holiday #3.jpg", "what?.png", "100% grey.tif", "two\nlines.png", "été/plage <1>.jpg"]
     names = [panel_name(i, s) for i, s in enumerate(sources)]
-    assert names == ["000-holiday_3.png", "001-what_.png", "002-100_grey.png", "003-two_lines.png",
-                     "004-plage_1_.png"]
+    assert names == ["000-holiday_3.png", "001-what_.png", "002-100_grey.png", "003-two_lines.png", "004-plage_1_.png"]
     # Even a name with those characters (a panel file named by hand) is linked so a browser finds the file.
-    entries = [(name, source, "PSNR 20.00 dB") for name, source in zip(names + ["a#b?c%d e.png"],
-                                                                        sources + ["by hand"])]
+    entries = [
+        (name, source, "PSNR 20.00 dB") for name, source in zip(names + ["a#b?c%d e.png"], sources + ["by hand"])
+    ]
     page = index_html(entries, model="Made by the model of MLflow run x <y>.")
     parser = Sources()
     parser.feed(page)

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorizer.apps import colorize as C
 from colorizer import hints as H
-from colorizer.evaluation import hint_sweep as S
-from colorizer.training import simulated_hints as T
+from colorizer.apps import colorize as C
 from colorizer.color import AB_SCALE, srgb_to_lab
+from colorizer.evaluation import hint_sweep as S
 from colorizer.inference.photo import read_photo
+from colorizer.training import simulated_hints as T
 from conftest import scenes
 
 RED = "#c82828"
@@ -28,11 +28,13 @@ def write(path, data):
 
 
 def test_a_sidecar_is_read_with_its_colours_and_sizes(tmp_path):
-    path = write(tmp_path / "photo.jpg.hints.json",
-                 {"points": [{"x": 120, "y": 64, "color": "#a03c28"}, {"x": 3, "y": 5.5, "color": "#0f0", "size": 3}]})
+    path = write(
+        tmp_path / "photo.jpg.hints.json",
+        {"points": [{"x": 120, "y": 64, "color": "#a03c28"}, {"x": 3, "y": 5.5, "color": "#0f0", "size": 3}]},
+    )
     assert H.sidecar_of(tmp_path / "photo.jpg") == path and H.is_sidecar(path)
     first, second = H.read_sidecar(path, 200, 400)
-    lab = srgb_to_lab(np.array([[[0xa0, 0x3c, 0x28]]], np.uint8))[0, 0]
+    lab = srgb_to_lab(np.array([[[0xA0, 0x3C, 0x28]]], np.uint8))[0, 0]
     assert first.ab == pytest.approx((lab[1], lab[2]), abs=1e-4) and first.ab[0] > 30  # red: a > 0
     assert first.size == H.default_size(200, 400) == 10  # 1/40 of the long side
     assert (second.x, second.y, second.size) == (3, 5.5, 3) and second.ab[0] < -50  # green: a < 0
@@ -40,20 +42,25 @@ def test_a_sidecar_is_read_with_its_colours_and_sizes(tmp_path):
     assert H.read_sidecar(path, 200, 400)[0] == first
 
 
-@pytest.mark.parametrize("content, message", [
-    ('{"points": [{"x": 1, "y": 2, "color": "#fff"}', r"not valid JSON: .* line 1 column"),
-    ({"points": [{"x": 1, "y": 2, "color": "#fff"}, {"x": 400, "y": 2, "color": "#fff"}]},
-     r"point 2: \(400, 2\) is outside the photograph, which is 400x200"),
-    ({"points": [{"x": 1, "y": -1, "color": "#fff"}]}, r"point 1: \(1, -1\) is outside"),
-    ({"points": [{"x": 1, "y": 2, "color": "red"}]}, r"point 1: color 'red' is not an sRGB hex colour"),
-    ({"points": [{"x": 1, "y": 2, "color": "#12345"}]}, r"point 1: color '#12345'"),
-    ({"points": [{"x": 1, "y": 2, "colour": "#fff"}]}, r"point 1: unknown key 'colour'"),
-    ({"points": [{"x": 1, "y": 2}]}, r"point 1: no 'color'"),
-    ({"points": [{"x": "1", "y": 2, "color": "#fff"}]}, r"point 1: x '1' is not a number"),
-    ({"points": [{"x": 1, "y": 2, "color": "#fff", "size": 0}]}, r"point 1: size 0 is below 1 pixel"),
-    ({"point": []}, r"unknown key 'point'"),
-    ([1, 2], r"expected \{\"points\""),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"points": [{"x": 1, "y": 2, "color": "#fff"}', r"not valid JSON: .* line 1 column"),
+        (
+            {"points": [{"x": 1, "y": 2, "color": "#fff"}, {"x": 400, "y": 2, "color": "#fff"}]},
+            r"point 2: \(400, 2\) is outside the photograph, which is 400x200",
+        ),
+        ({"points": [{"x": 1, "y": -1, "color": "#fff"}]}, r"point 1: \(1, -1\) is outside"),
+        ({"points": [{"x": 1, "y": 2, "color": "red"}]}, r"point 1: color 'red' is not an sRGB hex colour"),
+        ({"points": [{"x": 1, "y": 2, "color": "#12345"}]}, r"point 1: color '#12345'"),
+        ({"points": [{"x": 1, "y": 2, "colour": "#fff"}]}, r"point 1: unknown key 'colour'"),
+        ({"points": [{"x": 1, "y": 2}]}, r"point 1: no 'color'"),
+        ({"points": [{"x": "1", "y": 2, "color": "#fff"}]}, r"point 1: x '1' is not a number"),
+        ({"points": [{"x": 1, "y": 2, "color": "#fff", "size": 0}]}, r"point 1: size 0 is below 1 pixel"),
+        ({"point": []}, r"unknown key 'point'"),
+        ([1, 2], r"expected \{\"points\""),
+    ],
+)
 def test_bad_hints_name_the_file_and_the_point(tmp_path, content, message):
     path = write(tmp_path / "p.png.hints.json", content)
     with pytest.raises(H.BadHints, match=message) as raised:
@@ -90,7 +97,7 @@ def test_training_paints_the_truths_mean_colour_exactly_as_a_users_hint_map_woul
         hints = []
         for top, left, side, valid in points[n]:
             if valid:
-                patch = ab[n, int(top):int(top + side), int(left):int(left + side)] * AB_SCALE
+                patch = ab[n, int(top) : int(top + side), int(left) : int(left + side)] * AB_SCALE
                 hints.append(H.Hint(left + side // 2, top + side // 2, tuple(patch.reshape(-1, 2).mean(0)), side))
         np.testing.assert_allclose(painted[n], H.hint_map(hints, (24, 32), (24, 32)), atol=1e-5)
         assert painted[n, ..., 2].any() == bool(hints)
@@ -163,8 +170,9 @@ def test_a_network_trained_with_simulated_hints_turns_a_hinted_grey_square_towar
     the sidecar (or with --no-hints) the square stays grey-ish; a hint-free model refuses hints clearly."""
     lightness = np.full((32, 32), 50.0, np.float32)
     lightness[8:24, 8:24] = 75.0
-    gray = np.asarray(Image.fromarray((np.clip(((lightness + 16) / 116) ** 3, 0, 1) ** (1 / 2.2) * 255)
-                                      .astype(np.uint8)))
+    gray = np.asarray(
+        Image.fromarray((np.clip(((lightness + 16) / 116) ** 3, 0, 1) ** (1 / 2.2) * 255).astype(np.uint8))
+    )
     photo = tmp_path / "in" / "square.png"
     photo.parent.mkdir()
     Image.fromarray(gray).save(photo)
@@ -186,8 +194,9 @@ def test_a_network_trained_with_simulated_hints_turns_a_hinted_grey_square_towar
     np.testing.assert_allclose(ignored, alone, atol=1)
 
     other = write(tmp_path / "other.json", {"points": [{"x": 15, "y": 15, "color": "#3060c0", "size": 3}]})
-    assert C.main([str(plain), "-o", str(tmp_path / "blue"), "--model", str(hint_model), "-q",
-                   "--hints", str(other)]) == 0
+    assert (
+        C.main([str(plain), "-o", str(tmp_path / "blue"), "--model", str(hint_model), "-q", "--hints", str(other)]) == 0
+    )
     blue = skcolor.rgb2lab(np.asarray(Image.open(tmp_path / "blue" / "plain.png").convert("RGB")))
     assert blue[10:22, 10:22, 2].mean() < -20  # --hints FILE: its blue, not the sidecar's red
 
@@ -197,8 +206,7 @@ def test_bad_hints_skip_that_photograph_with_one_line_and_the_rest_go_on(hint_mo
     folder.mkdir()
     for name in ("a.png", "b.png", "c.png"):
         Image.fromarray(np.full((24, 24), 120, np.uint8)).save(folder / name)
-    write(H.sidecar_of(folder / "a.png"), {"points": [{"x": 5, "y": 5, "color": RED}, {"x": 30, "y": 5,
-                                                                                     "color": RED}]})
+    write(H.sidecar_of(folder / "a.png"), {"points": [{"x": 5, "y": 5, "color": RED}, {"x": 30, "y": 5, "color": RED}]})
     write(H.sidecar_of(folder / "b.png"), {"points": [{"x": 5, "y": 5, "color": RED}]})
     assert C.main([str(folder), "-o", str(tmp_path / "out"), "--model", str(hint_model), "-q"]) == 1
     err = capsys.readouterr().err
@@ -229,8 +237,10 @@ def test_hints_for_a_model_without_a_hint_input_get_a_clear_error(tmp_path, caps
     err = capsys.readouterr().err
     assert "skipped" in err and "has hints" in err and "--no-hints" in err and "1 of 2 photographs" in err
     assert C.main([str(photo.parent), "-o", str(tmp_path / "o3"), "--model", str(path), "-q", "--no-hints"]) == 0
-    assert C.main([str(photo.parent), "-o", str(tmp_path / "o4"), "--model", str(path), "-q",
-                   "--hints", str(sidecar)]) == 2  # --hints names one photograph's
+    assert (
+        C.main([str(photo.parent), "-o", str(tmp_path / "o4"), "--model", str(path), "-q", "--hints", str(sidecar)])
+        == 2
+    )  # --hints names one photograph's
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -242,9 +252,9 @@ def test_suggestions_are_the_distributions_heaviest_colours_at_the_point(tmp_pat
     rest: the palette leads with those two, with their probabilities, at the photograph's lightness."""
     import keras
 
+    from colorizer.inference.suggestions import suggest
     from colorizer.network import ab_bins, readout
     from colorizer.network.builder import build
-    from colorizer.inference.suggestions import suggest
 
     keras.utils.set_random_seed(0)
     model = build("unet", width=4, head="distribution", global_context=True, members=2, with_hints=True)
@@ -262,7 +272,7 @@ def test_suggestions_are_the_distributions_heaviest_colours_at_the_point(tmp_pat
     assert np.hypot(*(np.subtract(found[0].ab, centres[red]))) < 8 and 0.6 <= found[0].probability < 0.7
     assert np.hypot(*(np.subtract(found[1].ab, centres[green]))) < 8 and 0.3 <= found[1].probability < 0.4
     assert sum(s.probability for s in found) <= 1.0 + 1e-6
-    lab = srgb_to_lab(np.array([[[int(found[0].colour[i:i + 2], 16) for i in (1, 3, 5)]]], np.uint8))[0, 0]
+    lab = srgb_to_lab(np.array([[[int(found[0].colour[i : i + 2], 16) for i in (1, 3, 5)]]], np.uint8))[0, 0]
     assert abs(lab[0] - 60) < 1.5  # at the photograph's lightness
 
     path = tmp_path / "ensemble.keras"
@@ -280,9 +290,9 @@ def test_evaluate_scores_the_sweep_beside_the_nearest_point_propagation(hint_mod
     """evaluate's curve on generated scenes: the model given points colours better than without, the
     propagation with no points is the grayscale input, and a model without a hint input gets no curve."""
     from colorizer.color import gray_lab
-    from colorizer.inference.loading import load_model as load
-    from colorizer.evaluation.quality import psnr_of_lab
     from colorizer.evaluation.hint_sweep import hint_curve
+    from colorizer.evaluation.quality import psnr_of_lab
+    from colorizer.inference.loading import load_model as load
 
     class Split:  # what evaluate reads of a LabSplit
         def __init__(self, lab):

@@ -18,13 +18,12 @@ from mlflow.tracking._tracking_service import utils as tracking_state
 from PIL import Image
 
 from colorizer.apps import colorize as C
-from colorizer.tracking import runs
-from colorizer.tracking.store import connect
-from colorizer.network.builder import build
-from conftest import free_port, write_photos
-from colorizer.tracking import registry
 from colorizer.inference.export import export
+from colorizer.network.builder import build
+from colorizer.tracking import registry, runs
 from colorizer.tracking.logged_model import log_model
+from colorizer.tracking.store import connect
+from conftest import free_port, write_photos
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
@@ -90,14 +89,23 @@ def elsewhere(store: Store) -> dict:
     environment's programs come first on PATH, as in an activated one (`mlflow models serve` runs ``uvicorn``)."""
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "DVC_ROOT")}
     packages = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
-    env.update(PYTHONPATH=os.pathsep.join(packages), MLFLOW_TRACKING_URI=store.uri,
-               PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
+    env.update(
+        PYTHONPATH=os.pathsep.join(packages),
+        MLFLOW_TRACKING_URI=store.uri,
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+    )
     return env
 
 
 def run_elsewhere(args: list, store: Store, cwd: Path) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-S", *map(str, args)], cwd=cwd, env=elsewhere(store),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-S", *map(str, args)],
+        cwd=cwd,
+        env=elsewhere(store),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -111,8 +119,25 @@ def test_pyfunc_loads_the_model_where_the_project_is_not(store, tmp_path):
 def test_mlflow_models_predict_serves_it(store, tmp_path):
     (tmp_path / "input.json").write_text(json.dumps({"inputs": LIGHTNESS.tolist()}))
     mlflow_command = Path(sys.executable).parent / "mlflow"
-    run_elsewhere([mlflow_command, "models", "predict", "-m", f"runs:/{store.run_id}/model", "-i", "input.json",
-                   "-o", "output.json", "-t", "json", "--env-manager", "local"], store, tmp_path)
+    run_elsewhere(
+        [
+            mlflow_command,
+            "models",
+            "predict",
+            "-m",
+            f"runs:/{store.run_id}/model",
+            "-i",
+            "input.json",
+            "-o",
+            "output.json",
+            "-t",
+            "json",
+            "--env-manager",
+            "local",
+        ],
+        store,
+        tmp_path,
+    )
     predictions = np.asarray(json.loads((tmp_path / "output.json").read_text())["predictions"])
     assert predictions.shape == (1, 40, 56, 2)
     assert np.all(np.abs(predictions) <= 1)
@@ -121,15 +146,19 @@ def test_mlflow_models_predict_serves_it(store, tmp_path):
 def test_each_export_is_a_described_version_of_the_registered_model(store):
     client = MlflowClient(store.uri)
     assert "Colours grayscale photographs" in client.get_registered_model(registry.NAME).description
-    for number, read_out, run_id in (("1", "rebalance 0.0, temperature 1.0, saturation 0.0", store.run_id),
-                                     ("2", "rebalance 0.5, temperature 0.4, saturation 1.2", store.run_id),
-                                     ("3", "rebalance 0.5, temperature 0.4, saturation 1.2", store.hints_run_id)):
+    for number, read_out, run_id in (
+        ("1", "rebalance 0.0, temperature 1.0, saturation 0.0", store.run_id),
+        ("2", "rebalance 0.5, temperature 0.4, saturation 1.2", store.run_id),
+        ("3", "rebalance 0.5, temperature 0.4, saturation 1.2", store.hints_run_id),
+    ):
         version = client.get_model_version(registry.NAME, number)
         assert version.run_id == run_id
         # The read-out is the logged model's: a second export into the same run did not overwrite the first's.
         logged = client.get_logged_model(registry.model_id(version))
-        assert f"rebalance {logged.params['rebalance']}, temperature {logged.params['temperature']}, saturation " \
-               f"{logged.params['saturation']}" == read_out
+        assert (
+            f"rebalance {logged.params['rebalance']}, temperature {logged.params['temperature']}, saturation "
+            f"{logged.params['saturation']}" == read_out
+        )
         assert f"Trained in MLflow run {run_id}" in version.description
         assert f"Read-out: {read_out}." in version.description
 
@@ -177,10 +206,28 @@ def test_mlflow_models_serve_answers_a_request_with_hints_for_the_champion(store
     port = free_port()
     mlflow_command = Path(sys.executable).parent / "mlflow"
     log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen([sys.executable, "-S", str(mlflow_command), "models", "serve", "-m",
-                               "models:/colorizer@champion", "-h", "127.0.0.1", "-p", str(port),
-                               "--env-manager", "local"], cwd=tmp_path, env=elsewhere(store), stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-S",
+            str(mlflow_command),
+            "models",
+            "serve",
+            "-m",
+            "models:/colorizer@champion",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--env-manager",
+            "local",
+        ],
+        cwd=tmp_path,
+        env=elsewhere(store),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 180
         while True:
@@ -192,9 +239,11 @@ def test_mlflow_models_serve_answers_a_request_with_hints_for_the_champion(store
                 time.sleep(1)
         answers = []
         for values in (with_hints(LIGHTNESS), LIGHTNESS):
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations",
-                                             data=json.dumps({"inputs": values.tolist()}).encode(),
-                                             headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/invocations",
+                data=json.dumps({"inputs": values.tolist()}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
             with urllib.request.urlopen(request, timeout=120) as answer:
                 answers.append(np.asarray(json.loads(answer.read())["predictions"], np.float32))
     finally:

@@ -156,13 +156,12 @@ def test_an_ensemble_colours_with_the_mean_of_its_networks_distributions(tmp_pat
     from colorizer.network.readout import set_vividness, training_model
 
     keras.utils.set_random_seed(3)
-    model = set_vividness(build("unet", width=4, head="distribution", global_context=True, members=3),
-                          temperature=0.5)
+    model = set_vividness(build("unet", width=4, head="distribution", global_context=True, members=3), temperature=0.5)
     lightness = np.random.default_rng(0).uniform(0, 100, size=(2, 32, 48, 1)).astype(np.float32)
     logits = np.asarray(training_model(model).predict(lightness, verbose=0))
     q = len(centers())
     assert logits.shape == (2, 8, 12, 3 * q)
-    members = [logits[..., i * q:(i + 1) * q] for i in range(3)]
+    members = [logits[..., i * q : (i + 1) * q] for i in range(3)]
     assert min(np.abs(a - b).mean() for a in members for b in members if a is not b) > 1e-3  # not one network
     log_probs = np.mean([m - np.log(np.exp(m).sum(-1, keepdims=True)) for m in members], axis=0) / 0.5
     probs = np.exp(log_probs - log_probs.max(-1, keepdims=True))
@@ -186,8 +185,10 @@ def test_a_seeded_network_starts_from_the_same_weights_as_before():
     model = build("unet", width=8, head="distribution", global_context=True)
     first = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
     np.testing.assert_allclose(np.asarray(first.kernel).ravel()[:3], [0.194973, 0.088524, -0.076908], atol=1e-6)
-    for layer, expected in ((readout.layer(model, CONTEXT_OUT), [-0.208452, -0.039499, -0.042614]),
-                            (readout.logits(model), [0.105675, 0.056187, -0.082684])):
+    for layer, expected in (
+        (readout.layer(model, CONTEXT_OUT), [-0.208452, -0.039499, -0.042614]),
+        (readout.logits(model), [0.105675, 0.056187, -0.082684]),
+    ):
         np.testing.assert_allclose(np.asarray(layer.kernel).ravel()[:3], expected, atol=1e-6)
 
 
@@ -219,7 +220,15 @@ def test_a_model_saved_by_version_0_10_loads_and_colours_as_it_did():
     model = load_model(DATA / "saved-0.10.keras")
     recorded = np.load(DATA / "saved-0.10.npz")
     found = {type(layer).__name__ for layer in model.layers}
-    assert {"AnnealedMean", "EnsembleMean", "HintGate", "SpreadHints", "FollowHints", "GuidedEnlarge",
-            "MirrorPadding", "Saturation"} <= found
+    assert {
+        "AnnealedMean",
+        "EnsembleMean",
+        "HintGate",
+        "SpreadHints",
+        "FollowHints",
+        "GuidedEnlarge",
+        "MirrorPadding",
+        "Saturation",
+    } <= found
     assert float(readout.annealed_mean(model).temperature.numpy()) == 0.5
     np.testing.assert_allclose(predict_ab(model, recorded["L"], recorded["hints"]), recorded["ab"], atol=1e-5)

@@ -64,8 +64,8 @@ opened = json.loads(ask("api/open?name=square.png"))
 points = [{"x": 15, "y": 15, "color": "#c03020", "size": 3}]
 picture = np.asarray(Image.open(io.BytesIO(ask("api/colour", {"id": opened["id"], "points": points}))))
 saved = json.loads(ask("api/save", {"id": opened["id"], "points": points}))
-print(json.dumps({"info": info, "red_minus_green": float(picture[10:22, 10:22, 0].mean() - picture[10:22, 10:22, 1].mean()),
-                  "saved": saved}))
+red_minus_green = float(picture[10:22, 10:22, 0].mean() - picture[10:22, 10:22, 1].mean())
+print(json.dumps({"info": info, "red_minus_green": red_minus_green, "saved": saved}))
 server.shutdown()
 """
 
@@ -135,8 +135,7 @@ def test_the_onnx_file_takes_l_and_hints_only_and_says_what_it_is(hint_onnx, dis
         shapes = {value.name: value.shape for value in [*model.runtime.get_inputs(), *model.runtime.get_outputs()]}
         assert shapes["L"] == ["n", "H", "W", 1] and shapes["ab"] == ["n", "H", "W", 2]
     assert shapes.keys() == {"L", "ab"}
-    assert alone.head == "distribution" and alone.read_out == {"saturation": 1.2, "temperature": 0.6,
-                                                               "rebalance": 0.25}
+    assert alone.head == "distribution" and alone.read_out == {"saturation": 1.2, "temperature": 0.6, "rebalance": 0.25}
     assert with_hints.head == "regression" and with_hints.name == "unet_regression_hints"
     graph = onnx.load(str(distribution_onnx[1])).graph
     assert [value.name for value in graph.input] == ["L"] and not list(graph.sparse_initializer)
@@ -144,19 +143,25 @@ def test_the_onnx_file_takes_l_and_hints_only_and_says_what_it_is(hint_onnx, dis
     # no emulated symmetric padding, and the two members' logits one convolution, not two and a LogSoftmax.
     kinds = [node.op_type for node in graph.node]
     assert {"Softmax", "LogSoftmax", "ScatterElements", "Compress"}.isdisjoint(kinds)
-    assert "edge" in [attribute.s.decode() for node in graph.node if node.op_type == "Pad"
-                      for attribute in node.attribute if attribute.name == "mode"]
+    assert "edge" in [
+        attribute.s.decode()
+        for node in graph.node
+        if node.op_type == "Pad"
+        for attribute in node.attribute
+        if attribute.name == "mode"
+    ]
     assert [p.name for p in distribution_onnx[1].parent.iterdir()] == ["distribution.keras", "distribution.onnx"]
 
 
-def test_onnx_runtime_colours_within_a_lab_unit_of_keras_at_any_size_and_batch(hint_onnx, distribution_onnx,
-                                                                               tmp_path):
+def test_onnx_runtime_colours_within_a_lab_unit_of_keras_at_any_size_and_batch(hint_onnx, distribution_onnx, tmp_path):
     """colorize's own path (read_photo, network_input, predict_on_batch) with each model, on photographs of
     several sizes, batches of 1 and 3, with and without hints."""
-    sources = write_photos(tmp_path / "a", 3, size=(48, 64)) + write_photos(tmp_path / "b", 1, size=(37, 101),
-                                                                            start_seed=9)
-    hints = H.parse_hints({"points": [{"x": 20, "y": 10, "color": RED, "size": 5},
-                                      {"x": 50, "y": 30, "color": "#2060c0"}]}, 48, 64)
+    sources = write_photos(tmp_path / "a", 3, size=(48, 64)) + write_photos(
+        tmp_path / "b", 1, size=(37, 101), start_seed=9
+    )
+    hints = H.parse_hints(
+        {"points": [{"x": 20, "y": 10, "color": RED, "size": 5}, {"x": 50, "y": 30, "color": "#2060c0"}]}, 48, 64
+    )
     largest = 0.0
     for keras_path, onnx_path in (hint_onnx, distribution_onnx):
         keras_model, onnx_model = load_model(str(keras_path)), load_model(str(onnx_path))
@@ -196,11 +201,28 @@ def test_colorize_with_the_onnx_file_runs_where_tensorflow_and_keras_cannot_be_i
     photos = write_photos(tmp_path / "in", 2, size=(48, 64))
     square = gray_square_photo(tmp_path / "in" / "square.png")
     (tmp_path / "in" / "square.png.hints.json").write_text(
-        json.dumps({"points": [{"x": 15, "y": 15, "color": RED, "size": 3}]}))
+        json.dumps({"points": [{"x": 15, "y": 15, "color": RED, "size": 3}]})
+    )
     plain = gray_square_photo(tmp_path / "plain" / "plain.png")
-    result = subprocess.run([sys.executable, "-m", "colorizer.apps.colorize", str(tmp_path / "in"), str(plain),
-                             "-o", str(tmp_path / "out"), "--model", str(hint_onnx[1]), "-q"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "colorizer.apps.colorize",
+            str(tmp_path / "in"),
+            str(plain),
+            "-o",
+            str(tmp_path / "out"),
+            "--model",
+            str(hint_onnx[1]),
+            "-q",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert not log.exists(), f"tried to import {log.read_text().split()}"
     assert "4 of 4 photographs coloured" in result.stderr and "(1 with hints)" in result.stderr
@@ -213,8 +235,14 @@ def test_colorize_with_the_onnx_file_runs_where_tensorflow_and_keras_cannot_be_i
 
     # colorize-studio on the ONNX file: the page's requests colour with the point and save, without suggestions
     (tmp_path / "in" / "square.png.hints.json").unlink()
-    result = subprocess.run([sys.executable, "-c", STUDIO, str(tmp_path / "in"), str(tmp_path / "studio"),
-                             str(hint_onnx[1])], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", STUDIO, str(tmp_path / "in"), str(tmp_path / "studio"), str(hint_onnx[1])],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert not log.exists(), f"tried to import {log.read_text().split()}"
     answer = json.loads(result.stdout.splitlines()[-1])
@@ -252,8 +280,12 @@ def test_a_hint_free_onnx_model_refuses_hints_as_the_keras_model_does(distributi
     photo = gray_square_photo(tmp_path / "in" / "square.png")
     hints = tmp_path / "hints.json"
     hints.write_text(json.dumps({"points": [{"x": 15, "y": 15, "color": RED}]}))
-    assert C.main([str(photo), "-o", str(tmp_path / "out"), "--model", str(distribution_onnx[1]), "-q",
-                   "--hints", str(hints)]) == 2
+    assert (
+        C.main(
+            [str(photo), "-o", str(tmp_path / "out"), "--model", str(distribution_onnx[1]), "-q", "--hints", str(hints)]
+        )
+        == 2
+    )
     assert "takes no hints (it was trained without them)" in capsys.readouterr().err
     (tmp_path / "in" / "square.png.hints.json").write_text(hints.read_text())
     assert C.main([str(photo.parent), "-o", str(tmp_path / "out"), "--model", str(distribution_onnx[1]), "-q"]) == 1
@@ -264,8 +296,10 @@ def test_suggest_and_temperature_say_they_need_the_keras_model(distribution_onnx
     photo = gray_square_photo(tmp_path / "in" / "square.png")
     assert C.main([str(photo), "--suggest", "10,10", "--model", str(distribution_onnx[1])]) == 2
     assert "--suggest needs the Keras model" in capsys.readouterr().err
-    assert C.main([str(photo), "-o", str(tmp_path / "out"), "--model", str(distribution_onnx[1]),
-                   "--temperature", "0.38"]) == 2
+    assert (
+        C.main([str(photo), "-o", str(tmp_path / "out"), "--model", str(distribution_onnx[1]), "--temperature", "0.38"])
+        == 2
+    )
     assert "--temperature needs the Keras model" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 

@@ -1,6 +1,5 @@
 """A wrong parameter stops the stage before any work, with a message naming the key and what is allowed."""
 
-
 import shutil
 from pathlib import Path
 
@@ -8,12 +7,12 @@ import pytest
 import yaml
 
 from colorizer import params as P
-from conftest import REPO, run, stage_command, write_photos
-from colorizer.evaluation.scoring import check_params as check_evaluate
-from colorizer.inference.export import check_params as check_export
 from colorizer.data.preparation import check_params as check_prepare
 from colorizer.evaluation.gallery import check_params as check_render
+from colorizer.evaluation.scoring import check_params as check_evaluate
+from colorizer.inference.export import check_params as check_export
 from colorizer.training.settings import check_params as check_train
+from conftest import REPO, run, stage_command, write_photos
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 # The defaults made a valid regression-head training: its loss is train.loss, and it takes one network only.
@@ -26,29 +25,32 @@ def with_change(section, key, value):
     return changed
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("epochs", -1, "train.epochs must be at least 1, got -1"),
-    ("epochs", 2.5, "train.epochs must be an integer"),
-    ("arch", "resnet", "train.arch must be one of seed, unet; got 'resnet'"),
-    ("learning_rate", 0, "train.learning_rate must be greater than 0"),
-    ("optimizer", "sgd", "train.optimizer must be one of"),
-    ("flip", "yes", "train.flip must be true or false"),
-    ("lr_schedule", "step", "train.lr_schedule must be one of constant, cosine; got 'step'"),
-    ("global_context", "yes", "train.global_context must be true or false"),
-    ("mixed_precision", "yes", "train.mixed_precision must be auto, true or false; got 'yes'"),
-    ("jit_compile", 1, "train.jit_compile must be auto, true or false; got 1"),
-    ("crops_per_image", 0, "train.crops_per_image must be at least 1, got 0"),
-    ("checkpoint_every", -5, "train.checkpoint_every must be at least 0, got -5"),
-    ("hints", "on", "train.hints must be true or false"),
-    ("hint_stop", 0, "train.hint_stop must be greater than 0"),
-    ("hint_stop", 1.5, "train.hint_stop must be at most 1"),
-    ("hint_sides", [9, 1], "two integers with 1 <= smallest <= largest; got "),
-    ("hint_sides", 5, "two integers with 1 <= smallest <= largest; got 5"),
-    ("hint_spread", -0.1, "train.hint_spread must be greater than 0"),
-    ("init_from", 1, "train.init_from must be null, a .keras file or an MLflow model URI"),
-    ("init_from", "models/start/net.h5", "train.init_from must be a .keras file"),
-    ("init_learning_rate", 0, "train.init_learning_rate must be greater than 0"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("epochs", -1, "train.epochs must be at least 1, got -1"),
+        ("epochs", 2.5, "train.epochs must be an integer"),
+        ("arch", "resnet", "train.arch must be one of seed, unet; got 'resnet'"),
+        ("learning_rate", 0, "train.learning_rate must be greater than 0"),
+        ("optimizer", "sgd", "train.optimizer must be one of"),
+        ("flip", "yes", "train.flip must be true or false"),
+        ("lr_schedule", "step", "train.lr_schedule must be one of constant, cosine; got 'step'"),
+        ("global_context", "yes", "train.global_context must be true or false"),
+        ("mixed_precision", "yes", "train.mixed_precision must be auto, true or false; got 'yes'"),
+        ("jit_compile", 1, "train.jit_compile must be auto, true or false; got 1"),
+        ("crops_per_image", 0, "train.crops_per_image must be at least 1, got 0"),
+        ("checkpoint_every", -5, "train.checkpoint_every must be at least 0, got -5"),
+        ("hints", "on", "train.hints must be true or false"),
+        ("hint_stop", 0, "train.hint_stop must be greater than 0"),
+        ("hint_stop", 1.5, "train.hint_stop must be at most 1"),
+        ("hint_sides", [9, 1], "two integers with 1 <= smallest <= largest; got "),
+        ("hint_sides", 5, "two integers with 1 <= smallest <= largest; got 5"),
+        ("hint_spread", -0.1, "train.hint_spread must be greater than 0"),
+        ("init_from", 1, "train.init_from must be null, a .keras file or an MLflow model URI"),
+        ("init_from", "models/start/net.h5", "train.init_from must be a .keras file"),
+        ("init_learning_rate", 0, "train.init_learning_rate must be greater than 0"),
+    ],
+)
 def test_bad_train_params_are_named(key, value, message):
     with pytest.raises(P.ParamError, match=message.replace("(", r"\(").replace(".", r"\.")):
         check_train(with_change("train", key, value))
@@ -67,28 +69,55 @@ def test_the_distribution_heads_loss_weights_are_refused_with_the_regression_hea
 
 def test_the_seed_network_names_every_unet_setting_it_cannot_take_at_once():
     """`-S train.arch=seed` on the defaults: one error lists all there is to change, not one per try."""
-    with pytest.raises(P.ParamError, match=r"train.arch: seed .* also needs train.head: regression, "
-                                           r"train.global_context: false, train.colour_loss: 0, train.members: 1, "
-                                           r"train.hints: false \(now distribution, true, 1, 4, true\)"):
+    with pytest.raises(
+        P.ParamError,
+        match=r"train.arch: seed .* also needs train.head: regression, "
+        r"train.global_context: false, train.colour_loss: 0, train.members: 1, "
+        r"train.hints: false \(now distribution, true, 1, 4, true\)",
+    ):
         check_train({**PARAMS["train"], "arch": "seed"})
     with pytest.raises(P.ParamError, match=r"train.global_context: false, train.colour_loss: 0 \(now true, 1\)$"):
         check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "members": 1, "hints": False})
     with pytest.raises(P.ParamError, match=r"also needs train.hints: false \(now true\)$"):
-        check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "colour_loss": 0, "members": 1,
-                     "global_context": False})
-    seed = check_train({**PARAMS["train"], "arch": "seed", "head": "regression", "global_context": False,
-                        "colour_loss": 0, "members": 1, "hints": False})
+        check_train(
+            {
+                **PARAMS["train"],
+                "arch": "seed",
+                "head": "regression",
+                "colour_loss": 0,
+                "members": 1,
+                "global_context": False,
+            }
+        )
+    seed = check_train(
+        {
+            **PARAMS["train"],
+            "arch": "seed",
+            "head": "regression",
+            "global_context": False,
+            "colour_loss": 0,
+            "members": 1,
+            "hints": False,
+        }
+    )
     assert (seed["arch"], seed["head"], seed["global_context"], seed["hints"]) == ("seed", "regression", False, False)
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("train_size", [100, 128], "prepare.train_size must be multiples of 8"),
-    ("train_size", [128], "prepare.train_size must be [height, width]"),
-    ("splits", {"train": 0.7, "val": 0.2, "test": 0.2}, "prepare.splits fractions must add up to 1, they add up to 1.1"),
-    ("splits", {"train": 1.0}, "prepare.splits must map exactly train, val, test"),
-    ("images", "no/such/folder", "prepare.images: folder 'no/such/folder' does not exist"),
-    ("crop_scale", 0, "prepare.crop_scale must be greater than 0"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("train_size", [100, 128], "prepare.train_size must be multiples of 8"),
+        ("train_size", [128], "prepare.train_size must be [height, width]"),
+        (
+            "splits",
+            {"train": 0.7, "val": 0.2, "test": 0.2},
+            "prepare.splits fractions must add up to 1, they add up to 1.1",
+        ),
+        ("splits", {"train": 1.0}, "prepare.splits must map exactly train, val, test"),
+        ("images", "no/such/folder", "prepare.images: folder 'no/such/folder' does not exist"),
+        ("crop_scale", 0, "prepare.crop_scale must be greater than 0"),
+    ],
+)
 def test_bad_prepare_params_are_named(key, value, message, tmp_path, monkeypatch):
     (tmp_path / PARAMS["prepare"]["images"]).mkdir(parents=True)  # the default folder exists
     monkeypatch.chdir(tmp_path)
@@ -104,10 +133,13 @@ def test_the_default_params_are_valid(monkeypatch, tmp_path):
     assert check_train(PARAMS["train"])["arch"] == PARAMS["train"]["arch"]
 
 
-@pytest.mark.parametrize("stage, section, key, value, message", [
-    ("train", "train", "epochs", -3, "train.epochs must be at least 1, got -3"),
-    ("prepare", "prepare", "images", "missing", "prepare.images: folder 'missing' does not exist"),
-])
+@pytest.mark.parametrize(
+    "stage, section, key, value, message",
+    [
+        ("train", "train", "epochs", -3, "train.epochs must be at least 1, got -3"),
+        ("prepare", "prepare", "images", "missing", "prepare.images: folder 'missing' does not exist"),
+    ],
+)
 def test_stage_stops_before_any_work(tmp_path, stage, section, key, value, message):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params[section][key] = value
@@ -119,8 +151,13 @@ def test_stage_stops_before_any_work(tmp_path, stage, section, key, value, messa
     assert not leftovers, f"{stage} wrote {leftovers} although its params were wrong"
 
 
-CHECKS = {"prepare": check_prepare, "train": check_train, "export": check_export, "evaluate": check_evaluate,
-          "render": check_render}
+CHECKS = {
+    "prepare": check_prepare,
+    "train": check_train,
+    "export": check_export,
+    "evaluate": check_evaluate,
+    "render": check_render,
+}
 
 
 def test_every_key_of_params_yaml_is_read_and_no_other(monkeypatch, tmp_path):
@@ -134,14 +171,20 @@ def test_every_key_of_params_yaml_is_read_and_no_other(monkeypatch, tmp_path):
             missing = {k: v for k, v in PARAMS[section].items() if k != key}
             with pytest.raises(P.ParamError, match=f"{section}.{key} is missing"):
                 check(missing)
-    with pytest.raises(P.ParamError, match=r"train\.epoch is not a parameter of this stage; did you mean "
-                                           r"train\.epochs\?"):
+    with pytest.raises(
+        P.ParamError,
+        match=r"train\.epoch is not a parameter of this stage; did you mean "
+        r"train\.epochs\?",
+    ):
         check_train({**PARAMS["train"], "epoch": 3})
     with pytest.raises(P.ParamError, match=r"evaluate\.hint_points must be a list of point counts"):
         check_evaluate({**PARAMS["evaluate"], "hint_points": [0, -1]})
     assert check_evaluate({**PARAMS["evaluate"], "hint_points": [5, 0, 5]})["hint_points"] == [0, 5]
-    with pytest.raises(P.ParamError, match=r"render\.zoom is not a parameter of this stage; known keys: "
-                                           r"count, sheet_width"):
+    with pytest.raises(
+        P.ParamError,
+        match=r"render\.zoom is not a parameter of this stage; known keys: "
+        r"count, sheet_width",
+    ):
         check_render({**PARAMS["render"], "zoom": 3})
 
 
@@ -204,13 +247,17 @@ def test_every_key_of_params_yaml_changes_dvcs_run_cache_key(tmp_path):
     assert not ignored, f"DVC's run cache would ignore a change of {ignored}"
     # The check can fail: the name DVC drops really is dropped (remove this if DVC fixes #10296).
     renamed = {**PARAMS, "render": {**PARAMS["render"], "size": 1}}
-    assert run_cache_key(renamed, "render") == run_cache_key({**renamed, "render": {**renamed["render"],
-                                                                                      "size": 2}}, "render")
+    assert run_cache_key(renamed, "render") == run_cache_key(
+        {**renamed, "render": {**renamed["render"], "size": 2}}, "render"
+    )
 
 
 def test_an_ensemble_needs_the_distribution_head():
-    with pytest.raises(P.ParamError, match="train.members: 3 averages the distribution head's colour distributions; "
-                                           "the regression head has none, so set it to 1"):
+    with pytest.raises(
+        P.ParamError,
+        match="train.members: 3 averages the distribution head's colour distributions; "
+        "the regression head has none, so set it to 1",
+    ):
         check_train({**REGRESSION, "members": 3})
     with pytest.raises(P.ParamError, match="train.members must be at least 1"):
         check_train({**PARAMS["train"], "members": 0})

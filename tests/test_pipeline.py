@@ -7,12 +7,12 @@ import re
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from test_model import colour_spread
 
-from colorizer.tracking import registry
 from colorizer.inference.loading import load_model
 from colorizer.native_logs import NATIVE_LOG
+from colorizer.tracking import registry
 from conftest import run, set_params, venv_env, write_photos
-from test_model import colour_spread
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
@@ -41,8 +41,9 @@ class Changed:
 @pytest.fixture(scope="module")
 def changed(repro_project, tmp_path_factory):
     """The copy that the tests from `test_only_what_a_change_touches_reruns` on change, in this order."""
-    return Changed(repro_project.copy(tmp_path_factory.mktemp("e2e-changed") / "project"),
-                   repro_project.server.alive().uri)
+    return Changed(
+        repro_project.copy(tmp_path_factory.mktemp("e2e-changed") / "project"), repro_project.server.alive().uri
+    )
 
 
 def test_repro_runs_every_stage_and_writes_every_output(repro_project):
@@ -76,8 +77,16 @@ def test_repro_runs_every_stage_and_writes_every_output(repro_project):
     assert list(evaluation) == ["psnr", "ssim", "ab_mse", "colorfulness"]  # DVC's metrics: the model's
     assert all(isinstance(value, float) for value in evaluation.values())
     reference = json.loads((root / "metrics/eval_reference.json").read_text())
-    assert set(reference) == {"images", "colorfulness_truth", "baseline_psnr", "baseline_ssim", "baseline_ab_mse",
-                              "baseline_colorfulness", "hinted_psnr", "nearest_point_psnr"}
+    assert set(reference) == {
+        "images",
+        "colorfulness_truth",
+        "baseline_psnr",
+        "baseline_ssim",
+        "baseline_ab_mse",
+        "baseline_colorfulness",
+        "hinted_psnr",
+        "nearest_point_psnr",
+    }
     assert list(reference["hinted_psnr"]) == ["1", "2", "5", "10", "20", "50"]
     assert reference["images"] == prepare["test_images"]
     rows = (root / "metrics/eval_images.csv").read_text().splitlines()
@@ -92,6 +101,7 @@ def test_repro_runs_every_stage_and_writes_every_output(repro_project):
     assert run_id in page and "arch unet, width 4" in page and page.count("PSNR ") == len(panels)
     # Shown at the photographs' own shape (48x40, stored at 32x32): three tiles 38 wide and the gaps.
     from PIL import Image
+
     assert Image.open(gallery / panels[0]).width == 3 * 38 + 2 * 6
     assert not list(root.glob("**/*.tmp")), "a temporary file was left behind"
     assert not (root / "checkpoints" / "train").exists(), "a finished training leaves no checkpoint"
@@ -106,26 +116,40 @@ def test_the_training_is_one_mlflow_run_with_params_metrics_model_and_gallery(re
     commit = found.data.tags["mlflow.source.git.commit"]
     # Named and described for a reader of the UI, which opens on training runs (not GenAI traces).
     assert found.info.run_name == f"repro-{commit[:7]}"
-    assert found.data.tags["mlflow.note.content"] == f"Trained by `dvc repro` at commit {commit[:12]}. " \
-                                                     "params.yaml as committed."
+    assert (
+        found.data.tags["mlflow.note.content"] == f"Trained by `dvc repro` at commit {commit[:12]}. "
+        "params.yaml as committed."
+    )
     experiment = client.get_experiment(found.info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert experiment.tags["mlflow.note.content"].startswith("Colorization: one run per training")
     columns = json.loads(experiment.tags["mlflow.sharedViewState.colorizer"])["selectedColumns"]
-    assert "metrics.`test_psnr`" in columns and all(c.split(".`")[1][:-1] in found.data.metrics
-                                                    for c in columns if c.startswith("metrics."))
+    assert "metrics.`test_psnr`" in columns and all(
+        c.split(".`")[1][:-1] in found.data.metrics for c in columns if c.startswith("metrics.")
+    )
     # One point an epoch in each series, at steps 1, 2 as in history.csv (the kept epoch's figures have names of
     # their own); no step-0 copies of validation passes, no optimizer internals among the params.
-    assert [[m.step for m in client.get_metric_history(run_id, k)] for k in ("val_loss", "val_ab_mse", "loss")] \
-        == [[1, 2]] * 3
+    assert [[m.step for m in client.get_metric_history(run_id, k)] for k in ("val_loss", "val_ab_mse", "loss")] == [
+        [1, 2]
+    ] * 3
     assert not [k for k in found.data.metrics if k.startswith("validation_")]
     assert not [k for k in found.data.params if k.startswith("optimizer_")]
     dataset = client.get_run(run_id).inputs.dataset_inputs[0].dataset
     lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["prepare"]["outs"]
-    assert (dataset.name, dataset.digest) == ("data/prepared", next(o["md5"] for o in lock
-                                                                     if o["path"] == "data/prepared"))
-    for key in ("kept_val_loss", "kept_val_ab_mse", "kept_epoch", "train_seconds", "test_psnr", "test_ab_mse",
-                "test_colorfulness", "test_baseline_psnr"):
+    assert (dataset.name, dataset.digest) == (
+        "data/prepared",
+        next(o["md5"] for o in lock if o["path"] == "data/prepared"),
+    )
+    for key in (
+        "kept_val_loss",
+        "kept_val_ab_mse",
+        "kept_epoch",
+        "train_seconds",
+        "test_psnr",
+        "test_ab_mse",
+        "test_colorfulness",
+        "test_baseline_psnr",
+    ):
         assert key in found.data.metrics, key
     artifacts = {a.path for a in client.list_artifacts(run_id)}
     assert {"gallery", "evaluation"} <= artifacts
@@ -170,8 +194,17 @@ def test_dvc_metrics_plots_and_experiments_work(changed):
     metrics = json.loads(changed.run(["dvc", "metrics", "show", "--json"]).stdout)
     assert "metrics/eval.json" in json.dumps(metrics)
     table = changed.run(["dvc", "metrics", "show"], COLUMNS="120").stdout.splitlines()
-    assert table[0].split() == ["Path", "ab_mse", "colorfulness", "epochs", "kept_epoch", "psnr", "ssim",
-                                "val_ab_mse", "val_loss"]
+    assert table[0].split() == [
+        "Path",
+        "ab_mse",
+        "colorfulness",
+        "epochs",
+        "kept_epoch",
+        "psnr",
+        "ssim",
+        "val_ab_mse",
+        "val_loss",
+    ]
     assert max(map(len, table)) <= 120, "dvc metrics show must be readable at 120 columns"
     changed.run(["dvc", "plots", "show", "-o", "plots_out"])
     page = (root / "plots_out/index.html").read_text()
@@ -180,8 +213,9 @@ def test_dvc_metrics_plots_and_experiments_work(changed):
     assert list(plots) == ["loss", "validation colour error", "colour hints"]  # no untitled duplicate
     changed.run(["dvc", "exp", "run", "-S", "train.epochs=1"])
     # The README's command: the metrics, then the params, that differ, at 120 columns (no file hashes).
-    table = changed.run(["dvc", "exp", "show", "--no-pager", "--only-changed", "--drop", "Created|epochs|.*/"],
-                        COLUMNS="120").stdout.splitlines()
+    table = changed.run(
+        ["dvc", "exp", "show", "--no-pager", "--only-changed", "--drop", "Created|epochs|.*/"], COLUMNS="120"
+    ).stdout.splitlines()
     header = table[1].split()
     assert max(map(len, table)) <= 120 and header[:5] == ["Experiment", "val_loss", "val_ab_mse", "kept_epoch", "psnr"]
     shown = changed.run(["dvc", "exp", "show", "--json"]).stdout
@@ -214,8 +248,9 @@ def test_each_export_is_a_candidate_version_with_its_own_figures_and_one_is_prom
     assert len({colourful for _, colourful in figures.values()}) >= 2, figures
     evaluation = json.loads((root / "metrics/eval.json").read_text())
     assert figures[str(newest.version)][1] == pytest.approx(evaluation["colorfulness"], abs=1e-3)
-    assert [a.path for a in client.list_logged_model_artifacts(registry.model_id(newest), "gallery")] \
-        == ["gallery/contact_sheet.png"]
+    assert [a.path for a in client.list_logged_model_artifacts(registry.model_id(newest), "gallery")] == [
+        "gallery/contact_sheet.png"
+    ]
 
     listed = changed.run(["colorize-promote"]).stdout
     assert listed.split()[:6] == ["version", "PSNR", "SSIM", "ab", "MSE", "colourful"] and "@candidate" in listed

@@ -5,15 +5,25 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from colorizer.data.preparation import prepare
 from colorizer.data.shards import LabSplit, read_manifest
 from colorizer.data.splits import assign
 from conftest import prepare_config, write_photos
-from colorizer.data.preparation import prepare
 
 
 def config(folder, **overrides):
-    return prepare_config(folder, **{"train_size": (16, 24), "crop_scale": 0.5, "split_seed": 0, "shard_size": 5,
-                                     "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "workers": 2, **overrides})
+    return prepare_config(
+        folder,
+        **{
+            "train_size": (16, 24),
+            "crop_scale": 0.5,
+            "split_seed": 0,
+            "shard_size": 5,
+            "splits": {"train": 0.6, "val": 0.2, "test": 0.2},
+            "workers": 2,
+            **overrides,
+        },
+    )
 
 
 def test_prepare_writes_shards_by_split_with_manifest(tmp_path):
@@ -61,10 +71,12 @@ def test_prepare_reads_every_format_and_applies_exif_orientation(tmp_path):
     assert not out.exists(), "a failed prepare must leave no output behind"
 
     from colorizer.data.images import read_rgb
+
     assert read_rgb(folder / "rotated.jpg").size == (20, 60)
     report = prepare(config(folder, splits={"train": 0.34, "val": 0.33, "test": 0.33}, split_seed=0), out)
     assert report["used"] == 10 and report["skipped_files"] == [
-        {"file": "notes.txt", "reason": "not an image Pillow can identify"}]
+        {"file": "notes.txt", "reason": "not an image Pillow can identify"}
+    ]
     split = next(r["split"] for r in read_manifest(out) if r["source"] == "animated.gif")
     index = [r["source"] for r in read_manifest(out, split)].index("animated.gif")
     first_frame = LabSplit(out, split)[index]
@@ -127,13 +139,21 @@ def test_a_test_subfolder_is_the_test_split_and_the_rest_is_train_and_val(tmp_pa
 
 
 def test_a_missing_test_subfolder_is_named(tmp_path):
-    from colorizer.params import ParamError
     from colorizer.data.preparation import check_params
+    from colorizer.params import ParamError
 
     write_photos(tmp_path / "photos", 1)
-    params = {"images": str(tmp_path / "photos"), "train_size": [16, 16], "test_size": [16, 16], "crop_scale": 0.5,
-              "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "test_subfolder": "cbsd68", "split_seed": 0,
-              "shard_size": 4, "workers": 0}
+    params = {
+        "images": str(tmp_path / "photos"),
+        "train_size": [16, 16],
+        "test_size": [16, 16],
+        "crop_scale": 0.5,
+        "splits": {"train": 0.6, "val": 0.2, "test": 0.2},
+        "test_subfolder": "cbsd68",
+        "split_seed": 0,
+        "shard_size": 4,
+        "workers": 0,
+    }
     with pytest.raises(ParamError, match="prepare.test_subfolder: folder .*cbsd68' does not exist"):
         check_params(params)
     params["test_subfolder"] = None
@@ -149,7 +169,10 @@ def test_linked_folders_are_followed_once(tmp_path):
     (folder / "linked").symlink_to(tmp_path / "elsewhere")
     (folder / "loop").symlink_to(folder)
     assert [p.as_posix() for p in find_images(folder)] == [
-        "linked/photo_000.png", "linked/photo_001.png", "photo_000.png"]
+        "linked/photo_000.png",
+        "linked/photo_001.png",
+        "photo_000.png",
+    ]
 
 
 def test_every_manifest_row_holds_its_source_even_around_skipped_files(tmp_path):
@@ -190,8 +213,9 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_that_keeps_the_output_sharp(
 
     folder = tmp_path / "photos"
     folder.mkdir()
-    big = Image.fromarray(np.repeat(np.repeat(
-        np.asarray(Image.open(write_photos(tmp_path / "small", 1, size=(96, 128))[0])), 8, 0), 8, 1))
+    big = Image.fromarray(
+        np.repeat(np.repeat(np.asarray(Image.open(write_photos(tmp_path / "small", 1, size=(96, 128))[0])), 8, 0), 8, 1)
+    )
     big.save(folder / "big.jpg", quality=95)  # 1024x768
     assert read_rgb(folder / "big.jpg", at_least=100).size == (256, 192)  # 1/4: both sides stay >= 100
     assert read_rgb(folder / "big.jpg", at_least=300).size == (512, 384)  # 1/2

@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 
 from colorizer.color import codes_to_lab, lab_to_codes
-from colorizer.data.shards import LabSplit, create_shard, drop_rows, read_manifest, shard_name, write_manifest, write_rows
+from colorizer.data.shards import (
+    LabSplit,
+    create_shard,
+    drop_rows,
+    read_manifest,
+    shard_name,
+    write_manifest,
+    write_rows,
+)
 
 
 def write_split(root, count, shard_size, shape=(8, 12, 3)):
@@ -17,9 +25,15 @@ def write_split(root, count, shard_size, shape=(8, 12, 3)):
         path = Path(root) / shard_name("train", start // shard_size)
         create_shard(path, min(shard_size, count - start), shape)
         for i in range(start, min(start + shard_size, count)):
-            write_rows(path, i - start, codes[i:i + 1])
-            rows.append({"split": "train", "shard": shard_name("train", start // shard_size),
-                         "row": i - start, "source": f"src/{i}.png"})
+            write_rows(path, i - start, codes[i : i + 1])
+            rows.append(
+                {
+                    "split": "train",
+                    "shard": shard_name("train", start // shard_size),
+                    "row": i - start,
+                    "source": f"src/{i}.png",
+                }
+            )
     write_manifest(root, rows)
     return codes
 
@@ -27,7 +41,10 @@ def write_split(root, count, shard_size, shape=(8, 12, 3)):
 def test_shards_round_trip(tmp_path):
     codes = write_split(tmp_path, count=10, shard_size=4)
     assert sorted(p.name for p in (tmp_path / "train").iterdir()) == [
-        "shard-00000.npy", "shard-00001.npy", "shard-00002.npy"]
+        "shard-00000.npy",
+        "shard-00001.npy",
+        "shard-00002.npy",
+    ]
     assert (tmp_path / "train" / "shard-00000.npy").stat().st_size == 128 + 4 * 8 * 12 * 3, "one byte a channel"
     split = LabSplit(tmp_path, "train")
     assert len(split) == 10 and split.image_shape == (8, 12, 3) and split.sizes == [4, 4, 2]
@@ -61,8 +78,11 @@ def test_reading_rows_maps_no_shard_and_keeps_no_file_open(tmp_path):
     folder = str((tmp_path / "train").resolve())
     mapped = [line for line in Path("/proc/self/maps").read_text().splitlines() if folder in line]
     assert not mapped, f"shards mapped into memory: {mapped}"
-    open_files = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
-                  if os.path.exists(f"/proc/self/fd/{fd}")]
+    open_files = [
+        os.readlink(f"/proc/self/fd/{fd}")
+        for fd in os.listdir("/proc/self/fd")
+        if os.path.exists(f"/proc/self/fd/{fd}")
+    ]
     assert not [f for f in open_files if f.startswith(folder)]
 
 
@@ -72,7 +92,7 @@ def test_a_shard_written_in_place_by_rows_reads_back_and_rows_can_be_dropped(tmp
     create_shard(path, 5, (4, 6, 3))
     rows = np.random.default_rng(2).integers(0, 256, (5, 4, 6, 3), dtype=np.uint8)
     for i in (3, 0, 4, 1, 2):  # any order, as worker processes finish
-        write_rows(path, i, rows[i:i + 1])
+        write_rows(path, i, rows[i : i + 1])
     np.testing.assert_array_equal(np.load(path), rows)
     with pytest.raises(ValueError, match="cannot write"):
         write_rows(path, 5, rows[:1])

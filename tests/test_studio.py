@@ -29,8 +29,10 @@ from colorizer.inference.loading import load_model
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run installs it)",
-                allow_module_level=True)
+    pytest.skip(
+        "needs Debian's chromium at /usr/bin/chromium (apt-get install chromium; .ci/run installs it)",
+        allow_module_level=True,
+    )
 
 SIDE = 80  # the photograph: 80x80, a brighter square over [20, 60); the default point is 2 pixels wide
 POINT = (40, 40)
@@ -102,8 +104,9 @@ def settle(page, after: int | None = None):
 
 def shown_lab(page, x: int, y: int) -> np.ndarray:
     """Lab of the picture on the page at pixel (x, y) of the photograph (the preview is at its size here)."""
-    rgb = page.evaluate(f"Array.from(document.getElementById('picture').getContext('2d')"
-                        f".getImageData({x}, {y}, 1, 1).data.slice(0, 3))")
+    rgb = page.evaluate(
+        f"Array.from(document.getElementById('picture').getContext('2d').getImageData({x}, {y}, 1, 1).data.slice(0, 3))"
+    )
     return skcolor.rgb2lab(np.array([[rgb]], np.uint8))[0, 0]
 
 
@@ -135,8 +138,7 @@ def test_a_photograph_of_the_folder_opens_coloured_and_links_leading_out_are_not
     assert "one colour" in page.inner_text("#suggestions")  # a regression head suggests none
 
 
-def test_a_click_then_red_turns_the_point_red_and_save_is_redone_by_colorize(page, folders, hint_model,
-                                                                             tmp_path):
+def test_a_click_then_red_turns_the_point_red_and_save_is_redone_by_colorize(page, folders, hint_model, tmp_path):
     root, photos, output = folders
     before = shown_lab(page, *POINT)
     rendered = page.evaluate("studio.rendered")
@@ -158,12 +160,29 @@ def test_a_click_then_red_turns_the_point_red_and_save_is_redone_by_colorize(pag
     assert json.loads(sidecar.read_text()) == {"points": [{"x": 40.0, "y": 40.0, "color": "#ff0000", "size": 2.0}]}
     result = np.asarray(Image.open(saved).convert("RGB"))
     assert result.shape == (SIDE, SIDE, 3)
-    preview = np.asarray(page.evaluate("Array.from(document.getElementById('picture').getContext('2d')"
-                                       f".getImageData(0, 0, {SIDE}, {SIDE}).data)"), np.uint8)
+    preview = np.asarray(
+        page.evaluate(
+            f"Array.from(document.getElementById('picture').getContext('2d').getImageData(0, 0, {SIDE}, {SIDE}).data)"
+        ),
+        np.uint8,
+    )
     assert np.abs(preview.reshape(SIDE, SIDE, 4)[..., :3].astype(int) - result).mean() < 3  # the preview is it
 
-    assert C.main([str(photos / "square.png"), "--hints", str(sidecar), "-o", str(tmp_path / "redo"),
-                   "--model", str(hint_model), "-q"]) == 0
+    assert (
+        C.main(
+            [
+                str(photos / "square.png"),
+                "--hints",
+                str(sidecar),
+                "-o",
+                str(tmp_path / "redo"),
+                "--model",
+                str(hint_model),
+                "-q",
+            ]
+        )
+        == 0
+    )
     redone = np.asarray(Image.open(tmp_path / "redo" / "square.png").convert("RGB"))
     assert np.abs(redone.astype(int) - result).max() <= 1
 
@@ -207,16 +226,22 @@ def test_an_oversized_upload_says_so_on_the_page_and_the_server_refuses_it_too(p
     message = page.locator("#message")
     message.wait_for(state="visible")
     assert "big.png is 1.5 MB: this page takes photographs up to 1 MB" in message.inner_text()
-    request = urllib.request.Request(served[1] + "api/upload", data=big, method="POST",
-                                     headers={"X-File-Name": "big.png", "Content-Type": "application/octet-stream"})
+    request = urllib.request.Request(
+        served[1] + "api/upload",
+        data=big,
+        method="POST",
+        headers={"X-File-Name": "big.png", "Content-Type": "application/octet-stream"},
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=20)
     assert refused.value.code == 413 and "at most 1 MB" in json.loads(refused.value.read())["error"]
 
 
 def test_a_broken_upload_gives_a_message_and_the_server_goes_on(page, served):
-    page.set_input_files("#upload", files=[{"name": "notes.png", "mimeType": "image/png",
-                                            "buffer": b"\x89PNG\r\n\x1a\n but not a photograph"}])
+    page.set_input_files(
+        "#upload",
+        files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n but not a photograph"}],
+    )
     page.wait_for_function("document.getElementById('message').textContent.includes('notes.png')")
     assert "notes.png is not a photograph this page can open" in page.inner_text("#message")
     assert get(served[1] + "api/info")[0] == 200
@@ -231,8 +256,18 @@ def test_a_broken_upload_gives_a_message_and_the_server_goes_on(page, served):
     assert all(url.startswith((served[1], "data:", "blob:")) for url in page.requested)  # nothing from elsewhere
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "..%2F..%2Fetc%2Fpasswd", "escape.png",
-                                  "elsewhere/outside.png", ".hidden", "sub/../../outside.png"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "..%2F..%2Fetc%2Fpasswd",
+        "escape.png",
+        "elsewhere/outside.png",
+        ".hidden",
+        "sub/../../outside.png",
+    ],
+)
 def test_a_name_outside_the_folder_is_refused(served, name):
     status, body = get(served[1] + "api/open?name=" + name.replace("/", "%2F"))
     assert status == 403 and ("refused" in body["error"] or "only names inside the folder" in body["error"]), body

@@ -55,14 +55,22 @@ def test_two_trainings_starting_together_on_a_new_sqlite_store_both_log_everythi
     store = tmp_path / "mlflow.db"
     env = venv_env(MLFLOW_TRACKING_URI=f"sqlite:///{store}", PYTHONPATH=str(REPO))
     start = time.time() + 5  # both import MLflow first, then connect within milliseconds of each other
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(start), "60", name], cwd=tmp_path, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for name in ("a", "b")]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(start), "60", name],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
     results = [(*w.communicate(timeout=240), w.returncode) for w in writers]
-    for out, err, code in results:
+    for _out, err, code in results:
         assert code == 0, err[-3000:]
     client = MlflowClient(tracking_uri=f"sqlite:///{store}")
-    for out, err, code in results:
+    for out, _err, _code in results:
         run_id = out.strip().splitlines()[-1]
         assert len(client.get_metric_history(run_id, "loss")) == 60
     runs = client.search_runs([client.get_experiment_by_name(EXPERIMENT).experiment_id])
@@ -87,8 +95,9 @@ def test_an_unreachable_tracking_server_stops_train_before_training_and_fast(tmp
     for key in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
         env.pop(key, None)  # MLflow's own defaults: 7 retries with backoff, minutes in all
     started = time.time()
-    result = subprocess.run([sys.executable, *stage_command("train")[1:]], cwd=project, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, *stage_command("train")[1:]], cwd=project, env=env, capture_output=True, text=True, timeout=300
+    )
     elapsed = time.time() - started
     assert result.returncode != 0
     assert f"train: cannot reach the MLflow tracking store at {uri}" in result.stderr
@@ -97,8 +106,7 @@ def test_an_unreachable_tracking_server_stops_train_before_training_and_fast(tmp
     assert not (project / "models").exists() and not (project / "metrics").exists()
 
 
-def test_export_evaluate_and_render_finish_without_the_tracking_server(tmp_path, monkeypatch, capsys,
-                                                                       prepared_data):
+def test_export_evaluate_and_render_finish_without_the_tracking_server(tmp_path, monkeypatch, capsys, prepared_data):
     """Their outputs are written first; a server that is gone costs only the logging, with a warning each."""
     import json
 

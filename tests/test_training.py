@@ -23,9 +23,24 @@ pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it ou
 
 # params.yaml's train section, made small and quick.
 PARAMS = load("train", REPO / "params.yaml")
-CFG = check_params({**PARAMS, "width": 8, "members": 1, "head": "regression", "rebalance": 0,
-                    "colour_loss": 0, "epochs": 6, "crops_per_image": 4, "batch_size": 8, "learning_rate": 0.003,
-                    "lr_schedule": "constant", "global_context": False, "restore_best": False, "seed": 1})
+CFG = check_params(
+    {
+        **PARAMS,
+        "width": 8,
+        "members": 1,
+        "head": "regression",
+        "rebalance": 0,
+        "colour_loss": 0,
+        "epochs": 6,
+        "crops_per_image": 4,
+        "batch_size": 8,
+        "learning_rate": 0.003,
+        "lr_schedule": "constant",
+        "global_context": False,
+        "restore_best": False,
+        "seed": 1,
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +129,7 @@ class CountBatches(keras.callbacks.Callback):
         self.ran[self.current] = self.ran.get(self.current, 0) + 1
 
 
-def test_a_training_interrupted_inside_an_epoch_resumes_from_its_last_checkpoint_and_ends_the_same(
-        prepared, tmp_path):
+def test_a_training_interrupted_inside_an_epoch_resumes_from_its_last_checkpoint_and_ends_the_same(prepared, tmp_path):
     # Fresh crops, flips and the cosine schedule: all must continue where they were.
     cfg = dict(CFG, epochs=2, width=4, lr_schedule="cosine", checkpoint_every=3)
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
@@ -130,9 +144,12 @@ def test_a_training_interrupted_inside_an_epoch_resumes_from_its_last_checkpoint
     assert counter.ran == {1: per_epoch - 3}, "only the batches after the checkpoint run again"
     assert [int(r["epoch"]) for r in history] == [0, 1]
     lightness = val.take(range(len(val)))[..., :1]
-    np.testing.assert_allclose(predict_ab(resumed, lightness), predict_ab(whole, lightness),
-                               atol=1e-5, err_msg="the resumed training must see the batches an uninterrupted "
-                                                  "one sees, with the optimizer where it was")
+    np.testing.assert_allclose(
+        predict_ab(resumed, lightness),
+        predict_ab(whole, lightness),
+        atol=1e-5,
+        err_msg="the resumed training must see the batches an uninterrupted one sees, with the optimizer where it was",
+    )
 
 
 def test_the_cosine_schedule_decays_to_zero_over_the_whole_training(prepared):
@@ -214,8 +231,19 @@ def test_the_colour_loss_adds_the_mean_colours_error_to_the_training_loss(prepar
     losses = {}
     for weight in (0.0, 3.0):
         keras.utils.set_random_seed(5)  # the same weights for both
-        _, trainee = compile_model(dict(CFG, width=4, head="distribution", global_context=True, colour_loss=weight,
-                                        mixed_precision=False, jit_compile=False), train, (32, 32))
+        _, trainee = compile_model(
+            dict(
+                CFG,
+                width=4,
+                head="distribution",
+                global_context=True,
+                colour_loss=weight,
+                mixed_precision=False,
+                jit_compile=False,
+            ),
+            train,
+            (32, 32),
+        )
         losses[weight] = np.asarray(trainee.test_on_batch(batch), float)  # loss, then ab_mse: the mean's error
     np.testing.assert_allclose(losses[3.0][1], losses[0.0][1], rtol=1e-5)
     np.testing.assert_allclose(losses[3.0][0] - losses[0.0][0], 3.0 * losses[0.0][1] / COLOUR_LOSS_UNIT, rtol=1e-3)
@@ -227,8 +255,9 @@ def test_by_default_a_cpu_trains_in_float32_without_xla(prepared):
 
     if gpu_present():
         pytest.skip("auto turns both on with a GPU")
-    model, trainee = compile_model(dict(CFG, width=4, mixed_precision="auto", jit_compile="auto"),
-                                   LabSplit(prepared, "train"), (32, 32))
+    model, trainee = compile_model(
+        dict(CFG, width=4, mixed_precision="auto", jit_compile="auto"), LabSplit(prepared, "train"), (32, 32)
+    )
     assert {layer.compute_dtype for layer in model.layers if layer.weights} == {"float32"}
     assert trainee.jit_compile is False
 
@@ -296,17 +325,36 @@ def test_each_network_of_an_ensemble_learns_exactly_as_it_would_alone(prepared):
     trained = {}
     for members in (1, 2):
         keras.utils.set_random_seed(5)
-        model, trainee = compile_model(dict(CFG, width=4, head="distribution", global_context=True, colour_loss=1.0,
-                                            members=members, mixed_precision=False, jit_compile=False),
-                                       train, (32, 32))
+        model, trainee = compile_model(
+            dict(
+                CFG,
+                width=4,
+                head="distribution",
+                global_context=True,
+                colour_loss=1.0,
+                members=members,
+                mixed_precision=False,
+                jit_compile=False,
+            ),
+            train,
+            (32, 32),
+        )
         for step in range(4):
             trainee.train_on_batch(batches[step])
         trained[members] = model
     alone, pair = trained[1], trained[2]
-    np.testing.assert_allclose(np.asarray(readout.member_logits(pair, 0).kernel),
-                               np.asarray(readout.logits(alone).kernel), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(np.asarray(readout.layer(pair, CONTEXT_OUT, member=0).kernel),
-                               np.asarray(readout.layer(alone, CONTEXT_OUT).kernel), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        np.asarray(readout.member_logits(pair, 0).kernel),
+        np.asarray(readout.logits(alone).kernel),
+        rtol=1e-5,
+        atol=1e-7,
+    )
+    np.testing.assert_allclose(
+        np.asarray(readout.layer(pair, CONTEXT_OUT, member=0).kernel),
+        np.asarray(readout.layer(alone, CONTEXT_OUT).kernel),
+        rtol=1e-5,
+        atol=1e-7,
+    )
     assert not np.allclose(np.asarray(readout.member_logits(pair, 1).kernel), np.asarray(readout.logits(alone).kernel))
 
 
@@ -320,10 +368,20 @@ def test_a_model_with_hints_colours_without_them_exactly_as_the_same_training_wi
     train = LabSplit(prepared, "train")
     trained = {}
     for hints in (False, True):
-        cfg = dict(CFG, width=4, head="distribution", global_context=True, colour_loss=1.0, members=2, hints=hints,
-                   mixed_precision=False, jit_compile=False)
-        batches = CropBatches(train, 8, shuffle=True, crops_per_image=2, min_scale=0.6, flip=True,
-                              hints=hint_draw(cfg, (32, 32)))
+        cfg = dict(
+            CFG,
+            width=4,
+            head="distribution",
+            global_context=True,
+            colour_loss=1.0,
+            members=2,
+            hints=hints,
+            mixed_precision=False,
+            jit_compile=False,
+        )
+        batches = CropBatches(
+            train, 8, shuffle=True, crops_per_image=2, min_scale=0.6, flip=True, hints=hint_draw(cfg, (32, 32))
+        )
         keras.utils.set_random_seed(5)
         model, trainee = compile_model(cfg, train, (32, 32))
         for step in range(4):

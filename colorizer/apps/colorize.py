@@ -24,7 +24,6 @@ scikit-image does them, but in float32, in strips of rows and through lookup tab
 ``rgb2lab`` alone takes 4.5 s and 1 GB on a 12-megapixel photograph.
 """
 
-
 import argparse
 import sys
 from pathlib import Path
@@ -65,17 +64,32 @@ def version() -> str:
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """--model, --size, --saturation and --temperature: which model colours, and how (colorize-studio too)."""
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"a .keras file, an .onnx file (ONNX Runtime, no TensorFlow needed) or an MLflow "
-                             f"model URI such as runs:/<run id>/model (default {DEFAULT_MODEL})")
-    parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
-                        help=f"long side in pixels at which colour is predicted, rounded to a multiple of "
-                             f"{DOWNSAMPLING}; the photograph keeps its own size (default {DEFAULT_SIZE})")
-    parser.add_argument("--saturation", type=float, default=1.0,
-                        help="colour strength: 1 as predicted, 0 grey, 1.5 half as strong again (default 1)")
-    parser.add_argument("--temperature", type=float, default=None,
-                        help="distribution-head models: the read-out temperature, 1 safe and greyer, 0.38 "
-                             "vivid (default: the model's own, export.temperature in params.yaml)")
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"a .keras file, an .onnx file (ONNX Runtime, no TensorFlow needed) or an MLflow "
+        f"model URI such as runs:/<run id>/model (default {DEFAULT_MODEL})",
+    )
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=DEFAULT_SIZE,
+        help=f"long side in pixels at which colour is predicted, rounded to a multiple of "
+        f"{DOWNSAMPLING}; the photograph keeps its own size (default {DEFAULT_SIZE})",
+    )
+    parser.add_argument(
+        "--saturation",
+        type=float,
+        default=1.0,
+        help="colour strength: 1 as predicted, 0 grey, 1.5 half as strong again (default 1)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="distribution-head models: the read-out temperature, 1 safe and greyer, 0.38 "
+        "vivid (default: the model's own, export.temperature in params.yaml)",
+    )
 
 
 def check_model_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -115,23 +129,36 @@ def hints_from(args: argparse.Namespace) -> HintsFrom:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line of ``colorize``; exits with status 2 and a message for a bad one."""
     parser = argparse.ArgumentParser(
-        prog="colorize", description="Colour black-and-white photographs at their full resolution.",
+        prog="colorize",
+        description="Colour black-and-white photographs at their full resolution.",
         usage="colorize [options] -o OUTPUT INPUT [INPUT ...]\n       colorize [options] --suggest X,Y PHOTO",
-        epilog="Exit status: 0 all coloured, 1 some could not be, 2 bad arguments or no usable model.")
+        epilog="Exit status: 0 all coloured, 1 some could not be, 2 bad arguments or no usable model.",
+    )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photographs, or folders walked recursively")
     parser.add_argument("-o", "--output", help="folder for the coloured photographs (required, except with --suggest)")
     add_model_options(parser)
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
-                        help=f"photographs of one working size predicted together (default {DEFAULT_BATCH})")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH,
+        help=f"photographs of one working size predicted together (default {DEFAULT_BATCH})",
+    )
     hints = parser.add_mutually_exclusive_group()
-    hints.add_argument("--hints", metavar="FILE",
-                       help="the colour hints of the one photograph given (JSON: {\"points\": [{\"x\": 120, "
-                            "\"y\": 64, \"color\": \"#a03c28\"}]}); by default each photograph's sidecar "
-                            "PHOTO.hints.json is read when there is one")
+    hints.add_argument(
+        "--hints",
+        metavar="FILE",
+        help='the colour hints of the one photograph given (JSON: {"points": [{"x": 120, '
+        '"y": 64, "color": "#a03c28"}]}); by default each photograph\'s sidecar '
+        "PHOTO.hints.json is read when there is one",
+    )
     hints.add_argument("--no-hints", action="store_true", help="ignore hints sidecars")
-    parser.add_argument("--suggest", metavar="X,Y", type=point,
-                        help="print the most likely colours at pixel X,Y of the one photograph given (sRGB hex "
-                             "and probability; distribution-head models), given its hints; colours nothing")
+    parser.add_argument(
+        "--suggest",
+        metavar="X,Y",
+        type=point,
+        help="print the most likely colours at pixel X,Y of the one photograph given (sRGB hex "
+        "and probability; distribution-head models), given its hints; colours nothing",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--version", action="version", version=f"colorize {version()}")
     args = parser.parse_args(argv)
@@ -179,8 +206,11 @@ def suggest_command(args: argparse.Namespace) -> int:
         raise Exit(2, "--suggest X,Y takes one photograph")
     source = Path(args.inputs[0])
     if is_onnx(args.model):  # the file gives the colour only; the distribution is the Keras model's
-        raise Exit(2, f"--suggest needs the Keras model (models/colorizer.keras): an ONNX file such as "
-                      f"{args.model} gives the colour, not the distribution over colours to suggest from")
+        raise Exit(
+            2,
+            f"--suggest needs the Keras model (models/colorizer.keras): an ONNX file such as "
+            f"{args.model} gives the colour, not the distribution over colours to suggest from",
+        )
     model = loaded(args.model)  # the distribution is the network's own: no read-out, no --temperature
     hints = hints_from(args) if takes_hints(model) else NO_HINTS
     try:
@@ -215,8 +245,11 @@ def planned(args: argparse.Namespace, hints: HintsFrom) -> list[tuple[Path, Path
         raise Exit(2)
     if hints.file is not None:
         if len(pairs) != 1 or not Path(args.inputs[0]).is_file():
-            raise Exit(2, "--hints gives the hints of one photograph; name one photograph, or put a sidecar "
-                          "PHOTO.hints.json beside each")
+            raise Exit(
+                2,
+                "--hints gives the hints of one photograph; name one photograph, or put a sidecar "
+                "PHOTO.hints.json beside each",
+            )
         if not hints.file.is_file():
             raise Exit(2, f"no hints file {args.hints}")
     if not pairs:
@@ -232,23 +265,43 @@ def colorize_command(args: argparse.Namespace) -> int:
     hints = hints_from(args)
     pairs = planned(args, hints)
     if args.temperature is not None and is_onnx(args.model):
-        raise Exit(2, f"--temperature needs the Keras model (models/colorizer.keras): the read-out of an ONNX "
-                      f"file such as {args.model} is fixed when it is exported (export.temperature in params.yaml)")
+        raise Exit(
+            2,
+            f"--temperature needs the Keras model (models/colorizer.keras): the read-out of an ONNX "
+            f"file such as {args.model} is fixed when it is exported (export.temperature in params.yaml)",
+        )
     model = loaded(args.model, args.temperature)
     if hints.file is not None and not takes_hints(model):
-        raise Exit(2, f"the model {args.model} takes no hints (it was trained without them); use a model "
-                      f"trained with train.hints: true, or leave out --hints")
+        raise Exit(
+            2,
+            f"the model {args.model} takes no hints (it was trained without them); use a model "
+            f"trained with train.hints: true, or leave out --hints",
+        )
     hinted, output = [], Path(args.output)
     try:
-        failed = colorize_files(model, pairs, args.size, args.saturation, args.batch_size,
-                                progress=False if args.quiet else None, hints=hints, hinted=hinted)
+        failed = colorize_files(
+            model,
+            pairs,
+            args.size,
+            args.saturation,
+            args.batch_size,
+            progress=False if args.quiet else None,
+            hints=hints,
+            hinted=hinted,
+        )
     except Stopped as stop:
-        print(f"colorize: stopped ({stop.reason}): {stop.coloured} of {len(pairs)} photographs coloured into "
-              f"{output}" + (f", {len(stop.failed)} skipped" if stop.failed else ""), file=sys.stderr)
+        print(
+            f"colorize: stopped ({stop.reason}): {stop.coloured} of {len(pairs)} photographs coloured into "
+            f"{output}" + (f", {len(stop.failed)} skipped" if stop.failed else ""),
+            file=sys.stderr,
+        )
         return 130 if stop.reason == "interrupted" else 1
-    print(f"colorize: {len(pairs) - len(failed)} of {len(pairs)} photographs coloured into {output}"
-          + (f" ({len(hinted)} with hints)" if hinted else "")
-          + (f"; {len(failed)} skipped, listed above" if failed else ""), file=sys.stderr)
+    print(
+        f"colorize: {len(pairs) - len(failed)} of {len(pairs)} photographs coloured into {output}"
+        + (f" ({len(hinted)} with hints)" if hinted else "")
+        + (f"; {len(failed)} skipped, listed above" if failed else ""),
+        file=sys.stderr,
+    )
     return 1 if failed else 0
 
 

@@ -96,15 +96,17 @@ class Stopped(Exception):
 class _Run:
     """One `colorize_files` run: what it has coloured, skipped and coloured with hints, and its progress bar."""
 
-    def __init__(self, model: Network, saturation: float, total: int, progress: bool | None,
-                 hinted: list[Path]) -> None:
+    def __init__(
+        self, model: Network, saturation: float, total: int, progress: bool | None, hinted: list[Path]
+    ) -> None:
         from colorizer.inference.predict import takes_hints
 
         self.model, self.saturation, self.hinted = model, saturation, hinted
         self.with_hints = takes_hints(model)
         self.failed, self.coloured = [], 0
-        self.bar = tqdm(total=total, unit="photo", file=sys.stderr,
-                        disable=None if progress is None else not progress)  # None: shown on a terminal only
+        self.bar = tqdm(
+            total=total, unit="photo", file=sys.stderr, disable=None if progress is None else not progress
+        )  # None: shown on a terminal only
 
     def fail(self, source: Path, reason: str) -> None:
         self.failed.append((source, reason))
@@ -114,8 +116,11 @@ class _Run:
     def read(self, source: Path, size: int, hints_file: Path | None) -> Photo | None:
         """The photograph ``source`` with its hints, or None when it is skipped (said why)."""
         if hints_file is not None and not self.with_hints:
-            self.fail(source, f"it has hints ({hints_file}) but the model takes none (trained without them); "
-                              f"use a model trained with train.hints: true, or --no-hints")
+            self.fail(
+                source,
+                f"it has hints ({hints_file}) but the model takes none (trained without them); "
+                f"use a model trained with train.hints: true, or --no-hints",
+            )
             return None
         try:
             return read_photo(source, size, hints_file)
@@ -134,17 +139,23 @@ class _Run:
             try:
                 save(colorize_photo(photo, ab_scaled, self.saturation), target)
             except OSError as error:
-                raise Stopped(f"cannot write {target}: {error.strerror or error}", self.coloured,
-                              self.failed) from None
+                raise Stopped(f"cannot write {target}: {error.strerror or error}", self.coloured, self.failed) from None
             self.coloured += 1
             if photo.hints is not None:
                 self.hinted.append(source)
             self.bar.update()
 
 
-def colorize_files(model: Network, pairs: list[tuple[Path, Path]], size: int = DEFAULT_SIZE,
-                   saturation: float = 1.0, batch_size: int = DEFAULT_BATCH, progress: bool | None = None,
-                   hints: HintsFrom = SIDECARS, hinted: list[Path] | None = None) -> list[tuple[Path, str]]:
+def colorize_files(
+    model: Network,
+    pairs: list[tuple[Path, Path]],
+    size: int = DEFAULT_SIZE,
+    saturation: float = 1.0,
+    batch_size: int = DEFAULT_BATCH,
+    progress: bool | None = None,
+    hints: HintsFrom = SIDECARS,
+    hinted: list[Path] | None = None,
+) -> list[tuple[Path, str]]:
     """Colour every (source, target) pair; returns the (source, reason) of those that could not be read.
 
     ``hints`` says where each photograph's hints are read from (`HintsFrom`). A photograph whose hints cannot

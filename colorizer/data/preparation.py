@@ -33,17 +33,21 @@ SECTION = "prepare"
 
 def check_params(p: dict) -> dict:
     """Validated prepare parameters; raises `ParamError` naming the first bad key."""
-    return P.only_known(p, SECTION, {
-        "images": P.existing_dir(p, SECTION, "images"),
-        "train_size": P.size(p, SECTION, "train_size", multiple_of=DOWNSAMPLING),
-        "test_size": P.size(p, SECTION, "test_size", multiple_of=DOWNSAMPLING),
-        "crop_scale": P.number(p, SECTION, "crop_scale", minimum=0.0, maximum=1.0, exclusive_minimum=True),
-        "splits": P.fractions(p, SECTION, "splits"),
-        "test_subfolder": check_test_subfolder(p),
-        "split_seed": P.integer(p, SECTION, "split_seed", minimum=0),
-        "shard_size": P.integer(p, SECTION, "shard_size", minimum=1),
-        "workers": P.integer(p, SECTION, "workers", minimum=0),
-    })
+    return P.only_known(
+        p,
+        SECTION,
+        {
+            "images": P.existing_dir(p, SECTION, "images"),
+            "train_size": P.size(p, SECTION, "train_size", multiple_of=DOWNSAMPLING),
+            "test_size": P.size(p, SECTION, "test_size", multiple_of=DOWNSAMPLING),
+            "crop_scale": P.number(p, SECTION, "crop_scale", minimum=0.0, maximum=1.0, exclusive_minimum=True),
+            "splits": P.fractions(p, SECTION, "splits"),
+            "test_subfolder": check_test_subfolder(p),
+            "split_seed": P.integer(p, SECTION, "split_seed", minimum=0),
+            "shard_size": P.integer(p, SECTION, "shard_size", minimum=1),
+            "workers": P.integer(p, SECTION, "workers", minimum=0),
+        },
+    )
 
 
 def check_test_subfolder(p: dict) -> str | None:
@@ -106,8 +110,9 @@ def process(job: tuple) -> tuple[str, str | None, float | None]:
     return name, None, image.width / image.height
 
 
-def finish_split(root: Path, split: str, names: list[str], failed: dict, aspects: dict, shard_size: int
-                 ) -> Iterator[dict]:
+def finish_split(
+    root: Path, split: str, names: list[str], failed: dict, aspects: dict, shard_size: int
+) -> Iterator[dict]:
     """Yield the manifest rows of ``split``, shard by shard, closing the rows that unreadable images left
     empty (a shard left with none is removed)."""
     total = len(names)
@@ -118,8 +123,13 @@ def finish_split(root: Path, split: str, names: list[str], failed: dict, aspects
         for index in range(first, first + count):
             if names[index] in failed:
                 continue
-            yield {"split": split, "shard": shard_name(split, shard), "row": len(kept), "source": names[index],
-                   "aspect": round(aspects[names[index]], 4)}
+            yield {
+                "split": split,
+                "shard": shard_name(split, shard),
+                "row": len(kept),
+                "source": names[index],
+                "aspect": round(aspects[names[index]], 4),
+            }
             kept.append(index - first)
         if len(kept) < count:
             drop_rows(Path(root) / shard_name(split, shard), kept)
@@ -165,8 +175,9 @@ def convert(names: list[str], cfg: dict, output: Path, pool: WorkerPool | None) 
     results = pool.imap_unordered(process, jobs(), chunksize=4) if pool else map(process, jobs())
     failed, aspects = {}, {}
     # A progress bar on a terminal only (tqdm's disable=None), where thousands of photographs take minutes.
-    for name, reason, aspect in tqdm(results, total=len(names), unit="photo", desc="prepare", leave=False,
-                                     disable=None, file=sys.stderr):
+    for name, reason, aspect in tqdm(
+        results, total=len(names), unit="photo", desc="prepare", leave=False, disable=None, file=sys.stderr
+    ):
         failed.update({name: reason} if reason else {})
         aspects.update({name: aspect} if aspect else {})
     return failed, aspects
@@ -179,8 +190,11 @@ def write_prepared(cfg: dict, output: Path, pool: WorkerPool | None) -> dict:
     if not found:
         raise ValueError(f"no files found in folder {str(folder)!r} (hidden ones are not read)")
     # A name that is not UTF-8 cannot go into the manifest (or be hashed to its split): skipped, named.
-    misnamed = [{"file": printable(n), "reason": "the file name is not valid UTF-8 (rename it)"}
-                for n in found if printable(n) != n]
+    misnamed = [
+        {"file": printable(n), "reason": "the file name is not valid UTF-8 (rename it)"}
+        for n in found
+        if printable(n) != n
+    ]
     names = [n for n in found if printable(n) == n]
     members = {s: [] for s in SPLITS}
     for name in names:
@@ -193,17 +207,28 @@ def write_prepared(cfg: dict, output: Path, pool: WorkerPool | None) -> dict:
             print(f"skipped {entry['file']}: {entry['reason']}", file=sys.stderr)
         used = {s: sum(n not in failed for n in members[s]) for s in SPLITS}
         if not any(used.values()):
-            raise ValueError(f"no usable image in folder {str(folder)!r}: all {len(found)} files were "
-                             f"unreadable (first: {skipped[0]['file']}: {skipped[0]['reason']})")
+            raise ValueError(
+                f"no usable image in folder {str(folder)!r}: all {len(found)} files were "
+                f"unreadable (first: {skipped[0]['file']}: {skipped[0]['reason']})"
+            )
         empty = [s for s in SPLITS if not used[s]]
         if empty:
-            raise ValueError(f"split {', '.join(empty)} got no image from folder {str(folder)!r} "
-                             f"({sum(used.values())} usable images, fractions {cfg['splits']}); add images "
-                             f"or change prepare.splits / prepare.split_seed")
-        write_manifest(tmp, (row for split in SPLITS for row in finish_split(
-            tmp, split, members[split], failed, aspects, cfg["shard_size"])))
-        (tmp / SETTINGS).write_text(json.dumps({k: str(v) if isinstance(v, Path) else v
-                                                for k, v in cfg.items()}, indent=2) + "\n")
+            raise ValueError(
+                f"split {', '.join(empty)} got no image from folder {str(folder)!r} "
+                f"({sum(used.values())} usable images, fractions {cfg['splits']}); add images "
+                f"or change prepare.splits / prepare.split_seed"
+            )
+        write_manifest(
+            tmp,
+            (
+                row
+                for split in SPLITS
+                for row in finish_split(tmp, split, members[split], failed, aspects, cfg["shard_size"])
+            ),
+        )
+        (tmp / SETTINGS).write_text(
+            json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in cfg.items()}, indent=2) + "\n"
+        )
     return {
         "found": len(found),
         "used": sum(used.values()),

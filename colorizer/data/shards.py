@@ -56,8 +56,11 @@ def shard_name(split: str, index: int) -> str:
 def create_shard(path: str | Path, rows: int, image_shape: Sequence[int]) -> None:
     """An ``.npy`` file for ``rows`` images of Lab codes of ``image_shape``: its header, and its data
     unwritten (a sparse file) until `write_rows` fills them."""
-    header = {"descr": np.lib.format.dtype_to_descr(DTYPE), "fortran_order": False,
-              "shape": (int(rows), *map(int, image_shape))}
+    header = {
+        "descr": np.lib.format.dtype_to_descr(DTYPE),
+        "fortran_order": False,
+        "shape": (int(rows), *map(int, image_shape)),
+    }
     with open(path, "wb") as handle:
         np.lib.format.write_array_header_1_0(handle, header)
         handle.truncate(handle.tell() + int(rows) * int(np.prod(image_shape)) * DTYPE.itemsize)
@@ -72,8 +75,10 @@ def write_rows(path: str | Path, first: int, images: np.ndarray) -> None:
         np.lib.format.read_magic(handle)  # version 1.0, as `create_shard` writes it
         shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
         if dtype != DTYPE or shape[1:] != images.shape[1:] or not 0 <= first <= shape[0] - len(images):
-            raise ValueError(f"{path} holds {shape[0]} rows of {shape[1:]} {dtype}: cannot write "
-                             f"{len(images)} images of {images.shape[1:]} at row {first}")
+            raise ValueError(
+                f"{path} holds {shape[0]} rows of {shape[1:]} {dtype}: cannot write "
+                f"{len(images)} images of {images.shape[1:]} at row {first}"
+            )
         offset = handle.tell() + first * int(np.prod(shape[1:])) * DTYPE.itemsize
         data = memoryview(images).cast("B")
         while data:
@@ -172,8 +177,10 @@ def _shard_header(path: str | Path) -> tuple[tuple[int, ...], int]:
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, fortran_order, dtype = read(handle)
         if dtype != DTYPE or fortran_order or len(shape) != 4:
-            raise ValueError(f"{path} is not a shard of Lab codes ({DTYPE} images): {dtype}, shape {shape}, "
-                             f"Fortran order {fortran_order}; prepared by an older version? rerun prepare")
+            raise ValueError(
+                f"{path} is not a shard of Lab codes ({DTYPE} images): {dtype}, shape {shape}, "
+                f"Fortran order {fortran_order}; prepared by an older version? rerun prepare"
+            )
         return tuple(shape), handle.tell()
 
 

@@ -35,8 +35,9 @@ def _font(size: int = FONT_SIZE):
     return ImageFont.load_default(size=size)
 
 
-def _row(tiles: list[Image.Image], title: str | None, tile_width: int, font_size: int,
-         caption_height: int) -> Image.Image:
+def _row(
+    tiles: list[Image.Image], title: str | None, tile_width: int, font_size: int, caption_height: int
+) -> Image.Image:
     """The images side by side, each ``tile_width`` pixels wide (height to scale), the title above them and each
     one's label below, in text ``font_size`` pixels tall on strips ``caption_height`` tall."""
     height = max(1, round(tiles[0].height * tile_width / tiles[0].width))
@@ -51,17 +52,16 @@ def _row(tiles: list[Image.Image], title: str | None, tile_width: int, font_size
     for i, (tile, label) in enumerate(zip(tiles, LABELS)):
         x = i * (tile_width + GAP)
         canvas.paste(tile, (x, top))
-        draw.text((x + tile_width // 2, top + height + caption_height // 2), label, fill=INK, font=font,
-                  anchor="mm")
+        draw.text((x + tile_width // 2, top + height + caption_height // 2), label, fill=INK, font=font, anchor="mm")
     return canvas
 
 
-def panel(truth_lab: np.ndarray, predicted_lab: np.ndarray, title: str | None = None,
-          aspect: float | None = None) -> Image.Image:
+def panel(
+    truth_lab: np.ndarray, predicted_lab: np.ndarray, title: str | None = None, aspect: float | None = None
+) -> Image.Image:
     """One image: the grayscale input, the colorization and the original side by side, each labelled; with
     ``aspect`` (the photograph's width / height), each shown at that shape again, as tall as it is stored."""
-    tiles = [Image.fromarray(lab_image_to_srgb8(x))
-             for x in (gray_lab(truth_lab[..., :1]), predicted_lab, truth_lab)]
+    tiles = [Image.fromarray(lab_image_to_srgb8(x)) for x in (gray_lab(truth_lab[..., :1]), predicted_lab, truth_lab)]
     if aspect:
         shape = (max(1, round(tiles[0].height * aspect)), tiles[0].height)
         tiles = [t.resize(shape, Image.Resampling.LANCZOS) for t in tiles]
@@ -100,8 +100,10 @@ def panel_name(index: int, source: str) -> str:
 
 def scores_caption(scores: dict) -> str:
     """One image's scores (`colorizer.evaluation.quality.image_scores`) as a caption."""
-    return (f"PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}, ab MSE {scores['ab_mse']:.0f}, "
-            f"colourfulness {scores['colorfulness']:.1f} (original {scores['colorfulness_truth']:.1f})")
+    return (
+        f"PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}, ab MSE {scores['ab_mse']:.0f}, "
+        f"colourfulness {scores['colorfulness']:.1f} (original {scores['colorfulness_truth']:.1f})"
+    )
 
 
 def index_html(entries: list[tuple[str, str, str]], model: str = "", title: str = "Colorization gallery") -> str:
@@ -110,7 +112,9 @@ def index_html(entries: list[tuple[str, str, str]], model: str = "", title: str 
     text HTML-escaped."""
     items = "\n".join(
         f'<figure><img src="{html.escape(quote(f))}" alt="{html.escape(c)}"><figcaption><b>{html.escape(c)}</b>'
-        f"<br>{html.escape(scores)}</figcaption></figure>" for f, c, scores in entries)
+        f"<br>{html.escape(scores)}</figcaption></figure>"
+        for f, c, scores in entries
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;background:#fafafa}}img{{max-width:100%}}
@@ -126,14 +130,19 @@ figure{{margin:0 0 2em 0}}figcaption{{color:#444}}</style></head>
 
 def check_params(p: dict) -> dict:
     """Validated render parameters; raises `ParamError` naming the first bad key."""
-    return P.only_known(p, SECTION, {
-        "count": P.integer(p, SECTION, "count", minimum=1),
-        "sheet_width": P.integer(p, SECTION, "sheet_width", minimum=64),
-    })
+    return P.only_known(
+        p,
+        SECTION,
+        {
+            "count": P.integer(p, SECTION, "count", minimum=1),
+            "sheet_width": P.integer(p, SECTION, "sheet_width", minimum=64),
+        },
+    )
 
 
-def render(model: Network, test: LabSplit, rows: list[dict], cfg: dict, output: str | Path, about: str = ""
-           ) -> list[str]:
+def render(
+    model: Network, test: LabSplit, rows: list[dict], cfg: dict, output: str | Path, about: str = ""
+) -> list[str]:
     """Write the gallery of the test split (``rows``: its manifest rows) into ``output`` (replaced whole), the
     page saying ``about`` the model (`colorizer.tracking.results.about_model`); returns the panel file
     names."""

@@ -50,9 +50,10 @@ def truth_hints(lab: np.ndarray, corners: np.ndarray, side: int = SWEEP_SIDE) ->
     (``lab`` [H, W, 3]), in the photograph's pixels (the form a sidecar takes)."""
     hints = []
     for top, left in corners:
-        lightness, a, b = lab[top:top + side, left:left + side].reshape(-1, 3).mean(axis=0)
-        hints.append(Hint(float(left + side // 2), float(top + side // 2), (float(a), float(b)), float(side),
-                          float(lightness)))
+        lightness, a, b = lab[top : top + side, left : left + side].reshape(-1, 3).mean(axis=0)
+        hints.append(
+            Hint(float(left + side // 2), float(top + side // 2), (float(a), float(b)), float(side), float(lightness))
+        )
     return hints
 
 
@@ -69,8 +70,9 @@ def nearest_point_colours(shape: tuple[int, ...], hints: list[Hint]) -> np.ndarr
     return painted[iy, ix, :2] * AB_SCALE
 
 
-def hint_curve(model: Network, test: LabSplit, sources: list[str], counts: Iterable[int], batch_size: int
-               ) -> list[dict]:
+def hint_curve(
+    model: Network, test: LabSplit, sources: list[str], counts: Iterable[int], batch_size: int
+) -> list[dict]:
     """One row per count of points: the mean PSNR (and ab MSE) of the model given that many points drawn from
     the truth, and of the nearest-point propagation (the model's figures are None for a model without a hint
     input, except at 0 points)."""
@@ -78,12 +80,19 @@ def hint_curve(model: Network, test: LabSplit, sources: list[str], counts: Itera
     rows = []
     for count in counts:
         model_psnr, model_mse, near_psnr, near_mse = [], [], [], []
-        for start in tqdm(range(0, len(test), batch_size), desc=f"evaluate, {count} points", unit="batch",
-                          leave=False, disable=None, file=sys.stderr):
+        for start in tqdm(
+            range(0, len(test), batch_size),
+            desc=f"evaluate, {count} points",
+            unit="batch",
+            leave=False,
+            disable=None,
+            file=sys.stderr,
+        ):
             truth = test.take(np.arange(start, min(start + batch_size, len(test))))
             size = truth.shape[1:3]
-            hints = [truth_hints(t, sweep_points(photo_seed(sources[start + i]), count, size))
-                     for i, t in enumerate(truth)]
+            hints = [
+                truth_hints(t, sweep_points(photo_seed(sources[start + i]), count, size)) for i, t in enumerate(truth)
+            ]
             if hinted or count == 0:
                 maps = np.stack([hint_map(h, size, size) for h in hints])
                 predicted = predict_lab(model, truth, batch_size, maps if hinted else None)
@@ -95,6 +104,13 @@ def hint_curve(model: Network, test: LabSplit, sources: list[str], counts: Itera
                 near_psnr.append(psnr_of_lab(t, near))
                 near_mse.append(float(np.mean((t[..., 1:].astype(np.float64) - near[..., 1:]) ** 2)))
         mean = lambda v: round(float(np.mean(v)), 4) if v else None  # noqa: E731
-        rows.append({"points": count, "psnr": mean(model_psnr), "ab_mse": mean(model_mse),
-                     "nearest_point_psnr": mean(near_psnr), "nearest_point_ab_mse": mean(near_mse)})
+        rows.append(
+            {
+                "points": count,
+                "psnr": mean(model_psnr),
+                "ab_mse": mean(model_mse),
+                "nearest_point_psnr": mean(near_psnr),
+                "nearest_point_ab_mse": mean(near_mse),
+            }
+        )
     return rows

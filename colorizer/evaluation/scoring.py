@@ -29,12 +29,15 @@ CURVE_FIELDS = ("points", "psnr", "ab_mse", "nearest_point_psnr", "nearest_point
 def check_params(p: dict) -> dict:
     """Validated evaluate parameters; raises `ParamError` naming the first bad key."""
     counts = P.get(p, SECTION, "hint_points")
-    if not isinstance(counts, list) or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 1000
-                                               for n in counts):
-        raise P.ParamError(f"{SECTION}.hint_points must be a list of point counts from 0 to 1000 (e.g. [0, 1, 5]); "
-                           f"got {counts!r}")
-    return P.only_known(p, SECTION, {"batch_size": P.integer(p, SECTION, "batch_size", minimum=1),
-                                     "hint_points": sorted(set(counts))})
+    if not isinstance(counts, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 1000 for n in counts
+    ):
+        raise P.ParamError(
+            f"{SECTION}.hint_points must be a list of point counts from 0 to 1000 (e.g. [0, 1, 5]); got {counts!r}"
+        )
+    return P.only_known(
+        p, SECTION, {"batch_size": P.integer(p, SECTION, "batch_size", minimum=1), "hint_points": sorted(set(counts))}
+    )
 
 
 def open_test_split(prepared: str | Path, model_path: str | Path) -> tuple[LabSplit, list[str], Network]:
@@ -44,12 +47,12 @@ def open_test_split(prepared: str | Path, model_path: str | Path) -> tuple[LabSp
     return test, sources, load_model(model_path)
 
 
-def evaluate(model: Network, test: LabSplit, sources: list[str], batch_size: int
-             ) -> tuple[dict, list[dict]]:
+def evaluate(model: Network, test: LabSplit, sources: list[str], batch_size: int) -> tuple[dict, list[dict]]:
     """Scores of the model and of the zero-chroma baseline: (means, one row per image)."""
     rows = []
-    for start in tqdm(range(0, len(test), batch_size), desc="evaluate", unit="batch", leave=False, disable=None,
-                      file=sys.stderr):  # a bar on a terminal only
+    for start in tqdm(
+        range(0, len(test), batch_size), desc="evaluate", unit="batch", leave=False, disable=None, file=sys.stderr
+    ):  # a bar on a terminal only
         truth = test.take(np.arange(start, min(start + batch_size, len(test))))
         predicted = predict_lab(model, truth, batch_size)
         for i, (t, p) in enumerate(zip(truth, predicted)):
@@ -72,9 +75,11 @@ def split_figures(means: dict, curve: list[dict]) -> tuple[dict, dict]:
     each count of points (``hinted_psnr``, for a model with a hint input) and the nearest point's."""
     metrics = {k: means[k] for k in METRICS if k != "colorfulness_truth"}
     hinted = {str(r["points"]): r["psnr"] for r in curve if r["points"] and r["psnr"] is not None}
-    reference = {**{k: v for k, v in means.items() if k not in metrics},
-                 **({"hinted_psnr": hinted} if hinted else {}),
-                 "nearest_point_psnr": {str(r["points"]): r["nearest_point_psnr"] for r in curve}}
+    reference = {
+        **{k: v for k, v in means.items() if k not in metrics},
+        **({"hinted_psnr": hinted} if hinted else {}),
+        "nearest_point_psnr": {str(r["points"]): r["nearest_point_psnr"] for r in curve},
+    }
     return metrics, reference
 
 

@@ -22,11 +22,15 @@ SECTION = "export"
 
 def check_params(p: dict) -> dict:
     """Validated export parameters (the read-out); raises `ParamError` naming the first bad key."""
-    return P.only_known(p, SECTION, {
-        "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
-        "temperature": P.number(p, SECTION, "temperature", minimum=0.0, maximum=10.0, exclusive_minimum=True),
-        "saturation": P.number(p, SECTION, "saturation", minimum=0.0, maximum=4.0),
-    })
+    return P.only_known(
+        p,
+        SECTION,
+        {
+            "rebalance": P.number(p, SECTION, "rebalance", minimum=0.0, maximum=1.0),
+            "temperature": P.number(p, SECTION, "temperature", minimum=0.0, maximum=10.0, exclusive_minimum=True),
+            "saturation": P.number(p, SECTION, "saturation", minimum=0.0, maximum=4.0),
+        },
+    )
 
 
 def export(network_path: str | Path, cfg: dict, output: str | Path) -> "keras.Model":
@@ -35,8 +39,11 @@ def export(network_path: str | Path, cfg: dict, output: str | Path) -> "keras.Mo
     if has_distribution_head(model):
         set_vividness(model, temperature=cfg["temperature"], rebalance=cfg["rebalance"])
     elif (cfg["temperature"], cfg["rebalance"]) != (1.0, 0.0):
-        print(f"export: temperature {cfg['temperature']} and rebalance {cfg['rebalance']} ignored: the "
-              f"network has a regression head", file=sys.stderr)
+        print(
+            f"export: temperature {cfg['temperature']} and rebalance {cfg['rebalance']} ignored: the "
+            f"network has a regression head",
+            file=sys.stderr,
+        )
     set_vividness(model, saturation=cfg["saturation"])
     with replacing(output) as tmp:
         model.save(tmp)

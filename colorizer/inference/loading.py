@@ -64,4 +64,4 @@ def _from_mlflow(uri: str) -> "keras.Model":
     logged = mlflow.pyfunc.load_model(uri)
     if "keras" in logged.metadata.flavors:  # logged with mlflow.keras, as export did before
         return logged.get_raw_model()
-    return logged.unwrap_python_model().network  # export's pyfunc model, colorizer.tracking.pyfunc.Colorizer
+    return logged.unwrap_python_model().network  # export's pyfunc model, colorizer.inference.pyfunc.Colorizer

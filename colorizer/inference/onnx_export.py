@@ -51,10 +51,12 @@ DIMENSIONS = ("n", "H", "W")  # the symbolic sizes of the inputs' and the output
 # ONNX metadata keys (`onnx_model.OnnxColorizer` reads them): the Keras model's name, its head, whether it
 # takes hints, and the read-out frozen into the file.
 METADATA = ("colorizer.name", "colorizer.head", "colorizer.hints", "colorizer.read_out")
-ABOUT = ("Colours grayscale photographs (the colorizer pipeline's export stage). Inputs: L, the lightness of Lab "
-         "(0..100), float32 [n, H, W, 1], H and W multiples of 8; for a hint-taking model also hints, float32 "
-         "[n, H, W, 3]: a / 128 and b / 128 of the hinted pixels and a mask, 1 where hinted (zeros: no hints). "
-         "Output: ab, the colour as a / 128 and b / 128 in [-1, 1], float32 [n, H, W, 2].")
+ABOUT = (
+    "Colours grayscale photographs (the colorizer pipeline's export stage). Inputs: L, the lightness of Lab "
+    "(0..100), float32 [n, H, W, 1], H and W multiples of 8; for a hint-taking model also hints, float32 "
+    "[n, H, W, 3]: a / 128 and b / 128 of the hinted pixels and a mask, 1 where hinted (zeros: no hints). "
+    "Output: ab, the colour as a / 128 and b / 128 in [-1, 1], float32 [n, H, W, 2]."
+)
 
 
 def input_names(model: "keras.Model") -> list[str]:
@@ -115,8 +117,9 @@ def joined_members(model: "keras.Model") -> "keras.Model":
     kernels = [head.get_weights() for head in heads]
     conv = keras.layers.Conv2D(kernels[0][0].shape[-1], 1, name="members_logits", dtype="float32")
     logits = conv(keras.layers.Concatenate(name="members_features")(features))
-    conv.set_weights([np.concatenate([k for k, _ in kernels], axis=2) / len(heads),
-                      np.mean([b for _, b in kernels], axis=0)])
+    conv.set_weights(
+        [np.concatenate([k for k, _ in kernels], axis=2) / len(heads), np.mean([b for _, b in kernels], axis=0)]
+    )
     if readout.has_hint_branch(model):  # called on [prior, branch, hints]
         gate = readout.hinted_logits(model)
         logits = gate([logits, *gate.input[1:]])
@@ -146,6 +149,7 @@ def to_onnx(model: "keras.Model", opset: int = OPSET) -> "onnx.ModelProto":
         def run(L: "KerasTensor", hints: "KerasTensor") -> dict:  # noqa: N803  the names of the graph's inputs
             return {OUTPUT: model({"L": L, "hints": hints}, training=False)}
     else:
+
         def run(L: "KerasTensor") -> dict:  # noqa: N803
             return {OUTPUT: model(L, training=False)}
 
@@ -154,8 +158,12 @@ def to_onnx(model: "keras.Model", opset: int = OPSET) -> "onnx.ModelProto":
         for layer, tensor in centres:  # a NumPy array is traced as a constant; a captured tensor as an input
             layer.centers = np.asarray(tensor)
             layer.call = types.MethodType(_read_out_without_softmax, layer)
-        proto, _ = tf2onnx.convert.from_function(tf.function(run), input_signature=signature, opset=opset,
-                                                 custom_op_handlers={"MirrorPad": (_mirror_pad, [])})
+        proto, _ = tf2onnx.convert.from_function(
+            tf.function(run),
+            input_signature=signature,
+            opset=opset,
+            custom_op_handlers={"MirrorPad": (_mirror_pad, [])},
+        )
     finally:
         for layer, tensor in centres:
             layer.centers = tensor
@@ -215,16 +223,21 @@ def _describe(proto: "onnx.ModelProto", model: "keras.Model") -> None:
     from colorizer.network.readout import has_distribution_head
 
     proto.doc_string = ABOUT
-    values = (model.name, "distribution" if has_distribution_head(model) else "regression",
-              json.dumps(takes_hints(model)), json.dumps(read_out(model)))
+    values = (
+        model.name,
+        "distribution" if has_distribution_head(model) else "regression",
+        json.dumps(takes_hints(model)),
+        json.dumps(read_out(model)),
+    )
     del proto.metadata_props[:]
     for key, value in zip(METADATA, values):
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
 
 
-def largest_difference(model: "keras.Model", proto: "onnx.ModelProto", size: tuple[int, int] = (64, 96),
-                       seed: int = 0) -> float | None:
+def largest_difference(
+    model: "keras.Model", proto: "onnx.ModelProto", size: tuple[int, int] = (64, 96), seed: int = 0
+) -> float | None:
     """The largest difference, in Lab units of a and b, between the Keras model and its ONNX graph on two
     random images of ``size`` (with a few hints for a hint-taking model); None without onnxruntime."""
     try:
@@ -251,8 +264,10 @@ def write_onnx(model: "keras.Model", path: str | Path, tolerance: float = 0.5) -
     proto = to_onnx(model)
     difference = largest_difference(model, proto)
     if difference is not None and not difference <= tolerance:
-        raise ValueError(f"the ONNX model colours up to {difference:.3g} Lab units away from the Keras model "
-                         f"(more than {tolerance}): not written")
+        raise ValueError(
+            f"the ONNX model colours up to {difference:.3g} Lab units away from the Keras model "
+            f"(more than {tolerance}): not written"
+        )
     with replacing(path) as tmp:
         onnx.save(proto, str(tmp))
     return difference

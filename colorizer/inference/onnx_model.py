@@ -47,8 +47,10 @@ class OnnxColorizer:
         self.inputs = [value.name for value in self.runtime.get_inputs()]
         outputs = [value.name for value in self.runtime.get_outputs()]
         if self.inputs not in (["L"], ["L", "hints"]) or OUTPUT not in outputs:
-            raise ValueError(f"{path} is not a colorizer exported by this project: it takes {self.inputs} and "
-                             f"gives {outputs}, not L (and hints) to {OUTPUT}")
+            raise ValueError(
+                f"{path} is not a colorizer exported by this project: it takes {self.inputs} and "
+                f"gives {outputs}, not L (and hints) to {OUTPUT}"
+            )
         self.metadata = dict(self.runtime.get_modelmeta().custom_metadata_map)
         self.name = self.metadata.get("colorizer.name", self.path.stem)
         self.head = self.metadata.get("colorizer.head")
@@ -65,11 +67,12 @@ class OnnxColorizer:
             raise ValueError(f"height and width must be multiples of {DOWNSAMPLING}, not {height}x{width}")
         return self.runtime.run([OUTPUT], feeds)[0]
 
-    def predict(self, inputs: np.ndarray | dict[str, np.ndarray], batch_size: int = 8, verbose: int = 0
-                ) -> np.ndarray:
+    def predict(self, inputs: np.ndarray | dict[str, np.ndarray], batch_size: int = 8, verbose: int = 0) -> np.ndarray:
         """As Keras' ``predict``: all of ``inputs``, ``batch_size`` images at a time."""
         feeds = dict(inputs) if isinstance(inputs, dict) else {"L": inputs}
         count = len(feeds["L"])
-        parts = [self.predict_on_batch({name: value[start:start + batch_size] for name, value in feeds.items()})
-                 for start in range(0, count, batch_size)]
+        parts = [
+            self.predict_on_batch({name: value[start : start + batch_size] for name, value in feeds.items()})
+            for start in range(0, count, batch_size)
+        ]
         return np.concatenate(parts) if parts else np.zeros((0, *feeds["L"].shape[1:3], 2), np.float32)

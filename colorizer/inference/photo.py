@@ -23,9 +23,12 @@ from colorizer.inference.loading import Network
 STRIP = 256  # rows converted at a time: memory does not grow with the photograph
 JPEG_QUALITY = 95
 SAVE_AS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
-SAVE_OPTIONS = {"JPEG": {"quality": JPEG_QUALITY}, "WEBP": {"quality": JPEG_QUALITY},
-                "TIFF": {"compression": "tiff_lzw"},
-                "PNG": {"compress_level": 1}}  # zlib level 1: 2.5x faster than 6 on 12 MP, files 13% larger
+SAVE_OPTIONS = {
+    "JPEG": {"quality": JPEG_QUALITY},
+    "WEBP": {"quality": JPEG_QUALITY},
+    "TIFF": {"compression": "tiff_lzw"},
+    "PNG": {"compress_level": 1},
+}  # zlib level 1: 2.5x faster than 6 on 12 MP, files 13% larger
 
 
 @dataclass
@@ -87,8 +90,9 @@ def predict_photos(model: Network, photos: list[Photo]) -> np.ndarray:
     lightness = np.stack([photo.small for photo in photos])[..., None]
     maps = None
     if takes_hints(model):
-        maps = np.stack([np.zeros((*photo.small.shape, 3), np.float32) if photo.hints is None else photo.hints
-                         for photo in photos])
+        maps = np.stack(
+            [np.zeros((*photo.small.shape, 3), np.float32) if photo.hints is None else photo.hints for photo in photos]
+        )
     return np.asarray(model.predict_on_batch(network_input(model, lightness, maps)), np.float32)
 
 

@@ -43,13 +43,16 @@ def distribution_model(model: "keras.Model") -> "keras.Model":
     from colorizer.network import readout
 
     if not readout.has_distribution_head(model):
-        raise NoDistribution(f"the model {model.name!r} has a regression head: it predicts one colour, not a "
-                             "distribution to suggest from")
+        raise NoDistribution(
+            f"the model {model.name!r} has a regression head: it predicts one colour, not a "
+            "distribution to suggest from"
+        )
     return keras.Model(model.inputs, readout.distribution(model).output)
 
 
-def probabilities_at(distribution: "keras.Model", network_input: np.ndarray | dict[str, np.ndarray], y: int, x: int
-                     ) -> np.ndarray:
+def probabilities_at(
+    distribution: "keras.Model", network_input: np.ndarray | dict[str, np.ndarray], y: int, x: int
+) -> np.ndarray:
     """[Q] the probabilities over the ab bins at pixel (``y``, ``x``) of the working size. (``predict_on_batch``:
     ``predict`` sets up a data adapter every call, about 90 ms on 2 cores, which one image does not need.)"""
     scores = np.asarray(distribution.predict_on_batch(network_input), np.float64)[0]
@@ -58,8 +61,9 @@ def probabilities_at(distribution: "keras.Model", network_input: np.ndarray | di
     return cell / cell.sum()
 
 
-def weighted_kmeans(points: np.ndarray, weights: np.ndarray, k: int, iterations: int = 30, seed: int = 0
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def weighted_kmeans(
+    points: np.ndarray, weights: np.ndarray, k: int, iterations: int = 30, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """(centres [k', 2], masses [k']) of a k-means of ``points`` weighted by ``weights`` (k-means++ start,
     seeded), the empty clusters left out, heaviest first."""
     rng = np.random.default_rng(seed)
@@ -87,12 +91,22 @@ def palette(probabilities: np.ndarray, lightness: float, count: int = SUGGESTION
     from colorizer.hints import colour_hex
 
     centres, masses = weighted_kmeans(ab_bins.centers().astype(np.float64), probabilities, count)
-    return [Suggestion(colour_hex((lightness, a, b)), float(mass), (float(a), float(b)))
-            for i, ((a, b), mass) in enumerate(zip(centres, masses)) if i == 0 or mass >= MIN_PROBABILITY]
+    return [
+        Suggestion(colour_hex((lightness, a, b)), float(mass), (float(a), float(b)))
+        for i, ((a, b), mass) in enumerate(zip(centres, masses))
+        if i == 0 or mass >= MIN_PROBABILITY
+    ]
 
 
-def suggest(model: "keras.Model", lightness: np.ndarray, x: float, y: float, hint_map: np.ndarray | None = None,
-            count: int = SUGGESTIONS, distribution: "keras.Model | None" = None) -> list[Suggestion]:
+def suggest(
+    model: "keras.Model",
+    lightness: np.ndarray,
+    x: float,
+    y: float,
+    hint_map: np.ndarray | None = None,
+    count: int = SUGGESTIONS,
+    distribution: "keras.Model | None" = None,
+) -> list[Suggestion]:
     """The ``count`` most likely colours at (``x``, ``y``) (pixels of ``lightness``, the working-size L [h, w]),
     given ``hint_map`` [h, w, 3] (None: no hints), most likely first (`palette`). ``distribution``: the
     model's `distribution_model`, when the caller keeps one (building it takes about a second)."""

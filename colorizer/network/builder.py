@@ -67,8 +67,14 @@ def member_prefix(member: int) -> str:
     return f"m{member}_"
 
 
-def _conv(x: KerasTensor, filters: int, strides: int = 1, activation: str | None = "relu", dtype: str | None = None,
-          mirror: bool = False) -> KerasTensor:
+def _conv(
+    x: KerasTensor,
+    filters: int,
+    strides: int = 1,
+    activation: str | None = "relu",
+    dtype: str | None = None,
+    mirror: bool = False,
+) -> KerasTensor:
     """A 3x3 convolution; with ``mirror``, padded with the image mirrored (`MirrorPadding`), not zeros."""
     if mirror and strides == 1:
         return layers.Conv2D(filters, 3, padding="valid", activation=activation, dtype=dtype)(MirrorPadding(1)(x))
@@ -118,15 +124,23 @@ def _global_context(x: KerasTensor, channels: int, prefix: str = "") -> KerasTen
 def _spread_hints(hint_map: KerasTensor) -> list[KerasTensor]:
     """What `SpreadHints` gives each level of a unet: full, 1/2, 1/4 and 1/8 of the size (the bottleneck, with
     the whole image's hints beside)."""
-    levels = [SpreadHints(2**level, radius=2 + (level == 3), name=f"hints_at_{2**level}")(hint_map)
-              for level in range(4)]
+    levels = [
+        SpreadHints(2**level, radius=2 + (level == 3), name=f"hints_at_{2**level}")(hint_map) for level in range(4)
+    ]
     levels[3] = layers.Concatenate(name="hints_at_bottleneck")(
-        [levels[3], SpreadHints(8, whole=True, name="hints_whole")(hint_map)])
+        [levels[3], SpreadHints(8, whole=True, name="hints_whole")(hint_map)]
+    )
     return levels
 
 
-def _unet_trunk(x: KerasTensor, width: int, head: str, global_context: bool, prefix: str = "",
-                hints: list[KerasTensor] | None = None) -> KerasTensor:
+def _unet_trunk(
+    x: KerasTensor,
+    width: int,
+    head: str,
+    global_context: bool,
+    prefix: str = "",
+    hints: list[KerasTensor] | None = None,
+) -> KerasTensor:
     """One U-Net on the normalised lightness ``x``, up to its features before the head; ``hints``: what the
     hints say at each level (`_spread_hints`), joined to that level's input."""
     join = (lambda x, level: layers.Concatenate()([x, hints[level]])) if hints else (lambda x, level: x)  # noqa
@@ -148,8 +162,9 @@ def _unet_trunk(x: KerasTensor, width: int, head: str, global_context: bool, pre
     return x
 
 
-def _distribution_logits(x: KerasTensor, width: int, global_context: bool, members: int,
-                         hint_map: KerasTensor | None) -> KerasTensor:
+def _distribution_logits(
+    x: KerasTensor, width: int, global_context: bool, members: int, hint_map: KerasTensor | None
+) -> KerasTensor:
     """The distribution head's logits over the ab bins at 1/4 of the size, from the normalised lightness ``x``:
     one network's, or the mean log-probabilities of ``members`` side by side (`EnsembleMean`); with a
     ``hint_map``, plus the hint branch's where an image has hints (`HintGate`)."""
@@ -166,14 +181,21 @@ def _distribution_logits(x: KerasTensor, width: int, global_context: bool, membe
         logits = EnsembleMean(name=ENSEMBLE_MEAN, dtype=OUTPUT_DTYPE)(logits)
     if hint_map is None:
         return logits
-    branch = _unet_trunk(layers.Concatenate(name="with_hints")([x, hint_map]), width, "distribution", global_context,
-                         prefix="hint_", hints=_spread_hints(hint_map))
+    branch = _unet_trunk(
+        layers.Concatenate(name="with_hints")([x, hint_map]),
+        width,
+        "distribution",
+        global_context,
+        prefix="hint_",
+        hints=_spread_hints(hint_map),
+    )
     branch = layers.Conv2D(q, 1, kernel_initializer="zeros", name=HINT_LOGITS, dtype=OUTPUT_DTYPE)(branch)
     return HintGate(name=HINTED_LOGITS, dtype=OUTPUT_DTYPE)([logits, branch, hint_map])
 
 
-def build_unet(width: int = 16, head: str = "regression", global_context: bool = False, members: int = 1,
-               with_hints: bool = False) -> keras.Model:
+def build_unet(
+    width: int = 16, head: str = "regression", global_context: bool = False, members: int = 1, with_hints: bool = False
+) -> keras.Model:
     """A small U-Net: ``width``, 2x, 4x, 8x channels, three poolings, skip connections at each scale, and
     with ``global_context`` the image's mean features added at the bottleneck (`_global_context`).
 
@@ -224,12 +246,19 @@ def build_unet(width: int = 16, head: str = "regression", global_context: bool =
             ab = FollowHints(ab_bins.POOL, name=FOLLOW_HINTS, dtype=OUTPUT_DTYPE)([ab, hint_map, lightness])
         ab = GuidedEnlarge(ab_bins.POOL, name=ENLARGE, dtype=OUTPUT_DTYPE)([ab, lightness])
     name = f"unet_{head}" if members == 1 else f"unet_{head}_x{members}"
-    return keras.Model(inputs, Saturation(name=SATURATION, dtype=OUTPUT_DTYPE)(ab),
-                       name=name + ("_hints" if with_hints else ""))
+    return keras.Model(
+        inputs, Saturation(name=SATURATION, dtype=OUTPUT_DTYPE)(ab), name=name + ("_hints" if with_hints else "")
+    )
 
 
-def build(arch: str, width: int = 16, head: str = "regression", global_context: bool = False, members: int = 1,
-          with_hints: bool = False) -> keras.Model:
+def build(
+    arch: str,
+    width: int = 16,
+    head: str = "regression",
+    global_context: bool = False,
+    members: int = 1,
+    with_hints: bool = False,
+) -> keras.Model:
     """A network of ``arch`` (`ARCHS`): `build_seed`, or `build_unet` with the other arguments. ValueError for an
     arch, a head (`HEADS`) or a combination there is no network of."""
     if arch not in ARCHS:

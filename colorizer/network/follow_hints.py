@@ -37,20 +37,31 @@ class FollowHints(layers.Layer):
     linear in between), so the cost does not grow with the number of hints. No weights: a network is trained
     without it (on the logits), and it changes nothing without hints."""
 
-    def __init__(self, pool: int = 4, reach: float = 24.0, tone: float = 6.0, doubt: float = 0.05,
-                 far: float = 80.0, far_weight: float = 0.5, far_cover: float = 0.00275, far_power: float = 1.5,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pool: int = 4,
+        reach: float = 24.0,
+        tone: float = 6.0,
+        doubt: float = 0.05,
+        far: float = 80.0,
+        far_weight: float = 0.5,
+        far_cover: float = 0.00275,
+        far_power: float = 1.5,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.pool, self.reach, self.tone, self.doubt = int(pool), float(reach), float(tone), float(doubt)
         self.far, self.far_weight = float(far), float(far_weight)
         self.far_cover, self.far_power = float(far_cover), float(far_power)
         self.step = self.tone / 2
         self.bins = int(np.ceil(100.0 / self.step)) + 1
-        self.near_gaussian, self.far_gaussian = (_gaussian(r / self.pool, int(np.ceil(3 * r / self.pool)))
-                                                 for r in (self.reach, self.far))
+        self.near_gaussian, self.far_gaussian = (
+            _gaussian(r / self.pool, int(np.ceil(3 * r / self.pool))) for r in (self.reach, self.far)
+        )
         across = np.arange(self.bins)
-        self.along = np.exp(-0.5 * ((across[:, None] - across[None, :]) * self.step / self.tone) ** 2
-                            ).astype(np.float32)
+        self.along = np.exp(-0.5 * ((across[:, None] - across[None, :]) * self.step / self.tone) ** 2).astype(
+            np.float32
+        )
 
     @staticmethod
     def _blur(grid: Tensor, gaussian: np.ndarray) -> Tensor:
@@ -70,9 +81,12 @@ class FollowHints(layers.Layer):
         ab, hint_map, lightness = inputs
         hint_map, lightness = ops.cast(hint_map, ab.dtype), ops.cast(lightness, ab.dtype)
         mask = hint_map[..., 2:]
-        pooled = ops.average_pool(ops.concatenate([hint_map[..., :2] * mask, mask, mask * lightness, lightness],
-                                                  axis=-1), self.pool, strides=self.pool, padding="valid"
-                                  ) * float(self.pool**2)  # sums a block
+        pooled = ops.average_pool(
+            ops.concatenate([hint_map[..., :2] * mask, mask, mask * lightness, lightness], axis=-1),
+            self.pool,
+            strides=self.pool,
+            padding="valid",
+        ) * float(self.pool**2)  # sums a block
         colour, mass, lightness_small = pooled[..., :2], pooled[..., 2:3], pooled[..., 4:5] / float(self.pool**2)
         splat = self._hat(pooled[..., 3:4] / ops.maximum(mass, 1e-6)) * ops.cast(mass > 0, ab.dtype)
         grid = ops.concatenate([colour[..., :1] * splat, colour[..., 1:] * splat, mass * splat], axis=-1)
@@ -82,8 +96,9 @@ class FollowHints(layers.Layer):
         along = ops.convert_to_tensor(self.along, ab.dtype)
         take = self._hat(lightness_small)
         b = self.bins
-        colour_a, colour_b, weight = [ops.sum(ops.matmul(grid[..., i * b:(i + 1) * b], along) * take, axis=-1,
-                                              keepdims=True) for i in range(3)]
+        colour_a, colour_b, weight = [
+            ops.sum(ops.matmul(grid[..., i * b : (i + 1) * b], along) * take, axis=-1, keepdims=True) for i in range(3)
+        ]
         # The hints' weighted colour, and the network's for the weight they lack: (sum w c + doubt ab) / (sum w + doubt)
         hinted = ops.concatenate([colour_a, colour_b], axis=-1)
         return ab + (hinted - weight * ab) / (weight + self.doubt * self.pool**2)
@@ -92,6 +107,14 @@ class FollowHints(layers.Layer):
         return input_shape[0]
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "pool": self.pool, "reach": self.reach, "tone": self.tone,
-                "doubt": self.doubt, "far": self.far, "far_weight": self.far_weight, "far_cover": self.far_cover,
-                "far_power": self.far_power}
+        return {
+            **super().get_config(),
+            "pool": self.pool,
+            "reach": self.reach,
+            "tone": self.tone,
+            "doubt": self.doubt,
+            "far": self.far,
+            "far_weight": self.far_weight,
+            "far_cover": self.far_cover,
+            "far_power": self.far_power,
+        }

@@ -41,8 +41,9 @@ class AnnealedMean(layers.Layer):
     def build(self, input_shape: Shape) -> None:
         self.temperature = self.add_weight(shape=(), initializer="ones", trainable=False, name="temperature")
         self.rebalance = self.add_weight(shape=(), initializer="zeros", trainable=False, name="rebalance")
-        self.log_weights = self.add_weight(shape=(input_shape[-1],), initializer="zeros", trainable=False,
-                                           name="log_weights")
+        self.log_weights = self.add_weight(
+            shape=(input_shape[-1],), initializer="zeros", trainable=False, name="log_weights"
+        )
         self.centers = ops.convert_to_tensor(ab_bins.centers() / AB_SCALE)
 
     def call(self, logits: Tensor) -> Tensor:
@@ -92,7 +93,7 @@ class BilinearEnlarge(layers.Layer):
 
     def call(self, x: Tensor) -> Tensor:
         kernel = ops.convert_to_tensor(self.kernel, dtype=x.dtype)
-        channels = [x[..., i:i + 1] for i in range(x.shape[-1])]
+        channels = [x[..., i : i + 1] for i in range(x.shape[-1])]
         enlarged = [ops.conv_transpose(c, kernel, self.factor, padding="same") for c in channels]
         weights = ops.conv_transpose(ops.ones_like(channels[0]), kernel, self.factor, padding="same")
         return ops.concatenate(enlarged, axis=-1) / weights

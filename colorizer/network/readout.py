@@ -106,8 +106,12 @@ def training_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, logits(model).output)
 
 
-def set_vividness(model: keras.Model, temperature: float | None = None, saturation: float | None = None,
-                  rebalance: float | None = None) -> keras.Model:
+def set_vividness(
+    model: keras.Model,
+    temperature: float | None = None,
+    saturation: float | None = None,
+    rebalance: float | None = None,
+) -> keras.Model:
     """Set the read-out of a built or loaded model: the annealed mean's temperature and rebalancing
     (distribution head only) and the saturation factor. Returns the model."""
     for name, value in (("temperature", temperature), ("rebalance", rebalance)):
@@ -118,4 +122,3 @@ def set_vividness(model: keras.Model, temperature: float | None = None, saturati
     if saturation is not None:
         layer(model, SATURATION).factor.assign(saturation)  # (the argument hides `saturation`)
     return model
-

@@ -1,6 +1,6 @@
 """MLflow: the model export logs into the training's run (`log_model`).
 
-The logged model is a pyfunc model with this project's code (`colorizer.tracking.pyfunc`), so that
+The logged model is a pyfunc model with this project's code (`colorizer.inference.pyfunc`), so that
 ``mlflow.pyfunc.load_model`` and ``mlflow models predict`` work in any Python with its `requirements`. Its
 read-out is the logged model's parameters, each export is a new version of the registered model
 `colorizer.tracking.registry.NAME` with the alias ``candidate``, and ``models/mlflow-model.json`` records the
@@ -41,13 +41,15 @@ def requirements() -> list[str]:
 def signature() -> "ModelSignature":
     """Any number of photographs of any height and width: a signature inferred from an example would fix its
     size, and pyfunc would refuse every other (such as evaluate's 256x256). The channels are L alone (1) or L
-    and its hint map (4; `colorizer.tracking.pyfunc`), which the model checks: a signature has no optional
+    and its hint map (4; `colorizer.inference.pyfunc`), which the model checks: a signature has no optional
     tensor."""
     from mlflow.models import ModelSignature
     from mlflow.types import Schema, TensorSpec
 
-    return ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, -1, -1))]),
-                          outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, -1, 2))]))
+    return ModelSignature(
+        inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, -1, -1))]),
+        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, -1, 2))]),
+    )
 
 
 def log_model(model_path: str | Path, cfg: dict, run: "mlflow.ActiveRun") -> dict:
@@ -56,7 +58,7 @@ def log_model(model_path: str | Path, cfg: dict, run: "mlflow.ActiveRun") -> dic
     ``candidate``; returns ``{"model_id", "model_uri", "version"}``.
 
     MLflow's Keras flavor cannot log code, and Keras rebuilds the custom read-out layers only with it; so the
-    model is a pyfunc model from code (`colorizer.tracking.pyfunc`, the Keras file as its artifact) with the
+    model is a pyfunc model from code (`colorizer.inference.pyfunc`, the Keras file as its artifact) with the
     package as ``code_paths``.
     """
     import mlflow
@@ -64,8 +66,14 @@ def log_model(model_path: str | Path, cfg: dict, run: "mlflow.ActiveRun") -> dic
     example = np.full((1, 64, 64, 1), 50.0, np.float32)
     # Naming the requirements saves MLflow 14 s of loading the model in a subprocess to infer them.
     logged = mlflow.pyfunc.log_model(
-        name="model", python_model=CODE / "tracking" / "pyfunc.py", artifacts={"network": str(model_path)},
-        code_paths=[str(CODE)], signature=signature(), input_example=example,
-        pip_requirements=requirements(), params={k: str(v) for k, v in cfg.items()})
+        name="model",
+        python_model=CODE / "inference" / "pyfunc.py",
+        artifacts={"network": str(model_path)},
+        code_paths=[str(CODE)],
+        signature=signature(),
+        input_example=example,
+        pip_requirements=requirements(),
+        params={k: str(v) for k, v in cfg.items()},
+    )
     version = registry.register(logged, run.info.run_id, cfg)
     return {"model_id": logged.model_id, "model_uri": logged.model_uri, "version": version}

@@ -23,14 +23,15 @@ if TYPE_CHECKING:
 
 NAME = "colorizer"
 CANDIDATE, CHAMPION = "candidate", "champion"
-ABOUT = ("Colours grayscale photographs. Input: lightness L of Lab (0..100), float32 [n, H, W, 1], any H and W "
-         "that are multiples of 8, or with colour hints [n, H, W, 4]: L, then a / 128, b / 128 of the hinted "
-         "pixels and a mask (1 where hinted); output: the colour, ab / 128 in [-1, 1], float32 [n, H, W, 2]. "
-         "Logged by the export stage of the colorizer pipeline (DVC + MLflow); each export is a new version "
-         f"with the alias @{CANDIDATE}; `colorize-promote VERSION` moves @{CHAMPION}.")
+ABOUT = (
+    "Colours grayscale photographs. Input: lightness L of Lab (0..100), float32 [n, H, W, 1], any H and W "
+    "that are multiples of 8, or with colour hints [n, H, W, 4]: L, then a / 128, b / 128 of the hinted "
+    "pixels and a mask (1 where hinted); output: the colour, ab / 128 in [-1, 1], float32 [n, H, W, 2]. "
+    "Logged by the export stage of the colorizer pipeline (DVC + MLflow); each export is a new version "
+    f"with the alias @{CANDIDATE}; `colorize-promote VERSION` moves @{CHAMPION}."
+)
 # The test metrics `colorize-promote` shows, in this order, with their headings.
-SHOWN = (("test_psnr", "PSNR"), ("test_ssim", "SSIM"), ("test_ab_mse", "ab MSE"),
-         ("test_colorfulness", "colourful"))
+SHOWN = (("test_psnr", "PSNR"), ("test_ssim", "SSIM"), ("test_ab_mse", "ab MSE"), ("test_colorfulness", "colourful"))
 
 
 def register(logged: "ModelInfo", run_id: str, read_out: dict[str, Any]) -> str:
@@ -48,9 +49,14 @@ def register(logged: "ModelInfo", run_id: str, read_out: dict[str, Any]) -> str:
             raise
         client.update_registered_model(NAME, description=ABOUT)
     described = ", ".join(f"{k} {v}" for k, v in read_out.items())
-    version = client.create_model_version(NAME, source=logged.model_uri, run_id=run_id, model_id=logged.model_id,
-                                          description=f"Trained in MLflow run {run_id}. Read-out: {described}.",
-                                          tags={f"export.{k}": str(v) for k, v in read_out.items()})
+    version = client.create_model_version(
+        NAME,
+        source=logged.model_uri,
+        run_id=run_id,
+        model_id=logged.model_id,
+        description=f"Trained in MLflow run {run_id}. Read-out: {described}.",
+        tags={f"export.{k}": str(v) for k, v in read_out.items()},
+    )
     client.set_registered_model_alias(NAME, CANDIDATE, str(version.version))
     return str(version.version)
 
@@ -72,10 +78,16 @@ def version_rows(client: "MlflowClient") -> list[dict[str, Any]]:
         metrics, logged = {}, model_id(version)
         if logged:
             metrics = {m.key: m.value for m in client.get_logged_model(logged).metrics or ()}
-        rows.append({"version": str(version.version), "aliases": sorted(version.aliases),
-                     "read_out": {k.split(".", 1)[1]: v for k, v in version.tags.items() if k.startswith("export.")},
-                     "metrics": metrics, "run_id": version.run_id,
-                     "model_id": logged})
+        rows.append(
+            {
+                "version": str(version.version),
+                "aliases": sorted(version.aliases),
+                "read_out": {k.split(".", 1)[1]: v for k, v in version.tags.items() if k.startswith("export.")},
+                "metrics": metrics,
+                "run_id": version.run_id,
+                "model_id": logged,
+            }
+        )
     return rows
 
 
@@ -85,11 +97,16 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = [head]
     for row in rows:
         figures = [f"{row['metrics'][key]:.4g}" if key in row["metrics"] else "-" for key, _ in SHOWN]
-        lines.append([row["version"], *figures, " ".join(f"@{a}" for a in row["aliases"]) or "-",
-                      ", ".join(f"{k} {v}" for k, v in row["read_out"].items()) or "-"])
+        lines.append(
+            [
+                row["version"],
+                *figures,
+                " ".join(f"@{a}" for a in row["aliases"]) or "-",
+                ", ".join(f"{k} {v}" for k, v in row["read_out"].items()) or "-",
+            ]
+        )
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
-    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
-                     for line in lines)
+    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
 
 
 def promote(client: "MlflowClient", version: str, alias: str = CHAMPION) -> dict[str, Any]:
@@ -109,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="colorize-promote",
         description=f"List the versions of the registered model {NAME!r} with their test metrics, or move an "
-                    f"alias (@{CHAMPION} by default) to one of them. The tracking store is this project's "
-                    f"(mlflow.db) or MLFLOW_TRACKING_URI.")
+        f"alias (@{CHAMPION} by default) to one of them. The tracking store is this project's "
+        f"(mlflow.db) or MLFLOW_TRACKING_URI.",
+    )
     parser.add_argument("version", nargs="?", help="the version to move the alias to (default: only list them)")
     parser.add_argument("--alias", default=CHAMPION, help=f"the alias to move (default {CHAMPION})")
     args = parser.parse_args(argv)
@@ -125,8 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         client = MlflowClient()
         if args.version is None:
             rows = version_rows(client)
-            print(table(rows) if rows else f"{NAME} has no versions yet in {store.tracking_uri()}: run "
-                                           "`dvc repro` to export one")
+            print(
+                table(rows)
+                if rows
+                else f"{NAME} has no versions yet in {store.tracking_uri()}: run `dvc repro` to export one"
+            )
             return 0
         row = promote(client, args.version, args.alias)
     except (ValueError, MlflowException, store.TrackingUnavailable) as error:

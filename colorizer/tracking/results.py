@@ -10,8 +10,18 @@ from pathlib import Path
 from colorizer.tracking import runs, store
 
 # The training parameters that shape the model, in the order the gallery lists them (MLflow has them all).
-ABOUT_PARAMS = ("arch", "width", "members", "head", "global_context", "epochs", "crops_per_image", "batch_size",
-                "learning_rate", "seed")
+ABOUT_PARAMS = (
+    "arch",
+    "width",
+    "members",
+    "head",
+    "global_context",
+    "epochs",
+    "crops_per_image",
+    "batch_size",
+    "learning_rate",
+    "seed",
+)
 
 
 def log_test_scores(model_file: Path, prepared: Path, means: dict, curve: list[dict], files: list[Path]) -> None:
@@ -62,6 +72,9 @@ def about_model(run_file: Path, model_file: Path) -> str:
     except Exception:  # the gallery does not wait for MLflow
         return f"Made by the model of MLflow run {run_id}."
     shown = {k: run.data.params[k] for k in ABOUT_PARAMS if k in run.data.params}
-    return (f"Made by the model of MLflow run {run.info.run_name or ''} ({run_id}): "
-            + ", ".join(f"{k} {v}" for k, v in shown.items())
-            + ("; read-out " + ", ".join(f"{k} {v}" for k, v in readout.items()) if readout else "") + ".")
+    return (
+        f"Made by the model of MLflow run {run.info.run_name or ''} ({run_id}): "
+        + ", ".join(f"{k} {v}" for k, v in shown.items())
+        + ("; read-out " + ", ".join(f"{k} {v}" for k, v in readout.items()) if readout else "")
+        + "."
+    )

@@ -58,8 +58,9 @@ class ClosingRun:
     def __enter__(self) -> mlflow.ActiveRun:
         return self.run
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> bool:
         if kind is None:
             status = "FINISHED"
         else:
@@ -76,8 +77,12 @@ def start_training_run(experiment_id: str, run_id: str | None = None) -> Closing
     for a plain ``dvc repro`` after the commit, and described by what params.yaml changes from the commit."""
     if run_id:
         return ClosingRun(mlflow.start_run(run_id=run_id), "train")
-    return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=run_name(),
-                                       tags=run_tags("train"), description=run_description()), "train")
+    return ClosingRun(
+        mlflow.start_run(
+            experiment_id=experiment_id, run_name=run_name(), tags=run_tags("train"), description=run_description()
+        ),
+        "train",
+    )
 
 
 def run_name() -> str:
@@ -90,12 +95,21 @@ def run_name() -> str:
 
 def run_description() -> str:
     """How the run was started (DVC experiment or ``dvc repro``), at which commit, and what params.yaml changes."""
-    how = (f"DVC experiment {os.environ['DVC_EXP_NAME']}" if os.environ.get("DVC_EXP_NAME") else "`dvc repro`")
+    how = f"DVC experiment {os.environ['DVC_EXP_NAME']}" if os.environ.get("DVC_EXP_NAME") else "`dvc repro`"
     commit = git_commit()
     changes = changed_params()
-    return (f"Trained by {how}" + (f" at commit {commit[:12]}" if commit else "") + ". "
-            + ("params.yaml changes from the commit: " + "; ".join(changes) if changes
-               else "params.yaml as committed." if commit else ""))
+    return (
+        f"Trained by {how}"
+        + (f" at commit {commit[:12]}" if commit else "")
+        + ". "
+        + (
+            "params.yaml changes from the commit: " + "; ".join(changes)
+            if changes
+            else "params.yaml as committed."
+            if commit
+            else ""
+        )
+    )
 
 
 def changed_params(path: str | Path = "params.yaml") -> list[str]:
@@ -109,9 +123,13 @@ def changed_params(path: str | Path = "params.yaml") -> list[str]:
         return []
     if committed.returncode:
         return []
-    return [f"{section}.{key} {before.get(section, {}).get(key)!r} -> {value!r}"
-            for section, values in now.items() if isinstance(values, dict)
-            for key, value in values.items() if before.get(section, {}).get(key) != value]
+    return [
+        f"{section}.{key} {before.get(section, {}).get(key)!r} -> {value!r}"
+        for section, values in now.items()
+        if isinstance(values, dict)
+        for key, value in values.items()
+        if before.get(section, {}).get(key) != value
+    ]
 
 
 def prepared_dataset(path: str | Path, name: str | None = None, lock: str | Path = "dvc.lock") -> "MetaDataset":
@@ -126,8 +144,12 @@ def prepared_dataset(path: str | Path, name: str | None = None, lock: str | Path
     digest = None
     with contextlib.suppress(OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, StopIteration):
         stages = yaml.safe_load(Path(lock).read_text())["stages"]
-        digest = next(out["md5"] for stage in stages.values() for out in stage.get("outs", ())
-                      if out["path"] == Path(path).as_posix())
+        digest = next(
+            out["md5"]
+            for stage in stages.values()
+            for out in stage.get("outs", ())
+            if out["path"] == Path(path).as_posix()
+        )
     with warnings.catch_warnings():  # a local path matches two registered sources, the same class for both
         warnings.simplefilter("ignore", UserWarning)
         source = resolve_dataset_source(str(Path(path).resolve()))
@@ -149,13 +171,15 @@ def logged_model_id(path: str | Path, stage: str) -> str | None:
         mlflow.get_logged_model(model_id)
         return model_id
     except mlflow.exceptions.MlflowException:
-        print(f"{stage}: the logged model {model_id} is not in {tracking_uri()}; logging to the run only",
-              file=sys.stderr)
+        print(
+            f"{stage}: the logged model {model_id} is not in {tracking_uri()}; logging to the run only", file=sys.stderr
+        )
         return None
 
 
-def log_model_metrics(metrics: dict[str, float], model_id: str | None, dataset: "Dataset | None" = None,
-                      step: int | None = None) -> None:
+def log_model_metrics(
+    metrics: dict[str, float], model_id: str | None, dataset: "Dataset | None" = None, step: int | None = None
+) -> None:
     """``metrics`` into the active run, and linked to the logged model ``model_id`` (when there is one) as
     measured on ``dataset``, so that each model keeps its own figures in the Models tab and the registry."""
     if model_id is None:
@@ -167,6 +191,7 @@ def log_model_metrics(metrics: dict[str, float], model_id: str | None, dataset: 
 def write_run_file(run_id: str, path: str | Path) -> None:
     """Record the run id and the store's URI in ``path`` (the run file that export, evaluate and render read)."""
     from colorizer.atomic import write_json
+
     write_json(path, {"run_id": run_id, "tracking_uri": tracking_uri()})
 
 
@@ -181,12 +206,12 @@ def reopen_training_run(path: str | Path, stage: str) -> ClosingRun:
             return ClosingRun(mlflow.start_run(run_id=run_id), stage)
         except mlflow.exceptions.MlflowException:
             print(f"{stage}: MLflow run {run_id} is not in {tracking_uri()}; logging to a new run", file=sys.stderr)
-    return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=run_name(), tags=run_tags(stage)),
-                      stage)
+    return ClosingRun(mlflow.start_run(experiment_id=experiment_id, run_name=run_name(), tags=run_tags(stage)), stage)
 
 
-def log_to_training_run(path: str | Path, stage: str, what: str,
-                        log: Callable[[mlflow.ActiveRun], object]) -> str | None:
+def log_to_training_run(
+    path: str | Path, stage: str, what: str, log: Callable[[mlflow.ActiveRun], object]
+) -> str | None:
     """``log(run)`` inside the training's run (`reopen_training_run`), for a stage whose outputs are written
     already: if MLflow fails, a warning that ``what`` did not reach it, and the stage still succeeds. Returns
     the URL of the experiment's runs page (None after a failure)."""

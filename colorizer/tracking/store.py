@@ -30,18 +30,18 @@ EXPERIMENT = "colorization"
 # needs as well (the tag alone did not change where the UI lands).
 EXPERIMENT_TAGS = {
     "mlflow.note.content": "Colorization: one run per training of the DVC pipeline (`dvc repro`, `dvc exp run`). "
-                           "Parameters are train's (params.yaml), metrics per epoch are Keras's, `test_*` "
-                           "metrics are evaluate's on the held-out photographs, artifacts hold the model (also "
-                           "registered as `colorizer`) and the gallery of test photographs.",
+    "Parameters are train's (params.yaml), metrics per epoch are Keras's, `test_*` "
+    "metrics are evaluate's on the held-out photographs, artifacts hold the model (also "
+    "registered as `colorizer`) and the gallery of test photographs.",
     "mlflow.experimentKind": "custom_model_development",
 }
 # The runs table's columns: a view shared by URL (MLflow 3.15+ keeps it in an experiment tag), which
 # `runs_url` opens; without it the table shows no metric at all.
 RUNS_VIEW = "colorizer"
-RUNS_VIEW_COLUMNS = ([f"metrics.`{key}`" for key in ("test_psnr", "test_ssim", "test_ab_mse", "test_colorfulness",
-                                                       "kept_val_loss", "kept_epoch")]
-                     + [f"params.`{key}`" for key in ("arch", "width", "members", "head", "epochs",
-                                                      "crops_per_image")])
+RUNS_VIEW_COLUMNS = [
+    f"metrics.`{key}`"
+    for key in ("test_psnr", "test_ssim", "test_ab_mse", "test_colorfulness", "kept_val_loss", "kept_epoch")
+] + [f"params.`{key}`" for key in ("arch", "width", "members", "head", "epochs", "crops_per_image")]
 EXPERIMENT_TAGS[f"mlflow.sharedViewState.{RUNS_VIEW}"] = json.dumps({"selectedColumns": RUNS_VIEW_COLUMNS})
 UI_ADDRESS = "http://127.0.0.1:5000"  # where `mlflow ui` serves a local store
 
@@ -61,7 +61,7 @@ def original_repo(path: Path) -> Path:
     """The repository that a DVC experiment's temporary copy inside ``path`` was made from; else ``path``."""
     parts = path.parts
     for i in range(len(parts) - len(EXPERIMENT_COPIES) + 1):
-        if parts[i:i + len(EXPERIMENT_COPIES)] == EXPERIMENT_COPIES:
+        if parts[i : i + len(EXPERIMENT_COPIES)] == EXPERIMENT_COPIES:
             return Path(*parts[:i])
     return path
 
@@ -117,8 +117,7 @@ def connect(experiment: str = EXPERIMENT) -> str:
                     raise
                 return found.experiment_id
     except Exception as error:  # MLflow raises many types for a store it cannot reach
-        raise TrackingUnavailable(f"cannot reach the MLflow tracking store at {uri}: "
-                                  f"{first_line(error)}") from error
+        raise TrackingUnavailable(f"cannot reach the MLflow tracking store at {uri}: {first_line(error)}") from error
 
 
 def first_line(error: BaseException) -> str:
@@ -202,5 +201,3 @@ def runs_url(experiment_id: str) -> str:
     uri = tracking_uri()
     base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else UI_ADDRESS
     return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning&viewStateShareKey={RUNS_VIEW}"
-
-

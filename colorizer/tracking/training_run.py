@@ -5,7 +5,7 @@
 import contextlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import keras
 import mlflow
@@ -13,8 +13,13 @@ import mlflow
 from colorizer.data.shards import SETTINGS
 from colorizer.tracking import runs, store
 
-if TYPE_CHECKING:
-    from colorizer.training.finetune import Parent
+
+class Parent(Protocol):
+    """What the run records of the network a training starts from (`colorizer.training.finetune.Parent`): its
+    tags, and its MLflow logged model's id when it has one."""
+
+    tags: dict[str, str]
+    model_id: str | None
 
 
 class EpochMetrics(keras.callbacks.Callback):
@@ -35,7 +40,7 @@ def data_params(prepared: Path | str) -> dict:
     return {f"prepare.{k}": v for k, v in json.loads(path.read_text()).items()}
 
 
-def log_start(params: dict, prepared: Path | str, parent: "Parent | None" = None) -> None:
+def log_start(params: dict, prepared: Path | str, parent: Parent | None = None) -> None:
     """A new training run's beginning, into the active run: ``params`` (train's, and what the training runs on)
     with the ones the shards were prepared with (`data_params`), the prepared data as its training dataset and
     the model it started from (`log_parent`)."""
@@ -45,7 +50,7 @@ def log_start(params: dict, prepared: Path | str, parent: "Parent | None" = None
         log_parent(parent)
 
 
-def log_parent(parent: "Parent") -> None:
+def log_parent(parent: Parent) -> None:
     """The model the training started from, into the active run: tags (``init_from``, and the file's digest or
     the registered model version, run and logged model it resolved to) and, for an MLflow logged model, the
     run's model input (MLflow 3's lineage: the parent's page lists this run)."""
@@ -55,8 +60,9 @@ def log_parent(parent: "Parent") -> None:
 
         # The client's call: mlflow.log_inputs takes models on Databricks only; the stores here take them too.
         with contextlib.suppress(Exception):  # lineage is a convenience: the tags say it already
-            mlflow.MlflowClient().log_inputs(mlflow.active_run().info.run_id,
-                                             models=[LoggedModelInput(parent.model_id)])
+            mlflow.MlflowClient().log_inputs(
+                mlflow.active_run().info.run_id, models=[LoggedModelInput(parent.model_id)]
+            )
 
 
 def log_to_mlflow(report: dict, seconds: float) -> None:
@@ -65,8 +71,10 @@ def log_to_mlflow(report: dict, seconds: float) -> None:
     The per-epoch series (loss, val_loss, val_ab_mse) are there already, from `EpochMetrics`; the kept epoch's
     figures go under their own names (``kept_val_loss``), not as one more point of a series.
     """
-    mlflow.log_metrics({("" if k in ("kept_epoch", "epochs") else "kept_") + k: v for k, v in report.items()}
-                       | {"train_seconds": seconds})
+    mlflow.log_metrics(
+        {("" if k in ("kept_epoch", "epochs") else "kept_") + k: v for k, v in report.items()}
+        | {"train_seconds": seconds}
+    )
 
 
 def log_final(report: dict, seconds: float) -> None:

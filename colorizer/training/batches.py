@@ -10,9 +10,9 @@ batches, whatever the number of workers, and a resumed training continues the sa
 import keras
 import numpy as np
 
+from colorizer.data.shards import LabSplit
 from colorizer.training.crops import draw_boxes, whole_boxes
 from colorizer.training.simulated_hints import draw_training_points
-from colorizer.data.shards import LabSplit
 
 
 class CropBatches(keras.utils.PyDataset):
@@ -38,9 +38,21 @@ class CropBatches(keras.utils.PyDataset):
     branch) as well as without (the hint-free networks).
     """
 
-    def __init__(self, split: LabSplit, batch_size: int, shuffle: bool = True, crops_per_image: int = 1,
-                 min_scale: float = 1.0, flip: bool = False, seed: int = 0, epoch: int = 0, skip: int = 0,
-                 part: tuple[int, int] = (0, 1), hints: dict | None = None, **kwargs):
+    def __init__(
+        self,
+        split: LabSplit,
+        batch_size: int,
+        shuffle: bool = True,
+        crops_per_image: int = 1,
+        min_scale: float = 1.0,
+        flip: bool = False,
+        seed: int = 0,
+        epoch: int = 0,
+        skip: int = 0,
+        part: tuple[int, int] = (0, 1),
+        hints: dict | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
         self.split, self.batch_size, self.part = split, batch_size, tuple(part)
         self.shuffle, self.flip, self.seed, self.hints = shuffle, flip, seed, hints
@@ -65,7 +77,7 @@ class CropBatches(keras.utils.PyDataset):
 
     def rows_of(self, index: int) -> np.ndarray:
         index += self.skip
-        return self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        return self.order[index * self.batch_size : (index + 1) * self.batch_size]
 
     def global_batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """(rows, boxes) of the whole batch ``index``, every process's slices together."""
@@ -82,10 +94,11 @@ class CropBatches(keras.utils.PyDataset):
         # Training draws new points every epoch; validation the same points every epoch.
         key = [self.epoch, index + self.skip, 2] if self.shuffle else [index + self.skip, 3]
         rng = np.random.default_rng([self.seed, *key])
-        return draw_training_points(rng, count, self.hints["size"], self.hints["stop"], self.hints["sides"],
-                                    self.hints["spread"])
+        return draw_training_points(
+            rng, count, self.hints["size"], self.hints["stop"], self.hints["sides"], self.hints["spread"]
+        )
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         rows, boxes = self.global_batch(index)
         mine = slice_of(len(rows), self.part)
         batch = {"codes": self.split.take_codes(rows[mine]), "boxes": boxes[mine]}
@@ -109,10 +122,12 @@ class EvenBatches(CropBatches):
     ones each epoch when shuffled). Keras 3 under tf.distribute fails on an uneven batch
     (keras-team/keras#19246), and JAX shards a batch only evenly (``data_parallel``)."""
 
-    def __init__(self, split, batch_size: int, replicas: int, **kwargs):
+    def __init__(self, split: LabSplit, batch_size: int, replicas: int, **kwargs: object) -> None:
         if batch_size % replicas or len(split) < replicas:
-            raise ValueError(f"train.distribute: batches of {batch_size} from a split of {len(split)} "
-                             f"images cannot be split evenly between {replicas} devices")
+            raise ValueError(
+                f"train.distribute: batches of {batch_size} from a split of {len(split)} "
+                f"images cannot be split evenly between {replicas} devices"
+            )
         self.replicas = replicas
         super().__init__(split, batch_size, **kwargs)
 
@@ -134,6 +149,6 @@ class EpochCounter(keras.callbacks.Callback):
         super().__init__()
         self.batches = batches
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if epoch != self.batches.epoch:
             self.batches.set_epoch(epoch)

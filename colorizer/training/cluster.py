@@ -28,13 +28,21 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-ADDRESSES, COUNT, INDEX = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
-                           "KERAS_DISTRIBUTION_PROCESS_ID")
+if TYPE_CHECKING:
+    import keras
+
+ADDRESSES, COUNT, INDEX = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",
+)
 START_TIMEOUT = 300  # seconds for every process to join (machines of a cluster start at different times)
 PEER_TIMEOUT = 30  # seconds of silence (missed heartbeats) before a process is taken for dead
 
@@ -62,7 +70,7 @@ class Group:
 SOLO = Group()
 
 
-def group_from_env(environ=None) -> Group:
+def group_from_env(environ: Mapping[str, str] | None = None) -> Group:
     """The process group of ``environ`` (default: this process's environment); `SOLO` when none is set."""
     environ = os.environ if environ is None else environ
     given = {name: environ.get(name, "").strip() for name in (ADDRESSES, COUNT, INDEX)}
@@ -70,8 +78,9 @@ def group_from_env(environ=None) -> Group:
         return SOLO
     missing = [name for name, value in given.items() if not value]
     if missing:
-        raise ClusterError(f"several processes need {', '.join(missing)} set as well as "
-                           f"{', '.join(n for n, v in given.items() if v)}")
+        raise ClusterError(
+            f"several processes need {', '.join(missing)} set as well as {', '.join(n for n, v in given.items() if v)}"
+        )
     numbers = {}
     for name in (COUNT, INDEX):
         try:
@@ -100,12 +109,17 @@ def join(group: Group) -> None:
 
     if jax.distributed.is_initialized():
         return
-    jax.distributed.initialize(coordinator_address=group.coordinator, num_processes=group.count,
-                               process_id=group.index, initialization_timeout=START_TIMEOUT,
-                               heartbeat_timeout_seconds=PEER_TIMEOUT, shutdown_timeout_seconds=START_TIMEOUT)
+    jax.distributed.initialize(
+        coordinator_address=group.coordinator,
+        num_processes=group.count,
+        process_id=group.index,
+        initialization_timeout=START_TIMEOUT,
+        heartbeat_timeout_seconds=PEER_TIMEOUT,
+        shutdown_timeout_seconds=START_TIMEOUT,
+    )
 
 
-def data_parallel():
+def data_parallel() -> "keras.distribution.DataParallel":
     """Keras's DataParallel over every device of every process, with each process feeding its own batches
     (already its slice: no sharding of the input by Keras)."""
     import keras
@@ -116,7 +130,7 @@ def data_parallel():
 
 
 @contextlib.contextmanager
-def chief_files(folder: Path, names, group: Group):
+def chief_files(folder: Path, names: Iterable[str], group: Group) -> Iterator[Path]:
     """A folder holding the chief's files ``names`` of ``folder`` (those it has), on every process: the
     chief's own folder; on the others a private temporary copy, removed on leaving. Only the chief keeps
     checkpoints; a resumed training loads them on every process, together: in JAX a variable of the
@@ -141,7 +155,7 @@ def chief_files(folder: Path, names, group: Group):
 
 
 @contextlib.contextmanager
-def local_only():
+def local_only() -> Iterator[None]:
     """Variables made inside (Keras's saving makes some) belong to this process alone, not to the
     distribution: in JAX, making or assigning a distributed variable is a step every process takes together,
     and the chief saves its checkpoints alone."""
@@ -155,7 +169,7 @@ def local_only():
         keras.distribution.set_distribution(before)
 
 
-def local_copy(model):
+def local_copy(model: "keras.Model") -> "keras.Model":
     """``model`` with its weights in this process alone (outside any distribution), for the chief to change
     and save after the training, without the other processes."""
     import keras
@@ -167,7 +181,7 @@ def local_copy(model):
 
 
 @contextlib.contextmanager
-def stop_together(group: Group):
+def stop_together(group: Group) -> Iterator[None]:
     """Around a training of several processes: when it fails in this process (another process died, which
     breaks the step under way at once, or this one failed or was interrupted), say so in one line and end
     this process now (status 1, 130 for Ctrl-C), without waiting for the group's orderly shutdown, which
@@ -181,16 +195,21 @@ def stop_together(group: Group):
     except SystemExit as error:  # a stage's error message (sys.exit("train: ...")), or a plain exit
         if error.code in (None, 0):
             raise
-        _end_now(error.code if isinstance(error.code, str) else f"train: {group} stops (status {error.code})",
-                 error.code if isinstance(error.code, int) else 1)
+        _end_now(
+            error.code if isinstance(error.code, str) else f"train: {group} stops (status {error.code})",
+            error.code if isinstance(error.code, int) else 1,
+        )
     except (Exception, KeyboardInterrupt) as error:
         interrupted = isinstance(error, KeyboardInterrupt)
         cause = "interrupted" if interrupted else (str(error).strip().splitlines() or [type(error).__name__])[0]
         if not interrupted and ("Gloo" in cause or "NCCL" in cause or "Connection" in cause):
             detail = re.sub(r"^(?:[A-Z_]+: )?(?:Error dispatching computation: )+", "", cause)
             cause = f"another process of the training stopped ({detail})"
-        _end_now(f"train: {group} stops: {cause}. Every process of the training stops with it; start them all "
-                 f"again to resume from the chief's last checkpoint", 130 if interrupted else 1)
+        _end_now(
+            f"train: {group} stops: {cause}. Every process of the training stops with it; start them all "
+            f"again to resume from the chief's last checkpoint",
+            130 if interrupted else 1,
+        )
 
 
 def _end_now(message: str, status: int) -> None:
@@ -213,5 +232,7 @@ def agree(digest: str, group: Group, what: str) -> None:
     same = np.asarray(multihost_utils.process_allgather(np.array([np.array_equal(mine, chiefs)], np.int32)))
     others = [index for index, ok in enumerate(same.ravel().tolist()) if not ok]
     if others:
-        raise ClusterError(f"{what} of process {', '.join(map(str, others))} differ from the chief's: every "
-                           f"machine needs the same commit and data (git pull, dvc pull)")
+        raise ClusterError(
+            f"{what} of process {', '.join(map(str, others))} differ from the chief's: every "
+            f"machine needs the same commit and data (git pull, dvc pull)"
+        )

@@ -18,13 +18,16 @@ import numpy as np
 from keras import ops
 
 from colorizer.color import AB_OFFSET, AB_SCALE, L_PER_CODE
-from colorizer.training.simulated_hints import has_hints, paint_from_truth
 from colorizer.inference.predict import takes_hints
+from colorizer.network.ab_bins import Tensor
+from colorizer.training.simulated_hints import has_hints, paint_from_truth
 
 BOX_FIELDS = ("top", "left", "height", "width", "flip")  # a box, in pixels of the stored photograph
 
 
-def draw_boxes(rng: np.random.Generator, count: int, stored, min_scale: float, flip: bool) -> np.ndarray:
+def draw_boxes(
+    rng: np.random.Generator, count: int, stored: tuple[int, int], min_scale: float, flip: bool
+) -> np.ndarray:
     """``count`` random boxes [count, 5] (`BOX_FIELDS`, float32) in a photograph of ``stored`` = (height,
     width): each side ``min_scale``..1 of the photograph's (one scale for both), anywhere inside it, and with
     ``flip`` mirrored left-right with probability one half."""
@@ -36,12 +39,12 @@ def draw_boxes(rng: np.random.Generator, count: int, stored, min_scale: float, f
     return np.stack([top, left, crop_h, crop_w, mirrored], axis=1).astype(np.float32)
 
 
-def whole_boxes(count: int, stored) -> np.ndarray:
+def whole_boxes(count: int, stored: tuple[int, int]) -> np.ndarray:
     """Boxes [count, 5] that take the whole photograph as it is (validation)."""
     return np.tile(np.array([0.0, 0.0, stored[0], stored[1], 0.0], np.float32), (count, 1))
 
 
-def resample_weights(start, length, mirrored, out: int, size):
+def resample_weights(start: Tensor, length: Tensor, mirrored: Tensor, out: int, size: int) -> Tensor:
     """[n, out, size]: row i holds the weights of the ``size`` source pixels that make output pixel i when the
     span ``start`` .. ``start + length`` (each [n], in pixels) is resized to ``out`` pixels, mirrored where
     ``mirrored`` is 1. Pillow's bilinear filter: a triangle as wide as the reduction (at least one pixel)."""
@@ -55,7 +58,7 @@ def resample_weights(start, length, mirrored, out: int, size):
     return weights / ops.sum(weights, axis=-1, keepdims=True)
 
 
-def crop_resize(codes, boxes, size):
+def crop_resize(codes: Tensor, boxes: Tensor, size: tuple[int, int]) -> tuple[Tensor, Tensor]:
     """Lab codes [n, H, W, 3] (uint8) and boxes [n, 5] -> (L [n, h, w, 1] in 0..100, ab / 128 [n, h, w, 2]):
     each box cut out, mirrored if asked and resized to ``size`` = (h, w)."""
     images = ops.cast(codes, "float32")
@@ -77,27 +80,41 @@ class CropTraining(keras.Model):
     loss and metrics compare its output with their ab / 128. Only ``network`` is saved; this is the harness.
     """
 
-    def __init__(self, network: keras.Model, size, **kwargs):
+    def __init__(self, network: keras.Model, size: tuple[int, int], **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.network, self.size = network, tuple(size)
         self.built = network.built  # its only weights are the network's
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: dict[str, Tensor], training: bool = False) -> dict[str, Tensor]:
         lightness, ab = crop_resize(inputs["codes"], inputs["boxes"], self.size)
         if takes_hints(self.network):  # a network that takes hints: simulated from the truth of each crop
             points = inputs.get("points")
-            hints = (paint_from_truth(ab, points) if points is not None
-                     else ops.zeros_like(ops.concatenate([ab, lightness], axis=-1)))  # none given: no hints
+            hints = (
+                paint_from_truth(ab, points)
+                if points is not None
+                else ops.zeros_like(ops.concatenate([ab, lightness], axis=-1))
+            )  # none given: no hints
             network_input = {"L": lightness, "hints": hints}
         else:
             network_input = lightness
         predicted = self.network(network_input, training=training)
         if isinstance(predicted, (list, tuple)):  # a hint branch's: the hint-free logits and the hinted ones
-            return {"predicted": predicted[0], "hinted": predicted[1], "ab": ab,
-                    "with_hints": has_hints(network_input["hints"])}
+            return {
+                "predicted": predicted[0],
+                "hinted": predicted[1],
+                "ab": ab,
+                "with_hints": has_hints(network_input["hints"]),
+            }
         return {"predicted": predicted, "ab": ab}
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def compute_loss(
+        self,
+        x: Tensor = None,
+        y: Tensor = None,
+        y_pred: dict[str, Tensor] | None = None,
+        sample_weight: Tensor = None,
+        training: bool = True,
+    ) -> Tensor:
         """The loss of the network's output; with a hint branch (`colorizer.network.layers.HintGate`), plus that of
         the hinted logits over the crops that have hints (without, the branch adds nothing to learn from). The
         validation's crops have hints too (the same every epoch; `colorizer.training.fit.epoch_batches`), so its loss
@@ -108,5 +125,5 @@ class CropTraining(keras.Model):
             loss = loss + self._compile_loss(y_pred["ab"], y_pred["hinted"], weight)
         return loss
 
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+    def compute_metrics(self, x: Tensor, y: Tensor, y_pred: dict[str, Tensor], sample_weight: Tensor = None) -> dict:
         return super().compute_metrics(x, y_pred["ab"], y_pred["predicted"], sample_weight)

@@ -3,8 +3,13 @@ of ``train.distribute``, and the dtype policy of ``train.mixed_precision``. One 
 every question about the hardware."""
 
 import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import keras
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 def visible_devices() -> list[tuple[str, str]]:
@@ -18,8 +23,7 @@ def visible_devices() -> list[tuple[str, str]]:
     if backend == "jax":
         import jax
 
-        return [("GPU" if d.platform in ("gpu", "cuda", "rocm") else d.platform.upper(), str(d))
-                for d in jax.devices()]
+        return [("GPU" if d.platform in ("gpu", "cuda", "rocm") else d.platform.upper(), str(d)) for d in jax.devices()]
     return [("CPU", backend)]
 
 
@@ -47,7 +51,7 @@ def replica_devices(distribute: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def distribution(distribute: str):
+def distribution(distribute: str) -> Iterator[None]:
     """The Keras distribution a training runs under (build, compile and fit): for ``data_parallel``,
     `colorizer.training.cluster.data_parallel`; otherwise none."""
     if distribute != "data_parallel":
@@ -61,7 +65,7 @@ def distribution(distribute: str):
         yield
 
 
-def strategy(distribute: str):
+def strategy(distribute: str) -> "tf.distribute.MirroredStrategy | None":
     """The tf.distribute strategy of ``train.distribute``, or None when it is not ``mirrored`` (one device,
     or ``data_parallel``, which is a Keras distribution: `distribution`).
 
@@ -78,10 +82,10 @@ def strategy(distribute: str):
 
 
 @contextlib.contextmanager
-def dtype_policy(mixed):
+def dtype_policy(mixed: bool | str) -> Iterator[None]:
     """Layers built inside compute in float16 with float32 weights when ``mixed`` (``auto``: when there is a
-    GPU; on a CPU float16 is slower, not faster); the output layers stay float32 (`colorizer.network.builder.OUTPUT_DTYPE`).
-    Compiling such a model wraps its optimizer in Keras's loss scaling."""
+    GPU; on a CPU float16 is slower, not faster); the output layers stay float32
+    (`colorizer.network.builder.OUTPUT_DTYPE`). Compiling such a model wraps its optimizer in Keras's loss scaling."""
     before = keras.config.dtype_policy()
     if mixed is True or (mixed == "auto" and gpu_present()):
         keras.config.set_dtype_policy("mixed_float16")

@@ -49,20 +49,23 @@ def check_spec(params: dict, section: str, key: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise P.ParamError(f"{section}.{key} must be null, a .keras file or an MLflow model URI ({URI_FORMS}); "
-                           f"got {value!r}")
+        raise P.ParamError(
+            f"{section}.{key} must be null, a .keras file or an MLflow model URI ({URI_FORMS}); got {value!r}"
+        )
     if is_uri(value):
         rest = value.split(":/", 1)[1].strip("/")
         if not rest or (value.startswith("runs:/") and "/" not in rest):
-            raise P.ParamError(f"{section}.{key}: {value!r} is not a complete MLflow model URI; expected one of "
-                               f"{URI_FORMS}")
+            raise P.ParamError(
+                f"{section}.{key}: {value!r} is not a complete MLflow model URI; expected one of {URI_FORMS}"
+            )
         return value
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", value):
-        raise P.ParamError(f"{section}.{key}: {value!r}: the MLflow model URIs a training starts from are "
-                           f"{URI_FORMS}")
+        raise P.ParamError(f"{section}.{key}: {value!r}: the MLflow model URIs a training starts from are {URI_FORMS}")
     if not value.endswith(".keras"):
-        raise P.ParamError(f"{section}.{key} must be a .keras file (models/network.keras or "
-                           f"models/colorizer.keras copied into models/start/) or an MLflow model URI; got {value!r}")
+        raise P.ParamError(
+            f"{section}.{key} must be a .keras file (models/network.keras or "
+            f"models/colorizer.keras copied into models/start/) or an MLflow model URI; got {value!r}"
+        )
     return value
 
 
@@ -73,10 +76,12 @@ def local_file(spec: str, folder: Path | str, section: str = "train", key: str =
     path, folder = Path(spec), Path(folder)
     inside = path.resolve().is_relative_to(folder.resolve())
     if not inside:
-        raise P.ParamError(f"{section}.{key}: {spec} is outside {folder.as_posix()}/, the folder dvc.yaml tracks "
-                           f"as train's dependency (so that a new parent retrains); copy it there: "
-                           f"cp {spec} {folder.as_posix()}/{path.name} and set {section}.{key}: "
-                           f"{folder.as_posix()}/{path.name}")
+        raise P.ParamError(
+            f"{section}.{key}: {spec} is outside {folder.as_posix()}/, the folder dvc.yaml tracks "
+            f"as train's dependency (so that a new parent retrains); copy it there: "
+            f"cp {spec} {folder.as_posix()}/{path.name} and set {section}.{key}: "
+            f"{folder.as_posix()}/{path.name}"
+        )
     if not path.is_file():
         raise P.ParamError(f"{section}.{key}: no file {spec}")
     return path
@@ -105,8 +110,9 @@ def from_file(path: Path | str) -> Parent:
     except Exception as error:  # Keras raises many types for a file that is not a model
         from colorizer.tracking.store import first_line
 
-        raise P.ParamError(f"train.init_from: {path} is not a Keras model this project can load: "
-                           f"{first_line(error)}") from None
+        raise P.ParamError(
+            f"train.init_from: {path} is not a Keras model this project can load: {first_line(error)}"
+        ) from None
     return Parent(network, {"init_from": str(path), "init_from.sha256": sha256(path)})
 
 
@@ -126,10 +132,13 @@ def resolve_uri(uri: str) -> tuple[str, dict, str | None]:
         with contextlib.suppress(Exception):  # a model logged by MLflow 2 has no logged-model entry
             import mlflow
 
-            found = mlflow.search_logged_models(experiment_ids=[experiment_id],
-                                                filter_string=f"source_run_id = '{run_id}' AND name = '{path}'",
-                                                order_by=[{"field_name": "creation_time", "ascending": False}],
-                                                max_results=1, output_format="list")
+            found = mlflow.search_logged_models(
+                experiment_ids=[experiment_id],
+                filter_string=f"source_run_id = '{run_id}' AND name = '{path}'",
+                order_by=[{"field_name": "creation_time", "ascending": False}],
+                max_results=1,
+                output_format="list",
+            )
             model_id = found[0].model_id if found else None
         if model_id:
             tags["init_from.model_id"] = model_id
@@ -142,8 +151,11 @@ def resolve_uri(uri: str) -> tuple[str, dict, str | None]:
         return uri, tags, model_id
     name, version = found
     registered = client.get_model_version(name, version)
-    tags |= {"init_from.model_name": name, "init_from.model_version": str(version),
-             "init_from.run_id": registered.run_id}
+    tags |= {
+        "init_from.model_name": name,
+        "init_from.model_version": str(version),
+        "init_from.run_id": registered.run_id,
+    }
     model_id = registry.model_id(registered)
     if model_id:
         tags["init_from.model_id"] = model_id
@@ -163,8 +175,9 @@ def from_mlflow(uri: str) -> Parent:
     try:
         pinned, tags, model_id = resolve_uri(uri)
     except MlflowException as error:
-        raise P.ParamError(f"train.init_from: no model {uri} in {mlflow.get_tracking_uri()}: "
-                           f"{first_line(error)}") from None
+        raise P.ParamError(
+            f"train.init_from: no model {uri} in {mlflow.get_tracking_uri()}: {first_line(error)}"
+        ) from None
     folder = Path(tempfile.mkdtemp(prefix="colorizer-parent-"))
     try:
         try:
@@ -195,8 +208,10 @@ def network_file(model_dir: Path, uri: str) -> Path:
     artifact = flavors.get("python_function", {}).get("artifacts", {}).get("network", {}).get("path")
     if artifact and (model_dir / artifact).is_file():
         return model_dir / artifact
-    raise P.ParamError(f"train.init_from: {uri} is not a colorizer logged by export (a pyfunc model whose "
-                       f"artifact 'network' is a .keras file)")
+    raise P.ParamError(
+        f"train.init_from: {uri} is not a colorizer logged by export (a pyfunc model whose "
+        f"artifact 'network' is a .keras file)"
+    )
 
 
 def architecture(network: keras.Model) -> dict:
@@ -209,10 +224,14 @@ def architecture(network: keras.Model) -> dict:
         return {"arch": "seed", "head": "regression", "members": 1, "hints": False, "global_context": False}
     convs = [layer for layer in network.layers if type(layer).__name__ == "Conv2D"]
     members = sum(1 for name in names if re.fullmatch(r"m\d+_logits", name)) or 1
-    return {"arch": "unet", "head": "distribution" if has_distribution_head(network) else "regression",
-            "members": members, "hints": takes_hints(network),
-            "global_context": any(name.endswith("context_mean") for name in names),
-            "width": int(convs[0].filters) if convs else None}
+    return {
+        "arch": "unet",
+        "head": "distribution" if has_distribution_head(network) else "regression",
+        "members": members,
+        "hints": takes_hints(network),
+        "global_context": any(name.endswith("context_mean") for name in names),
+        "width": int(convs[0].filters) if convs else None,
+    }
 
 
 def wanted(cfg: dict) -> dict:
@@ -240,20 +259,26 @@ def check_architecture(cfg: dict, parent: keras.Model, built: keras.Model, sourc
     if different:
         was = ", ".join(f"train.{key}: {_yaml(theirs.get(key))}" for key in different)
         now = ", ".join(f"train.{key}: {_yaml(ours[key])}" for key in different)
-        raise P.ParamError(f"train.init_from: {source} is a network of another architecture: it was trained with "
-                           f"{was}, but params.yaml has {now}; set those to the parent's, or train from scratch "
-                           f"with train.init_from: null")
+        raise P.ParamError(
+            f"train.init_from: {source} is a network of another architecture: it was trained with "
+            f"{was}, but params.yaml has {now}; set those to the parent's, or train from scratch "
+            f"with train.init_from: null"
+        )
     mine, its = learnt_layers(built), learnt_layers(parent)
     for index, (a, b) in enumerate(zip(mine, its)):
         shapes_a, shapes_b = [tuple(w.shape) for w in a.weights], [tuple(w.shape) for w in b.weights]
         if type(a) is not type(b) or shapes_a != shapes_b:
-            raise P.ParamError(f"train.init_from: {source} has other layers than the network train's params build: "
-                               f"its layer {b.name!r} ({type(b).__name__}, weights {shapes_b}) stands where train "
-                               f"builds {type(a).__name__} with weights {shapes_a} (learnt layer {index + 1} of "
-                               f"{len(mine)})")
+            raise P.ParamError(
+                f"train.init_from: {source} has other layers than the network train's params build: "
+                f"its layer {b.name!r} ({type(b).__name__}, weights {shapes_b}) stands where train "
+                f"builds {type(a).__name__} with weights {shapes_a} (learnt layer {index + 1} of "
+                f"{len(mine)})"
+            )
     if len(mine) != len(its):
-        raise P.ParamError(f"train.init_from: {source} has {len(its)} layers with weights, the network train's "
-                           f"params build has {len(mine)}")
+        raise P.ParamError(
+            f"train.init_from: {source} has {len(its)} layers with weights, the network train's "
+            f"params build has {len(mine)}"
+        )
 
 
 def copy_weights(parent: keras.Model, network: keras.Model) -> int:
@@ -279,9 +304,11 @@ def locate_start(cfg: dict, folder: Path | str, group: Group = SOLO) -> Path | s
         return None
     if is_uri(spec):
         if group.count > 1:
-            raise P.ParamError(f"train.init_from: {spec}: a training of several processes starts from a file "
-                               f"every process can read; download the model's network into {Path(folder).as_posix()}/ "
-                               f"first (docs/fine-tuning.md)")
+            raise P.ParamError(
+                f"train.init_from: {spec}: a training of several processes starts from a file "
+                f"every process can read; download the model's network into {Path(folder).as_posix()}/ "
+                f"first (docs/fine-tuning.md)"
+            )
         return spec
     return local_file(spec, folder)
 
@@ -293,8 +320,9 @@ def start_network(cfg: dict, source: Path | str) -> Parent:
     from colorizer.network.builder import build
 
     parent = from_file(source) if isinstance(source, Path) else from_mlflow(source)
-    built = build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"],
-                  with_hints=cfg["hints"])
+    built = build(
+        cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"], with_hints=cfg["hints"]
+    )
     check_architecture(cfg, parent.network, built, cfg["init_from"])
     return parent
 
@@ -313,5 +341,8 @@ def start_line(cfg: dict, parent: Parent) -> str:
     """What the training starts from, in a line: the parent (and its registered version) and the learning
     rate of a fine-tuning."""
     version = parent.tags.get("init_from.model_version")
-    return (f"starting from {cfg['init_from']}" + (f" (version {version})" if version is not None else "")
-            + f", learning rate {cfg['init_learning_rate']:g}")
+    return (
+        f"starting from {cfg['init_from']}"
+        + (f" (version {version})" if version is not None else "")
+        + f", learning rate {cfg['init_learning_rate']:g}"
+    )

@@ -33,11 +33,14 @@ def open_data(prepared: Path | str) -> tuple[LabSplit, LabSplit]:
     train, val = LabSplit(prepared, "train"), LabSplit(prepared, "val")
     height, width = training_size(val)
     if height % DOWNSAMPLING or width % DOWNSAMPLING:
-        raise P.ParamError(f"prepare.train_size: validation images are {height}x{width}; the networks need "
-                           f"multiples of {DOWNSAMPLING}")
+        raise P.ParamError(
+            f"prepare.train_size: validation images are {height}x{width}; the networks need multiples of {DOWNSAMPLING}"
+        )
     if train.image_shape[0] < height or train.image_shape[1] < width:
-        raise P.ParamError(f"prepare: training photographs are stored at {train.image_shape[:2]}, smaller "
-                           f"than the training size {height}x{width}; rerun prepare")
+        raise P.ParamError(
+            f"prepare: training photographs are stored at {train.image_shape[:2]}, smaller "
+            f"than the training size {height}x{width}; rerun prepare"
+        )
     return train, val
 
 
@@ -55,12 +58,18 @@ def smallest_crop(train: LabSplit, val: LabSplit) -> float:
 def training_setup(train: LabSplit, val: LabSplit, group: Group = SOLO) -> dict:
     """What the training runs on, for the MLflow run beside its params: the photographs of each split, the
     Keras backend, the devices and, with several, the processes."""
-    return {"train_images": len(train), "val_images": len(val), "backend": keras.backend.backend(),
-            "devices": ", ".join(device_names()), **({"processes": group.count} if group.count > 1 else {})}
+    return {
+        "train_images": len(train),
+        "val_images": len(val),
+        "backend": keras.backend.backend(),
+        "devices": ", ".join(device_names()),
+        **({"processes": group.count} if group.count > 1 else {}),
+    }
 
 
-def compile_model(cfg: dict, train: LabSplit, size: tuple[int, int], steps_per_epoch: int | None = None
-                  ) -> tuple[keras.Model, keras.Model]:
+def compile_model(
+    cfg: dict, train: LabSplit, size: tuple[int, int], steps_per_epoch: int | None = None
+) -> tuple[keras.Model, keras.Model]:
     """The model to save and the compiled model to fit on crops of ``size`` (`CropTraining`) around the
     network: the saved model itself for a regression head, with train.loss; for a distribution head, its
     layers up to the logits, with the cross-entropy over the ab bins as the loss (weighted by the rarity of
@@ -70,8 +79,9 @@ def compile_model(cfg: dict, train: LabSplit, size: tuple[int, int], steps_per_e
     chosen = strategy(cfg["distribute"])
     with chosen.scope() if chosen else contextlib.nullcontext():  # build and compile under the strategy
         with dtype_policy(cfg["mixed_precision"]):
-            model = build(cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"],
-                          with_hints=cfg["hints"])
+            model = build(
+                cfg["arch"], cfg["width"], cfg["head"], cfg["global_context"], cfg["members"], with_hints=cfg["hints"]
+            )
         trainee = CropTraining(training_model(model), size)
         if cfg["head"] == "regression":
             loss, colour_error = cfg["loss"], regression_colour_error
@@ -83,9 +93,12 @@ def compile_model(cfg: dict, train: LabSplit, size: tuple[int, int], steps_per_e
         optimizer = OPTIMIZERS[cfg["optimizer"]](learning_rate=learning_rate(cfg, steps_per_epoch))
         if model.dtype_policy.name == "mixed_float16":  # what compile does for a model built under the policy
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-        trainee.compile(optimizer=optimizer, loss=loss,
-                        metrics=[keras.metrics.MeanMetricWrapper(colour_error, name=COLOUR_ERROR)],
-                        jit_compile=cfg["jit_compile"])  # auto: XLA on a GPU, not on a CPU
+        trainee.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=[keras.metrics.MeanMetricWrapper(colour_error, name=COLOUR_ERROR)],
+            jit_compile=cfg["jit_compile"],
+        )  # auto: XLA on a GPU, not on a CPU
     return model, trainee
 
 
@@ -140,9 +153,15 @@ class KeepBest(keras.callbacks.Callback):
         return self.best_epoch
 
 
-def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints: Path | str = CHECKPOINTS,
-        extra_callbacks: Sequence[keras.callbacks.Callback] = (), group: Group = SOLO,
-        parent: keras.Model | None = None) -> tuple[keras.Model, list[dict]]:
+def fit(
+    cfg: dict,
+    train: LabSplit,
+    val: LabSplit,
+    checkpoints: Path | str = CHECKPOINTS,
+    extra_callbacks: Sequence[keras.callbacks.Callback] = (),
+    group: Group = SOLO,
+    parent: keras.Model | None = None,
+) -> tuple[keras.Model, list[dict]]:
     """Train (resuming from ``checkpoints`` when it holds a matching interrupted run); returns the model
     and the per-epoch history rows. The checkpoint folder is left for the caller to remove. With ``parent``
     (a network of the same layers, `colorizer.training.finetune.start_network`), the training starts from its
@@ -161,9 +180,15 @@ def fit(cfg: dict, train: LabSplit, val: LabSplit, checkpoints: Path | str = CHE
         return fit_under_distribution(cfg, train, val, Path(checkpoints), extra_callbacks, group, parent)
 
 
-def fit_under_distribution(cfg: dict, train: LabSplit, val: LabSplit, checkpoints: Path,
-                           extra_callbacks: Sequence[keras.callbacks.Callback],
-                           group: Group, parent: keras.Model | None = None) -> tuple[keras.Model, list[dict]]:
+def fit_under_distribution(
+    cfg: dict,
+    train: LabSplit,
+    val: LabSplit,
+    checkpoints: Path,
+    extra_callbacks: Sequence[keras.callbacks.Callback],
+    group: Group,
+    parent: keras.Model | None = None,
+) -> tuple[keras.Model, list[dict]]:
     """`fit`, inside its Keras distribution (`colorizer.training.devices.distribution`)."""
     if group.chief:
         checkpoints.mkdir(parents=True, exist_ok=True)
@@ -197,9 +222,15 @@ def fit_under_distribution(cfg: dict, train: LabSplit, val: LabSplit, checkpoint
             ]
         # A bar on a terminal, a line an epoch in a log; the chief's only.
         verbose = 0 if not group.chief else 1 if sys.stdout.isatty() else 2
-        trainee.fit(batches, validation_data=val_batches, initial_epoch=first, epochs=last, callbacks=callbacks,
-                    shuffle=False,  # the batches are in the seed's order already
-                    verbose=verbose)
+        trainee.fit(
+            batches,
+            validation_data=val_batches,
+            initial_epoch=first,
+            epochs=last,
+            callbacks=callbacks,
+            shuffle=False,  # the batches are in the seed's order already
+            verbose=verbose,
+        )
     if not group.chief:
         return model, []
     if group.count > 1:  # from here on the chief works alone
@@ -212,26 +243,37 @@ def fit_under_distribution(cfg: dict, train: LabSplit, val: LabSplit, checkpoint
     return model, history
 
 
-def epoch_batches(cfg: dict, train: LabSplit, val: LabSplit, epoch: int = 0, skip: int = 0,
-                  group: Group = SOLO) -> tuple[CropBatches, CropBatches]:
+def epoch_batches(
+    cfg: dict, train: LabSplit, val: LabSplit, epoch: int = 0, skip: int = 0, group: Group = SOLO
+) -> tuple[CropBatches, CropBatches]:
     """The training batches from epoch ``epoch`` on (the first ``skip`` batches of it left out) and the
     validation batches; under a distribution, batches that split evenly between its devices, of which this
     process (``group``) reads its own slice."""
-    crops = {"crops_per_image": cfg["crops_per_image"], "min_scale": smallest_crop(train, val),
-             "flip": cfg["flip"], "seed": cfg["seed"], "epoch": epoch, "skip": skip}
+    crops = {
+        "crops_per_image": cfg["crops_per_image"],
+        "min_scale": smallest_crop(train, val),
+        "flip": cfg["flip"],
+        "seed": cfg["seed"],
+        "epoch": epoch,
+        "skip": skip,
+    }
     hints = hint_draw(cfg, training_size(val))
     # With a hint branch (the distribution head) validation scores both uses of the model, its loss the networks'
     # and the branch's and its colour error the networks' alone; a regression head's one network, given hints,
     # would score only its hinted colours, so its validation has none.
     val_hints = hints if cfg["head"] == "distribution" else None
     if cfg["distribute"] == "none":
-        return (CropBatches(train, cfg["batch_size"], shuffle=True, hints=hints, **crops),
-                CropBatches(val, cfg["batch_size"], shuffle=False, hints=val_hints))
+        return (
+            CropBatches(train, cfg["batch_size"], shuffle=True, hints=hints, **crops),
+            CropBatches(val, cfg["batch_size"], shuffle=False, hints=val_hints),
+        )
     replicas = len(replica_devices(cfg["distribute"]))
     part = (group.index, group.count)
     try:
-        return (EvenBatches(train, cfg["batch_size"], replicas, shuffle=True, part=part, hints=hints, **crops),
-                EvenBatches(val, cfg["batch_size"], replicas, shuffle=False, part=part, hints=val_hints))
+        return (
+            EvenBatches(train, cfg["batch_size"], replicas, shuffle=True, part=part, hints=hints, **crops),
+            EvenBatches(val, cfg["batch_size"], replicas, shuffle=False, part=part, hints=val_hints),
+        )
     except ValueError as error:
         raise P.ParamError(str(error)) from None
 

@@ -37,8 +37,12 @@ def history_csv(rows: list[dict], kept: dict) -> str:
     kept (the network saved), which the plots mark (.dvc/plots/linear_kept.json)."""
     columns = ["loss", "val_loss", f"val_{COLOUR_ERROR}"]
     lines = [",".join(["epoch", *columns, "kept"])]
-    lines += [",".join([str(int(r["epoch"]) + 1), *(f"{float(r[c]):.6g}" for c in columns),
-                        str(int(r["epoch"] == kept["epoch"]))]) for r in rows]
+    lines += [
+        ",".join(
+            [str(int(r["epoch"]) + 1), *(f"{float(r[c]):.6g}" for c in columns), str(int(r["epoch"] == kept["epoch"]))]
+        )
+        for r in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -68,8 +72,9 @@ def kept_metrics(cfg: dict, rows: list[dict], val: LabSplit) -> tuple[dict, dict
     return kept, report
 
 
-def write_outputs(model: keras.Model, report: dict, rows: list[dict], kept: dict, network: Path, metrics: Path,
-                  history: Path) -> None:
+def write_outputs(
+    model: keras.Model, report: dict, rows: list[dict], kept: dict, network: Path, metrics: Path, history: Path
+) -> None:
     """train's outputs, each replaced whole: the ``network`` (``model``), DVC's ``metrics`` (``report``) and
     the per-epoch ``history`` (`history_csv`)."""
     with replacing(network) as tmp:
@@ -81,6 +86,8 @@ def write_outputs(model: keras.Model, report: dict, rows: list[dict], kept: dict
 def summary(report: dict, seconds: float) -> str:
     """The training in one line: the epoch kept, its figures, the time it took."""
     baseline = report.get("zero_chroma_val_loss")
-    return (f"kept epoch {report['kept_epoch']} of {report['epochs']}, val_loss {report['val_loss']:.4f}"
-            + (f" (zero chroma {baseline:.4f})" if baseline is not None else "")
-            + f", val ab MSE {report[f'val_{COLOUR_ERROR}']:.1f}; {seconds:.0f} s")
+    return (
+        f"kept epoch {report['kept_epoch']} of {report['epochs']}, val_loss {report['val_loss']:.4f}"
+        + (f" (zero chroma {baseline:.4f})" if baseline is not None else "")
+        + f", val ab MSE {report[f'val_{COLOUR_ERROR}']:.1f}; {seconds:.0f} s"
+    )

@@ -17,8 +17,9 @@ MAX_POINTS = 64  # at most this many points a crop (Zhang et al.'s draw exceeds 
 POINT_FIELDS = ("top", "left", "side", "valid")  # a drawn point, in pixels of the crop
 
 
-def draw_training_points(rng: np.random.Generator, count: int, size: tuple[int, int], stop: float,
-                         sides: tuple[int, int], spread: float) -> np.ndarray:
+def draw_training_points(
+    rng: np.random.Generator, count: int, size: tuple[int, int], stop: float, sides: tuple[int, int], spread: float
+) -> np.ndarray:
     """[count, MAX_POINTS, 4] (`POINT_FIELDS`, float32): the simulated hints of ``count`` crops of ``size`` =
     (h, w), Zhang et al.'s draw: points keep coming while a uniform draw stays above ``stop``, each a square of
     side uniform in ``sides`` = (smallest, largest) at a top-left corner normal around the centre with sigma
@@ -44,7 +45,7 @@ def paint_from_truth(ab: Tensor, points: Tensor) -> Tensor:
     ab = ops.cast(ab, "float32")
     points = ops.cast(points, "float32")
     shape = ops.shape(ab)
-    top, left, side, valid = (points[..., i:i + 1] for i in range(4))
+    top, left, side, valid = (points[..., i : i + 1] for i in range(4))
     ys = ops.cast(ops.arange(shape[1]), "float32")[None, None, :]
     xs = ops.cast(ops.arange(shape[2]), "float32")[None, None, :]
     rows = ops.cast((ys >= top) & (ys < top + side), "float32") * valid  # [n, K, h]
@@ -54,8 +55,9 @@ def paint_from_truth(ab: Tensor, points: Tensor) -> Tensor:
     colour = sums / ops.maximum(area, 1.0)[..., None]  # [n, K, 2]
     cover = ops.einsum("nkh,nkw->nhw", rows, cols)
     painted = ops.einsum("nkhc,nkw->nhwc", ops.einsum("nkh,nkc->nkhc", rows, colour), cols)
-    return ops.concatenate([painted / ops.maximum(cover, 1.0)[..., None],
-                            ops.cast(cover > 0, "float32")[..., None]], axis=-1)
+    return ops.concatenate(
+        [painted / ops.maximum(cover, 1.0)[..., None], ops.cast(cover > 0, "float32")[..., None]], axis=-1
+    )
 
 
 def has_hints(hint_maps: Tensor) -> Tensor:

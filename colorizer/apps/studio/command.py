@@ -18,22 +18,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="colorize-studio",
         description="Colour a photograph in your browser: click a point, choose its colour, see the photograph "
-                    "follow; Save writes the result and its hints sidecar, which colorize reads.",
-        epilog="Exit status: 0 after Ctrl-C, 2 for bad arguments, no usable model or an address it cannot use.")
-    parser.add_argument("folder", nargs="?", metavar="FOLDER",
-                        help="photographs to choose from on the page (walked recursively); without it, upload one")
+        "follow; Save writes the result and its hints sidecar, which colorize reads.",
+        epilog="Exit status: 0 after Ctrl-C, 2 for bad arguments, no usable model or an address it cannot use.",
+    )
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        metavar="FOLDER",
+        help="photographs to choose from on the page (walked recursively); without it, upload one",
+    )
     add_model_options(parser)
-    parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT,
-                        help=f"folder that Save writes the coloured photograph and its hints into "
-                             f"(default {DEFAULT_OUTPUT})")
-    parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to listen on (default {DEFAULT_HOST}: this machine only; any other lets "
-                             "whoever reaches it open FOLDER's photographs and write to the output folder)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"port to listen on, 0 for any free one (default {DEFAULT_PORT})")
-    parser.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_MB,
-                        help=f"largest photograph the page takes as an upload, in MB "
-                             f"(default {DEFAULT_MAX_UPLOAD_MB:g})")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=DEFAULT_OUTPUT,
+        help=f"folder that Save writes the coloured photograph and its hints into (default {DEFAULT_OUTPUT})",
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}: this machine only; any other lets "
+        "whoever reaches it open FOLDER's photographs and write to the output folder)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on, 0 for any free one (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=DEFAULT_MAX_UPLOAD_MB,
+        help=f"largest photograph the page takes as an upload, in MB (default {DEFAULT_MAX_UPLOAD_MB:g})",
+    )
     parser.add_argument("--version", action="version", version=f"colorize-studio {version()}")
     args = parser.parse_args(argv)
     if args.folder is not None and not Path(args.folder).is_dir():
@@ -60,8 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"colorize-studio: loading the model {args.model} ...", file=sys.stderr)
     try:
         model = model_of(args.model, args.temperature)
-        studio = Studio(model, None if args.folder is None else Path(args.folder), Path(args.output), args.size,
-                        args.saturation, args.max_upload_mb)
+        studio = Studio(
+            model,
+            None if args.folder is None else Path(args.folder),
+            Path(args.output),
+            args.size,
+            args.saturation,
+            args.max_upload_mb,
+        )
         studio.warm_up()
     except KeyboardInterrupt:
         return 130
@@ -71,19 +92,30 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = make_server(studio, args.host, args.port)
     except OSError as error:
-        print(f"colorize-studio: cannot listen on {args.host}:{args.port}: {error.strerror or error}; give another "
-              "--port (0: any free one)", file=sys.stderr)
+        print(
+            f"colorize-studio: cannot listen on {args.host}:{args.port}: {error.strerror or error}; give another "
+            "--port (0: any free one)",
+            file=sys.stderr,
+        )
         studio.close()
         return 2
     if not is_loopback(args.host):
-        print(f"colorize-studio: warning: listening on {args.host}, not only on this machine: anyone who can reach "
-              f"it can open the photographs of {args.folder or 'their uploads'} and save into {args.output}; there "
-              "is no password", file=sys.stderr)
+        print(
+            f"colorize-studio: warning: listening on {args.host}, not only on this machine: anyone who can reach "
+            f"it can open the photographs of {args.folder or 'their uploads'} and save into {args.output}; there "
+            "is no password",
+            file=sys.stderr,
+        )
     if not studio.takes_hints:
-        print(f"colorize-studio: the model {args.model} takes no hints (trained without them): the page colours "
-              "photographs but cannot take points", file=sys.stderr)
-    print(f"colorize-studio: open {url_of(server)} in your browser (Ctrl-C stops it); Save writes into "
-          f"{args.output}/", file=sys.stderr)
+        print(
+            f"colorize-studio: the model {args.model} takes no hints (trained without them): the page colours "
+            "photographs but cannot take points",
+            file=sys.stderr,
+        )
+    print(
+        f"colorize-studio: open {url_of(server)} in your browser (Ctrl-C stops it); Save writes into {args.output}/",
+        file=sys.stderr,
+    )
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as Ctrl-C does, its temporary folder removed
     try:
         server.serve_forever()

@@ -34,8 +34,12 @@ class Folders:
             folders[:] = [name for name in folders if not name.startswith(".")]
             for name in files:
                 real = (Path(top) / name).resolve()
-                if name.startswith(".") or is_sidecar(name) or not real.is_relative_to(root) \
-                        or (self.nested and real.is_relative_to(output)):
+                if (
+                    name.startswith(".")
+                    or is_sidecar(name)
+                    or not real.is_relative_to(root)
+                    or (self.nested and real.is_relative_to(output))
+                ):
                     continue
                 names.append((Path(top) / name).relative_to(self.folder).as_posix())
                 if len(names) == MAX_LISTED:
@@ -57,8 +61,7 @@ class Folders:
         candidates = [(self.sidecar(relative, name), self.output)]
         if source is not None:
             candidates.append((source.with_name(source.name + SUFFIX), self.folder))
-        return [path for path, root in candidates
-                if path.is_file() and path.resolve().is_relative_to(root.resolve())]
+        return [path for path, root in candidates if path.is_file() and path.resolve().is_relative_to(root.resolve())]
 
     def sidecar(self, relative: PurePosixPath, name: str) -> Path:
         """The sidecar Save writes for the photograph ``name`` of FOLDER's subfolder ``relative.parent``."""

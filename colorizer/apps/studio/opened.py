@@ -62,8 +62,11 @@ class OpenPhotographs:
         with self.guard:
             opened = self.opened.get(key) if isinstance(key, str) else None
         if opened is None:
-            raise Refused(HTTPStatus.GONE, "this photograph is no longer open here (the studio restarted, or "
-                                           f"more than {self.most} were opened since): open it again")
+            raise Refused(
+                HTTPStatus.GONE,
+                "this photograph is no longer open here (the studio restarted, or "
+                f"more than {self.most} were opened since): open it again",
+            )
         return opened
 
 

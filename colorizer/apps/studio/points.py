@@ -39,8 +39,7 @@ def hints_of_points(points: object, height: int, width: int) -> list[Hint]:
     if not isinstance(points, list):
         raise Refused(HTTPStatus.BAD_REQUEST, "points must be a list")
     for i, point in enumerate(points):
-        if not (isinstance(point, dict) and isinstance(point.get("color"), str)
-                and COLOUR.fullmatch(point["color"])):
+        if not (isinstance(point, dict) and isinstance(point.get("color"), str) and COLOUR.fullmatch(point["color"])):
             raise Refused(HTTPStatus.BAD_REQUEST, f"point {i + 1}: a colour is #rrggbb")
     try:
         hints = parse_hints({"points": points}, height, width, name="the points")

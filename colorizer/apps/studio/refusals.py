@@ -17,8 +17,11 @@ def inside(root: Path, name: str, what: str) -> Path:
     """``root / name`` for a relative POSIX ``name`` that stays inside ``root`` once every link is followed;
     `Refused` for an absolute path, ``..``, a hidden part or a link leading out."""
     parts = PurePosixPath(name).parts if name and "\\" not in name and "\0" not in name else ()
-    if (not parts or PurePosixPath(name).is_absolute()
-            or any(part in ("..", ".") or part.startswith(".") for part in parts)):
+    if (
+        not parts
+        or PurePosixPath(name).is_absolute()
+        or any(part in ("..", ".") or part.startswith(".") for part in parts)
+    ):
         raise Refused(HTTPStatus.FORBIDDEN, f"{name!r} is not a {what}: only names inside the folder are")
     path = root.joinpath(*parts)
     if not path.resolve().is_relative_to(root.resolve()):

@@ -22,13 +22,14 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 MAX_JSON = 1 << 20  # bytes of a request's JSON body
 STATIC = "static"  # the page: colorizer/apps/studio/static/, package data
-PAGES = {"/": ("index.html", "text/html; charset=utf-8"),
-         **{f"/static/{name}": (name, "text/javascript; charset=utf-8")
-            for name in ("drawing.js", "server.js", "app.js")},
-         "/static/style.css": ("style.css", "text/css; charset=utf-8")}
+PAGES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    **{f"/static/{name}": (name, "text/javascript; charset=utf-8") for name in ("drawing.js", "server.js", "app.js")},
+    "/static/style.css": ("style.css", "text/css; charset=utf-8"),
+}
 SECURITY_HEADERS = {  # nothing from another origin, and no other page may frame this one
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
-                               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -115,8 +116,11 @@ class Handler(BaseHTTPRequestHandler):
             raise Refused(HTTPStatus.LENGTH_REQUIRED, f"the {what} has no length") from None
         if length > limit:
             self.drain(length)
-            raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the {what} is {length / 2**20:.1f} MB; "
-                          f"this page takes at most {limit / 2**20:g} MB (colorize-studio --max-upload-mb)")
+            raise Refused(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"the {what} is {length / 2**20:.1f} MB; "
+                f"this page takes at most {limit / 2**20:g} MB (colorize-studio --max-upload-mb)",
+            )
         return self.rfile.read(length)
 
     def drain(self, length: int) -> None:
@@ -194,8 +198,9 @@ def make_server(studio: Studio, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
     server = Server((host.strip("[]"), port), type("StudioHandler", (Handler,), {"studio": studio}))
     if is_loopback(host):
         port = server.server_address[1]
-        server.RequestHandlerClass.allowed_hosts = {f"{name}:{port}" for name in
-                                                    ("127.0.0.1", "localhost", "[::1]", host)}
+        server.RequestHandlerClass.allowed_hosts = {
+            f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]", host)
+        }
     return server
 
 

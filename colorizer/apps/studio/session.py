@@ -44,8 +44,15 @@ class Studio:
     """The model, FOLDER and the output folder (`Folders`), and the photographs open (`OpenPhotographs`): each
     method is one thing the page asks."""
 
-    def __init__(self, model: Network, folder: Path | None, output: Path, size: int = DEFAULT_SIZE,
-                 saturation: float = 1.0, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> None:
+    def __init__(
+        self,
+        model: Network,
+        folder: Path | None,
+        output: Path,
+        size: int = DEFAULT_SIZE,
+        saturation: float = 1.0,
+        max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    ) -> None:
         from colorizer.inference.predict import takes_hints
 
         self.model, self.folders = model, Folders(folder, output)
@@ -66,8 +73,10 @@ class Studio:
     def warm_up(self) -> None:
         """Trace the network for two working shapes, so that Keras relaxes its predict function to any shape
         and the first click on a photograph of another size does not wait for a new trace."""
-        for height, width in (working_size(self.size, self.size, self.size),
-                              working_size(3 * self.size // 4, self.size, self.size)):
+        for height, width in (
+            working_size(self.size, self.size, self.size),
+            working_size(3 * self.size // 4, self.size, self.size),
+        ):
             lightness = np.full((height, width), 50.0, np.float32)
             self._predict(self.model, lightness, None)
             if self.distribution is not None:
@@ -77,9 +86,16 @@ class Studio:
 
     def info(self) -> dict:
         """What the page starts from: the folders, the photographs offered, what the model takes."""
-        return {"folder": None if self.folder is None else str(self.folder), "photos": self.photos(),
-                "output": str(self.output), "hints": self.takes_hints, "suggestions": self.distribution is not None,
-                "max_upload_bytes": self.max_upload, "max_upload_mb": self.max_upload_mb, "size": self.size}
+        return {
+            "folder": None if self.folder is None else str(self.folder),
+            "photos": self.photos(),
+            "output": str(self.output),
+            "hints": self.takes_hints,
+            "suggestions": self.distribution is not None,
+            "max_upload_bytes": self.max_upload,
+            "max_upload_mb": self.max_upload_mb,
+            "size": self.size,
+        }
 
     def photos(self) -> list[str]:
         """The files of FOLDER the page offers (`Folders.photos`)."""
@@ -106,8 +122,9 @@ class Studio:
         try:
             photo = read_photo(path, self.size)
         except (UnreadableImage, OSError) as error:
-            raise Refused(HTTPStatus.UNPROCESSABLE_ENTITY,
-                          f"{name} is not a photograph this page can open: {error}") from None
+            raise Refused(
+                HTTPStatus.UNPROCESSABLE_ENTITY, f"{name} is not a photograph this page can open: {error}"
+            ) from None
         opened = Opened(name, relative, source, photo, shrink(photo, PREVIEW), [])
         opened.points, note = self._earlier_points(opened)
         opened.key, opened.note = self.opened.add(opened), note
@@ -133,9 +150,17 @@ class Studio:
         """What the page is told of ``opened``."""
         height, width = opened.size
         shown_height, shown_width = opened.shown.pixels.shape[:2]
-        return {"id": opened.key, "name": opened.name, "width": width, "height": height,
-                "shown_width": shown_width, "shown_height": shown_height,
-                "point_size": default_size(height, width), "points": opened.points, "note": opened.note}
+        return {
+            "id": opened.key,
+            "name": opened.name,
+            "width": width,
+            "height": height,
+            "shown_width": shown_width,
+            "shown_height": shown_height,
+            "point_size": default_size(height, width),
+            "points": opened.points,
+            "note": opened.note,
+        }
 
     # -- colouring
 
@@ -191,16 +216,23 @@ class Studio:
         hints = self.hints(opened, points)
         seq = opened.order.arrived(seq, "suggestion")
         (height, width), small = opened.size, opened.photo.small
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)) or \
-                not (0 <= x < width and 0 <= y < height):
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)) or not (
+            0 <= x < width and 0 <= y < height
+        ):
             raise Refused(HTTPStatus.BAD_REQUEST, f"the point ({x}, {y}) is outside the photograph")
         h, w = small.shape
         maps = self._maps(opened, hints)
         with self.network:
             if opened.order.suggestion_overtaken(seq):
                 return None
-            found = suggest(self.model, small, x * w / width, y * h / height, maps,  # as colorize --suggest maps it
-                            distribution=self.distribution)
+            found = suggest(
+                self.model,
+                small,
+                x * w / width,
+                y * h / height,
+                maps,  # as colorize --suggest maps it
+                distribution=self.distribution,
+            )
         return [{"color": item.colour, "probability": item.probability} for item in found]
 
     # -- saving
@@ -214,16 +246,19 @@ class Studio:
         sidecar = self.folders.sidecar(opened.relative, opened.name)
         self.folders.writable(sidecar)
         if opened.source is not None and target.exists() and target.samefile(opened.source):
-            raise Refused(HTTPStatus.CONFLICT, f"saving would overwrite the photograph {opened.source} itself: "
-                                               "start colorize-studio with another --output folder")
+            raise Refused(
+                HTTPStatus.CONFLICT,
+                f"saving would overwrite the photograph {opened.source} itself: "
+                "start colorize-studio with another --output folder",
+            )
         pixels = colorize_photo(opened.photo, self.ab(opened, hints), self.saturation)
         try:
             save(pixels, target)
             if self.takes_hints:
                 write_sidecar(sidecar, hints)
         except OSError as error:
-            raise Refused(HTTPStatus.INSUFFICIENT_STORAGE,
-                          f"cannot write {target}: {error.strerror or error}") from None
+            raise Refused(
+                HTTPStatus.INSUFFICIENT_STORAGE, f"cannot write {target}: {error.strerror or error}"
+            ) from None
         opened.points = list(points)
-        return {"photo": str(target), "hints": str(sidecar) if self.takes_hints else None,
-                "points": len(hints)}
+        return {"photo": str(target), "hints": str(sidecar) if self.takes_hints else None, "points": len(hints)}

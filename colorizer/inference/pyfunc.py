@@ -32,21 +32,25 @@ class Colorizer(mlflow.pyfunc.PythonModel):
         self.network = load_model(context.artifacts["network"])
 
     # np.ndarray: a type hint MLflow infers no schema from, so the logged signature checks the input.
-    def predict(self, context: mlflow.pyfunc.PythonModelContext, model_input: np.ndarray,
-                params: dict[str, Any] | None = None) -> np.ndarray:
+    def predict(
+        self, context: mlflow.pyfunc.PythonModelContext, model_input: np.ndarray, params: dict[str, Any] | None = None
+    ) -> np.ndarray:
         """ab / 128 [n, H, W, 2] for L [n, H, W, 1], or L and its hint map [n, H, W, 4]."""
         from colorizer.inference.predict import network_input
 
         values = np.asarray(model_input, np.float32)
         channels = values.shape[-1] if values.ndim == 4 else None
         if channels not in (CHANNELS_WITHOUT_HINTS, CHANNELS_WITH_HINTS):
-            raise ValueError(f"expected [n, H, W, 1] (L) or [n, H, W, 4] (L and its hint map: a / 128, b / 128, "
-                             f"mask), got shape {values.shape}")
+            raise ValueError(
+                f"expected [n, H, W, 1] (L) or [n, H, W, 4] (L and its hint map: a / 128, b / 128, "
+                f"mask), got shape {values.shape}"
+            )
         hint_maps = values[..., 1:] if channels == CHANNELS_WITH_HINTS else None
         return self.network.predict(network_input(self.network, values[..., :1], hint_maps), verbose=0)
 
-    def suggest(self, lightness: np.ndarray, x: float, y: float, hint_map: np.ndarray | None = None,
-                count: int = 9) -> list[dict]:
+    def suggest(
+        self, lightness: np.ndarray, x: float, y: float, hint_map: np.ndarray | None = None, count: int = 9
+    ) -> list[dict]:
         """The most likely colours at pixel (``x``, ``y``) of ``lightness`` [H, W] given ``hint_map`` [H, W, 3]:
         ``[{"colour": "#rrggbb", "probability": p}, ...]``, most likely first."""
         from colorizer.inference.suggestions import suggest
