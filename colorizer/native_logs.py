@@ -72,6 +72,10 @@ class _QuietFirstImport(importlib.abc.MetaPathFinder):
         sys.meta_path.remove(self)
         with filtered_stderr():
             module = importlib.import_module(name)
+            # The device probe ("failed call to cuInit" without a GPU) logs before absl is set up, so no level
+            # silences it; made here, in the window, it is not left to a later moment outside it.
+            with contextlib.suppress(Exception):
+                module.config.list_physical_devices()
         return importlib.util.spec_from_loader(name, _Imported(module))
 
 
