@@ -24,7 +24,7 @@ import machine
 
 DEFAULT_IMAGES = machine.REPO.parent / "shared" / "datasets" / "bsds432"
 SMALL = {
-    "prepare.size": [32, 32],
+    "prepare.train_size": [32, 32],
     "prepare.test_size": [32, 32],
     "train.crops_per_image": 1,
     "train.epochs": 1,

@@ -241,20 +241,23 @@ def repro_project(tmp_path_factory, tracking_server) -> Repro:
 def prepared_data(tmp_path_factory) -> Path:
     """Prepared shards of 24 photographs (40x40, stored for 32x32 training crops): 14 train, 7 val, 3 test
     rows in shards of 16, for the trainings of several modules to read (never to change)."""
+    return prepared_shards(tmp_path_factory.mktemp("prepared"), split_seed=0)
+
+
+def prepared_shards(root: Path, split_seed: int) -> Path:
+    """``root/prepared``: 24 photographs of 40x40 (written to ``root/photos``) prepared for 32x32 training crops,
+    split 0.65 / 0.25 / 0.1 with ``split_seed``, in shards of 16."""
     from colorizer.data.preparation import prepare
 
-    root = tmp_path_factory.mktemp("prepared")
     write_photos(root / "photos", 24, size=(40, 40))
-    prepare(
-        prepare_config(
-            root / "photos",
-            crop_scale=0.6,
-            splits={"train": 0.65, "val": 0.25, "test": 0.1},
-            split_seed=0,
-            shard_size=16,
-        ),
-        root / "prepared",
+    config = prepare_config(
+        root / "photos",
+        crop_scale=0.6,
+        splits={"train": 0.65, "val": 0.25, "test": 0.1},
+        split_seed=split_seed,
+        shard_size=16,
     )
+    prepare(config, root / "prepared")
     return root / "prepared"
 
 

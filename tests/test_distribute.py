@@ -11,10 +11,9 @@ import sys
 import pytest
 import yaml
 
-from colorizer.data.preparation import prepare
 from colorizer.data.shards import LabSplit
 from colorizer.params import ParamError
-from conftest import REPO, prepare_config, venv_env, write_photos
+from conftest import REPO, prepared_shards, venv_env
 
 pytestmark = pytest.mark.slow  # end to end: `pytest -m "not slow"` leaves it out
 
@@ -61,19 +60,8 @@ print("RESULT " + json.dumps(out))
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    root = tmp_path_factory.mktemp("distribute")
-    write_photos(root / "photos", 24, size=(40, 40))
-    prepare(
-        prepare_config(
-            root / "photos",
-            crop_scale=0.6,
-            splits={"train": 0.65, "val": 0.25, "test": 0.1},
-            split_seed=3,
-            shard_size=16,
-        ),
-        root / "prepared",
-    )
-    return root / "prepared"
+    # Seed 3, not conftest's `prepared_data` (seed 0): mirrored needs a validation split that divides evenly.
+    return prepared_shards(tmp_path_factory.mktemp("distribute"), split_seed=3)
 
 
 def test_mirrored_on_two_devices_learns_like_one_device(prepared, tmp_path):
