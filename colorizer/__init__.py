@@ -10,6 +10,7 @@ Subpackages, each named after what it does (its ``__init__`` says what each modu
   ``pyfunc``, ``onnx_export``, ``onnx_model``.
 - ``evaluation``: measuring a model: ``quality``, ``scoring``, ``hint_sweep``, ``gallery``.
 - ``tracking``: MLflow: ``store``, ``runs``, ``training_run``, ``logged_model``, ``results``, ``registry``.
+- ``video``: clips: ``streams``, ``motion``, ``steady``, ``keyframes``, ``clip``.
 - ``apps``: the commands: ``colorize``, ``files``, ``studio`` (a package, with ``__main__``: ``command``,
   ``server``, ``session``, ``opened``, ``points``, ``folders``, ``refusals``, ``ordering``).
 

@@ -182,6 +182,25 @@ class MlflowServer:
                 self.proc.wait(timeout=30)
 
 
+# Session fixtures that cost a minute or more to build: every test using one runs on the same xdist worker, which
+# builds it once (the other workers never need it).
+SHARED_ON_ONE_WORKER = ("repro_project", "hint_model")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for name in SHARED_ON_ONE_WORKER:
+            if name in item.fixturenames:
+                item.add_marker(pytest.mark.xdist_group(name))
+                break
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: a worker a core, at most 4 (each worker imports TensorFlow and builds its own session fixtures)."""
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
 # The small pipeline of the end-to-end tests: 14 photographs, 32x32, two epochs of a width-4 network.
 SMALL_PIPELINE = {
@@ -301,4 +320,72 @@ def hint_model(tmp_path_factory):
     model.fit({"L": lab[..., :1], "hints": maps}, ab, batch_size=32, epochs=30, verbose=0)
     path = tmp_path_factory.mktemp("hints") / "hints.keras"
     model.save(path)
+    return path
+
+
+def moving_scene(frames: int, height: int = 48, width: int = 64, cut_at: int | None = None) -> np.ndarray:
+    """RGB uint8 [frames, H, W, 3]: a grey textured background and a coloured square (brighter than it) that
+    moves right by 1 pixel a frame; from ``cut_at`` on, another shot (a darker background, a blue disc)."""
+    rng = np.random.default_rng(0)
+    background = 100 + 40 * gaussian_filter(rng.normal(size=(height, width + frames)), 2)
+    out = np.empty((frames, height, width, 3), np.uint8)
+    yy, xx = np.mgrid[:height, :width]
+    for t in range(frames):
+        if cut_at is not None and t >= cut_at:
+            grey = 0.5 * background[:, t : t + width]
+            frame = np.repeat(grey[..., None], 3, axis=-1)
+            disc = (yy - height / 2) ** 2 + (xx - width / 3 - (t - cut_at)) ** 2 < (height / 5) ** 2
+            frame[disc] = (40, 80, 200)
+        else:
+            frame = np.repeat(background[:, frames - t : frames - t + width, None], 3, axis=-1).copy()
+            top, left = height // 4, 4 + t
+            frame[top : top + height // 2, left : left + height // 2] = (200, 60, 40)
+        out[t] = np.clip(frame, 0, 255).astype(np.uint8)
+    return out
+
+
+def write_clip(
+    path,
+    frames: np.ndarray,
+    rate: int = 24,
+    audio: bool = False,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    rotation: int | None = None,
+    pts: list[int] | None = None,
+) -> Path:
+    """Encode RGB frames [n, H, W, 3] as a video at ``path`` (its suffix picks the container): at ``rate`` frames
+    a second, or at the timestamps ``pts`` in milliseconds (a variable frame rate); with a display rotation
+    (degrees counter-clockwise); with a second of a 440 Hz tone as AAC when ``audio``."""
+    from fractions import Fraction
+
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = pix_fmt
+        if pts is not None:
+            stream.codec_context.time_base = Fraction(1, 1000)
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        sound = None
+        if audio:
+            sound = container.add_stream("aac", rate=44100)
+            sound.layout = "mono"
+        for index, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            if pts is not None:
+                frame.pts, frame.time_base = pts[index], Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+            if sound is not None and index == 0:
+                tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(44100) / 44100)).astype(np.float32)[None]
+                samples = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+                samples.sample_rate = 44100
+                container.mux(sound.encode(samples))
+        container.mux(stream.encode(None))
+        if sound is not None:
+            container.mux(sound.encode(None))
     return path

@@ -1,6 +1,9 @@
-"""Command ``colorize``: colour your own black-and-white photographs, at their own size.
+"""Command ``colorize``: colour your own black-and-white photographs and films, at their own size.
 
-    colorize old-photos/ scan.tif -o coloured/ [--model runs:/<run id>/model] [--saturation 1.2]
+    colorize old-photos/ scan.tif film.mp4 -o coloured/ [--model runs:/<run id>/model] [--saturation 1.2]
+
+A video is coloured frame by frame with its colour held steady through each shot, and written as MP4 with its
+audio (`colorizer.video`); everything below about photographs holds for each of its frames.
 
 The network predicts the colour (ab) of a copy of each photograph shrunk to a working size near the scale it
 was trained at; the colour is enlarged back to the photograph's size and joined to the photograph's own
@@ -34,6 +37,7 @@ from colorizer.data.images import UnreadableImage
 from colorizer.hints import BadHints
 from colorizer.inference.loading import Network, load_model
 from colorizer.inference.photo import read_photo
+from colorizer.video.streams import is_video, missing_packages
 
 DEFAULT_MODEL = "models/colorizer.keras"
 MAX_SATURATION = 4.0  # as export.saturation
@@ -253,8 +257,16 @@ def planned(args: argparse.Namespace, hints: HintsFrom) -> list[tuple[Path, Path
         if not hints.file.is_file():
             raise Exit(2, f"no hints file {args.hints}")
     if not pairs:
-        raise Exit(1, "no photographs found")
+        raise Exit(1, "no photographs or videos found")
     return pairs
+
+
+def counted(pairs: list[tuple[Path, Path]]) -> str:
+    """ "3 photographs", or "3 files (1 video)" when there are videos among them."""
+    videos = sum(is_video(source) for source, _ in pairs)
+    if not videos:
+        return f"{len(pairs)} photographs"
+    return f"{len(pairs)} files ({videos} video{'s' if videos > 1 else ''})"
 
 
 def colorize_command(args: argparse.Namespace) -> int:
@@ -269,6 +281,12 @@ def colorize_command(args: argparse.Namespace) -> int:
             2,
             f"--temperature needs the Keras model (models/colorizer.keras): the read-out of an ONNX "
             f"file such as {args.model} is fixed when it is exported (export.temperature in params.yaml)",
+        )
+    if any(is_video(source) for source, _ in pairs) and (missing := missing_packages()):
+        raise Exit(
+            2,
+            f"colouring video needs {' and '.join(missing)}, which are not installed: "
+            f"pip install -c constraints.txt 'colorizer[video]' (or leave the videos out)",
         )
     model = loaded(args.model, args.temperature)
     if hints.file is not None and not takes_hints(model):
@@ -291,13 +309,13 @@ def colorize_command(args: argparse.Namespace) -> int:
         )
     except Stopped as stop:
         print(
-            f"colorize: stopped ({stop.reason}): {stop.coloured} of {len(pairs)} photographs coloured into "
+            f"colorize: stopped ({stop.reason}): {stop.coloured} of {counted(pairs)} coloured into "
             f"{output}" + (f", {len(stop.failed)} skipped" if stop.failed else ""),
             file=sys.stderr,
         )
         return 130 if stop.reason == "interrupted" else 1
     print(
-        f"colorize: {len(pairs) - len(failed)} of {len(pairs)} photographs coloured into {output}"
+        f"colorize: {len(pairs) - len(failed)} of {counted(pairs)} coloured into {output}"
         + (f" ({len(hinted)} with hints)" if hinted else "")
         + (f"; {len(failed)} skipped, listed above" if failed else ""),
         file=sys.stderr,

@@ -1,5 +1,6 @@
-"""Many photographs for ``colorize``: which file goes where (`plan`), where each one's hints come from
-(`HintsFrom`), and colouring them in batches (`colorize_files`)."""
+"""Many photographs and videos for ``colorize``: which file goes where (`plan`), where each one's hints come from
+(`HintsFrom`), and colouring them (`colorize_files`): photographs in batches, each video on its own
+(`colorizer.video.clip`)."""
 
 import sys
 from dataclasses import dataclass
@@ -10,10 +11,18 @@ from tqdm import tqdm
 from colorizer.data.images import UnreadableImage, find_images
 from colorizer.hints import BadHints, is_sidecar, sidecar_of
 from colorizer.inference.loading import Network
-from colorizer.inference.photo import Photo, colorize_photo, output_name, predict_photos, read_photo, save
+from colorizer.inference.photo import Photo, colorize_photo, predict_photos, read_photo, save
+from colorizer.inference.photo import output_name as photo_output_name
+from colorizer.video.streams import is_video
+from colorizer.video.streams import output_name as video_output_name
 
 DEFAULT_SIZE = 256  # long side of the working resolution, in pixels (see docs/colorize.md for the choice)
 DEFAULT_BATCH = 4
+
+
+def output_name(relative: Path) -> Path:
+    """The output path of the photograph or video at ``relative``: a video as MP4, a photograph in its format."""
+    return video_output_name(relative) if is_video(relative) else photo_output_name(relative)
 
 
 def plan(inputs: list[str | Path], output: str | Path) -> tuple[list[tuple[Path, Path]], list[str]]:
@@ -103,9 +112,9 @@ class _Run:
 
         self.model, self.saturation, self.hinted = model, saturation, hinted
         self.with_hints = takes_hints(model)
-        self.failed, self.coloured = [], 0
+        self.failed, self.coloured, self.videos = [], 0, 0
         self.bar = tqdm(
-            total=total, unit="photo", file=sys.stderr, disable=None if progress is None else not progress
+            total=total, unit="file", file=sys.stderr, disable=None if progress is None else not progress
         )  # None: shown on a terminal only
 
     def fail(self, source: Path, reason: str) -> None:
@@ -129,6 +138,40 @@ class _Run:
         except BadHints as error:
             self.fail(source, f"bad hints: {error}")
         return None
+
+    def video(self, source: Path, target: Path, size: int, hints_file: Path | None) -> None:
+        """Colour the video ``source`` into ``target``, with a bar of its frames; skipped (said why) when it or
+        its key frames cannot be used; `Stopped` when the write fails."""
+        from colorizer.video.clip import colorize_video
+        from colorizer.video.streams import UnreadableVideo
+
+        if hints_file is not None and not self.with_hints:
+            self.fail(source, f"it has hints ({hints_file}) but the model takes none; use --no-hints")
+            return
+        frames = tqdm(unit="frame", file=sys.stderr, leave=False, desc=source.name, disable=self.bar.disable)
+
+        def advance(done: int, total: int | None) -> None:
+            if total is not None and total >= done and frames.total != total:
+                frames.total = total
+            frames.update(done - frames.n)
+
+        try:
+            colorize_video(self.model, source, target, size, self.saturation, hints_file, on_frame=advance)
+        except UnreadableVideo as error:
+            self.fail(source, str(error))
+            return
+        except BadHints as error:
+            self.fail(source, f"bad hints: {error}")
+            return
+        except OSError as error:
+            raise Stopped(f"cannot write {target}: {error.strerror or error}", self.coloured, self.failed) from None
+        finally:
+            frames.close()
+        self.coloured += 1
+        self.videos += 1
+        if hints_file is not None:
+            self.hinted.append(source)
+        self.bar.update()
 
     def write(self, batch: list[tuple[Path, Path, Photo]]) -> None:
         """Colour ``batch`` (photographs of one working size) and write each; `Stopped` when a write fails."""
@@ -170,6 +213,11 @@ def colorize_files(
     batch = []
     try:
         for source, target in pairs:
+            if is_video(source):
+                run.write(batch)
+                batch = []
+                run.video(source, target, size, hints.of(source))
+                continue
             photo = run.read(source, size, hints.of(source))
             if photo is None:
                 continue

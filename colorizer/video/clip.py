@@ -1,0 +1,107 @@
+"""A video's path through the model: each frame shrunk to the working size as a photograph is
+(`colorizer.inference.photo`), its colour made steady through the shot (`colorizer.video.steady`), enlarged back
+and joined to the frame's own full-resolution lightness, encoded as it comes (`colorizer.video.streams`).
+
+The output goes to a temporary name beside the target and is renamed into place when the last frame is
+written: a killed run, Ctrl-C or a full disk leaves no half-written video.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorizer.atomic import replacing
+from colorizer.color import lightness_of
+from colorizer.hints import BadHints
+from colorizer.inference.loading import Network
+from colorizer.inference.photo import Photo, colorize_photo, predict_photos, working_size
+from colorizer.video.keyframes import Keyframe, beyond, read_keyframes
+from colorizer.video.steady import EVERY, MEMORY, SteadyColour
+from colorizer.video.streams import UnreadableVideo, VideoReader, VideoWriter
+
+
+@dataclass
+class Coloured:
+    """What `colorize_video` did: frames written, shots found, frames the network coloured, key frames used."""
+
+    frames: int = 0
+    shots: int = 0
+    predicted: int = 0
+    keyframes: int = 0
+    seconds: float = 0.0
+    cuts: list[int] = field(default_factory=list)
+
+
+def shrink(pixels: np.ndarray, working: tuple[int, int]) -> np.ndarray:
+    """L at the working size (h, w) of a frame's grey pixels, resized as a photograph is (`read_photo`)."""
+    h, w = working
+    return lightness_of(np.asarray(Image.fromarray(pixels).resize((w, h), Image.Resampling.BILINEAR)))
+
+
+def network_colour(model: Network) -> Callable:
+    """(L at the working size, hint map or None) -> the network's ab / 128, for `SteadyColour`."""
+
+    def predict(lightness: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
+        return predict_photos(model, [Photo(None, None, lightness, hints)])[0]
+
+    return predict
+
+
+def colorize_video(
+    model: Network,
+    source: Path,
+    target: Path,
+    size: int,
+    saturation: float = 1.0,
+    hints_file: Path | None = None,
+    on_frame: Callable[[int, int | None], None] | None = None,
+    memory: float = MEMORY,
+    every: int = EVERY,
+) -> Coloured:
+    """Colour the video ``source`` into ``target`` (MP4); returns what was done. ``hints_file``: its key frames
+    (`colorizer.video.keyframes`). ``on_frame(done, total)`` after each frame (total an estimate, or None).
+
+    `UnreadableVideo` when the file cannot be read or decoded, `BadHints` for a sidecar that cannot be used;
+    OSError from the write (a full disk). In every case nothing is left at ``target``.
+    """
+    started = time.perf_counter()
+    with VideoReader(source) as reader:
+        info = reader.info
+        keyframes: dict[int, Keyframe] = {}
+        if hints_file is not None:
+            keyframes = read_keyframes(hints_file, info.height, info.width, info.frames)
+        working = working_size(info.height, info.width, size)
+        steady = SteadyColour(network_colour(model), (info.height, info.width), memory=memory, every=every)
+        done = Coloured(keyframes=len(keyframes))
+        with replacing(target) as tmp:
+            writer = VideoWriter(tmp, reader)
+            try:
+                for index, (pixels, frame) in enumerate(reader.frames(on_audio=writer.copy_audio)):
+                    small = shrink(pixels, working)
+                    key = keyframes.get(index)
+                    ab, step = steady.next(
+                        small,
+                        points=None if key is None else key.points,
+                        colour=None if key is None else key.colour(working),
+                    )
+                    if step.cut:
+                        done.shots += 1
+                        done.cuts.append(index)
+                    done.predicted += step.predicted
+                    writer.write(colorize_photo(Photo(pixels, None, small), ab, saturation), frame)
+                    done.frames = index + 1
+                    if on_frame is not None:
+                        on_frame(done.frames, info.frames)
+                if done.frames == 0:
+                    raise UnreadableVideo("it has no frames")
+                late = [keyframes[k] for k in sorted(keyframes) if k >= done.frames]
+                if late:  # the container's frame count was missing or wrong
+                    raise BadHints(beyond(late[0], done.frames))
+            finally:
+                writer.close()
+    done.seconds = time.perf_counter() - started
+    return done
