@@ -182,18 +182,37 @@ class MlflowServer:
                 self.proc.wait(timeout=30)
 
 
-# Session fixtures that cost a minute or more to build: every test using one runs on the same xdist worker, which
-# builds it once (the other workers never need it).
-SHARED_ON_ONE_WORKER = ("repro_project", "hint_model")
+# Session fixtures that cost a minute or more to build, and the test modules that use each: every test of those
+# modules runs on one xdist worker, which builds the fixture once (the other workers never need it). The groups
+# run first, the costliest first, so that the other workers take the rest beside them rather than one worker
+# finishing a group alone at the end. (By module name, because xdist's scheduler sees test ids only; collection
+# checks that the lists are complete.)
+SHARED_ON_ONE_WORKER = {
+    "repro_project": ("test_pipeline.py", "test_scale_out.py"),
+    "hint_model": ("test_hints.py", "test_onnx.py", "test_studio.py", "test_video.py"),
+}
+GROUP_OF_MODULE = {module: name for name, modules in SHARED_ON_ONE_WORKER.items() for module in modules}
+RANK = {name: order for order, name in enumerate(SHARED_ON_ONE_WORKER)}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
+        module = Path(str(item.fspath)).name
         for name in SHARED_ON_ONE_WORKER:
-            if name in item.fixturenames:
-                item.add_marker(pytest.mark.xdist_group(name))
-                break
+            if name in item.fixturenames and GROUP_OF_MODULE.get(module) != name:
+                raise pytest.UsageError(f"{module} uses {name}: add it to SHARED_ON_ONE_WORKER in tests/conftest.py")
+    items.sort(key=lambda item: RANK.get(GROUP_OF_MODULE.get(Path(str(item.fspath)).name), len(RANK)))  # stable
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scheduling by scope, a scope being a group of `SHARED_ON_ONE_WORKER` or else a single test."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return GROUP_OF_MODULE.get(Path(nodeid.split("::", 1)[0]).name, nodeid)
+
+    return SharedFixtureScheduling(config, log)
 
 
 def pytest_xdist_auto_num_workers(config):
@@ -389,3 +408,4 @@ def write_clip(
         if sound is not None:
             container.mux(sound.encode(None))
     return path
+

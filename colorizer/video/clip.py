@@ -51,6 +51,41 @@ def network_colour(model: Network) -> Callable:
     return predict
 
 
+class ClipColour:
+    """The colour of one clip's frames, one after the other (`frame`): each shrunk to the working size, its
+    colour made steady (`SteadyColour`), with the key frames' hints, and joined to its own lightness."""
+
+    def __init__(
+        self,
+        model: Network,
+        shape: tuple[int, int],
+        size: int,
+        saturation: float = 1.0,
+        keyframes: dict[int, Keyframe] | None = None,
+        memory: float = MEMORY,
+        every: int = EVERY,
+    ) -> None:
+        self.working = working_size(*shape, size)
+        self.saturation, self.keyframes = saturation, keyframes or {}
+        self.steady = SteadyColour(network_colour(model), shape, memory=memory, every=every)
+        self.done = Coloured(keyframes=len(self.keyframes))
+
+    def frame(self, pixels: np.ndarray) -> np.ndarray:
+        """The next frame, coloured: uint8 RGB of the size of its grey ``pixels`` (H, W)."""
+        index = self.done.frames
+        small = shrink(pixels, self.working)
+        key = self.keyframes.get(index)
+        ab, step = self.steady.next(
+            small, points=None if key is None else key.points, colour=None if key is None else key.colour(self.working)
+        )
+        if step.cut:
+            self.done.shots += 1
+            self.done.cuts.append(index)
+        self.done.predicted += step.predicted
+        self.done.frames += 1
+        return colorize_photo(Photo(pixels, None, small), ab, self.saturation)
+
+
 def colorize_video(
     model: Network,
     source: Path,
@@ -71,37 +106,21 @@ def colorize_video(
     started = time.perf_counter()
     with VideoReader(source) as reader:
         info = reader.info
-        keyframes: dict[int, Keyframe] = {}
-        if hints_file is not None:
-            keyframes = read_keyframes(hints_file, info.height, info.width, info.frames)
-        working = working_size(info.height, info.width, size)
-        steady = SteadyColour(network_colour(model), (info.height, info.width), memory=memory, every=every)
-        done = Coloured(keyframes=len(keyframes))
+        keyframes = {} if hints_file is None else read_keyframes(hints_file, info.height, info.width, info.frames)
+        colour = ClipColour(model, (info.height, info.width), size, saturation, keyframes, memory, every)
         with replacing(target) as tmp:
             writer = VideoWriter(tmp, reader)
             try:
-                for index, (pixels, frame) in enumerate(reader.frames(on_audio=writer.copy_audio)):
-                    small = shrink(pixels, working)
-                    key = keyframes.get(index)
-                    ab, step = steady.next(
-                        small,
-                        points=None if key is None else key.points,
-                        colour=None if key is None else key.colour(working),
-                    )
-                    if step.cut:
-                        done.shots += 1
-                        done.cuts.append(index)
-                    done.predicted += step.predicted
-                    writer.write(colorize_photo(Photo(pixels, None, small), ab, saturation), frame)
-                    done.frames = index + 1
+                for pixels, frame in reader.frames(on_audio=writer.copy_audio):
+                    writer.write(colour.frame(pixels), frame)
                     if on_frame is not None:
-                        on_frame(done.frames, info.frames)
-                if done.frames == 0:
+                        on_frame(colour.done.frames, info.frames)
+                if colour.done.frames == 0:
                     raise UnreadableVideo("it has no frames")
-                late = [keyframes[k] for k in sorted(keyframes) if k >= done.frames]
+                late = [keyframes[k] for k in sorted(keyframes) if k >= colour.done.frames]
                 if late:  # the container's frame count was missing or wrong
-                    raise BadHints(beyond(late[0], done.frames))
+                    raise BadHints(beyond(late[0], colour.done.frames))
             finally:
                 writer.close()
-    done.seconds = time.perf_counter() - started
-    return done
+    colour.done.seconds = time.perf_counter() - started
+    return colour.done
