@@ -408,4 +408,3 @@ def write_clip(
         if sound is not None:
             container.mux(sound.encode(None))
     return path
-
