@@ -31,8 +31,8 @@ from colorizer.evaluation.quality import psnr
 from colorizer.evaluation.temporal import cdc, pan_clip, warp_error
 from colorizer.hints import Hint
 from colorizer.inference.loading import load_model
-from colorizer.inference.photo import Photo, colorize_photo, predict_photos
-from colorizer.video.clip import ClipColour, colorize_video, shrink
+from colorizer.inference.photo import Photo, colorize_photo, predict_photos, shrink
+from colorizer.video.clip import ClipColour, colorize_video
 from colorizer.video.keyframes import Keyframe
 from colorizer.video.motion import Motion, gray8, trusted
 from colorizer.video.streams import VideoReader

@@ -125,17 +125,22 @@ def parse_hints(data: object, height: int, width: int, name: str = "hints") -> l
     return hints
 
 
-def read_sidecar(path: Path | str, height: int, width: int) -> list[Hint]:
-    """The hints in the file ``path`` for a photograph of ``height`` x ``width``; `BadHints` if unusable."""
+def read_json(path: Path | str) -> object:
+    """The parsed JSON of a hints file (a photograph's or a video's); `BadHints` naming it if it cannot be read
+    or parsed."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark, as some editors write, is fine
     except (OSError, UnicodeDecodeError) as error:
         raise BadHints(f"{path}: cannot read it: {getattr(error, 'strerror', None) or error}") from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise BadHints(f"{path}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
-    return parse_hints(data, height, width, str(path))
+
+
+def read_sidecar(path: Path | str, height: int, width: int) -> list[Hint]:
+    """The hints in the file ``path`` for a photograph of ``height`` x ``width``; `BadHints` if unusable."""
+    return parse_hints(read_json(path), height, width, str(path))
 
 
 def write_sidecar(path: Path | str, hints: list[Hint]) -> None:

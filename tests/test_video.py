@@ -15,12 +15,6 @@ from colorizer.video import streams
 from colorizer.video.steady import SteadyColour
 from conftest import moving_scene, write_clip, write_photos
 
-SQUARE = (200, 60, 40)  # moving_scene's square: 24x24 at rows 12..36, columns 4 + t ..
-
-
-def lab_of(frames: np.ndarray) -> np.ndarray:
-    return srgb_to_lab(frames)
-
 
 def run_steady(lab: np.ndarray, predict, keyframes=None, clock=None, **options) -> tuple[np.ndarray, list, list]:
     """The steady colour of each frame of ``lab``, what was done there and the points followed; ``clock["t"]``
@@ -44,7 +38,7 @@ def square_colour(ab: np.ndarray, t: int) -> np.ndarray:
 
 
 def test_a_moving_objects_colour_stays_put_where_colouring_each_frame_alone_wanders():
-    lab = lab_of(moving_scene(30))
+    lab = srgb_to_lab(moving_scene(30))
     truth = lab[..., 1:] / AB_SCALE
     rng = np.random.default_rng(1)
     frame = {"t": 0}
@@ -70,7 +64,7 @@ def test_a_moving_objects_colour_stays_put_where_colouring_each_frame_alone_wand
 
 
 def test_a_cut_starts_the_colour_afresh_and_the_network_need_not_colour_every_frame():
-    lab = lab_of(moving_scene(30, cut_at=20))
+    lab = srgb_to_lab(moving_scene(30, cut_at=20))
     calls, clock = [], {}
 
     def two_guesses(lightness, hints):  # one colour for everything before the cut, another after it
@@ -86,7 +80,7 @@ def test_a_cut_starts_the_colour_afresh_and_the_network_need_not_colour_every_fr
 
 
 def test_a_key_frames_point_follows_its_object_through_the_shot_and_not_past_a_cut():
-    lab = lab_of(moving_scene(30, cut_at=25))
+    lab = srgb_to_lab(moving_scene(30, cut_at=25))
 
     def follows_hints(lightness, hints):  # a network that colours each hinted square and nothing else
         ab = np.zeros((*lightness.shape, 2), np.float32)

@@ -112,7 +112,7 @@ class _Run:
 
         self.model, self.saturation, self.hinted = model, saturation, hinted
         self.with_hints = takes_hints(model)
-        self.failed, self.coloured, self.videos = [], 0, 0
+        self.failed, self.coloured = [], 0
         self.bar = tqdm(
             total=total, unit="file", file=sys.stderr, disable=None if progress is None else not progress
         )  # None: shown on a terminal only
@@ -122,14 +122,20 @@ class _Run:
         tqdm.write(f"colorize: skipped {source}: {reason}", file=sys.stderr)
         self.bar.update()
 
-    def read(self, source: Path, size: int, hints_file: Path | None) -> Photo | None:
-        """The photograph ``source`` with its hints, or None when it is skipped (said why)."""
+    def refuses_hints(self, source: Path, hints_file: Path | None) -> bool:
+        """Whether ``source`` is skipped (said why) because it has hints and the model takes none."""
         if hints_file is not None and not self.with_hints:
             self.fail(
                 source,
                 f"it has hints ({hints_file}) but the model takes none (trained without them); "
                 f"use a model trained with train.hints: true, or --no-hints",
             )
+            return True
+        return False
+
+    def read(self, source: Path, size: int, hints_file: Path | None) -> Photo | None:
+        """The photograph ``source`` with its hints, or None when it is skipped (said why)."""
+        if self.refuses_hints(source, hints_file):
             return None
         try:
             return read_photo(source, size, hints_file)
@@ -145,8 +151,7 @@ class _Run:
         from colorizer.video.clip import colorize_video
         from colorizer.video.streams import UnreadableVideo
 
-        if hints_file is not None and not self.with_hints:
-            self.fail(source, f"it has hints ({hints_file}) but the model takes none; use --no-hints")
+        if self.refuses_hints(source, hints_file):
             return
         frames = tqdm(unit="frame", file=sys.stderr, leave=False, desc=source.name, disable=self.bar.disable)
 
@@ -168,7 +173,6 @@ class _Run:
         finally:
             frames.close()
         self.coloured += 1
-        self.videos += 1
         if hints_file is not None:
             self.hinted.append(source)
         self.bar.update()

@@ -63,6 +63,13 @@ def split_channels(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return np.asarray(image.convert("RGB")), None
 
 
+def shrink(pixels: np.ndarray, working: tuple[int, int]) -> np.ndarray:
+    """L at the working size (h, w) of a photograph's (or a video frame's) gray or RGB pixels."""
+    h, w = working
+    # Pillow resizes 8-bit gray, RGB and 16-bit gray (I;16) with antialiasing, like `colorizer.data.images.resize`.
+    return lightness_of(np.asarray(Image.fromarray(pixels).resize((w, h), Image.Resampling.BILINEAR)))
+
+
 def read_photo(path: str | Path, size: int, hints_file: str | Path | None = None) -> Photo:
     """The photograph at ``path``, upright, with its lightness at the working size, and the hint map of
     ``hints_file`` when one is given; `UnreadableImage` if the photograph cannot be read, `BadHints` if the
@@ -74,12 +81,10 @@ def read_photo(path: str | Path, size: int, hints_file: str | Path | None = None
         raise UnreadableImage(f"cannot convert a {image.mode} image: {error}") from None
     height, width = pixels.shape[:2]
     h, w = working_size(height, width, size)
-    # Pillow resizes 8-bit gray, RGB and 16-bit gray (I;16) with antialiasing, like `colorizer.data.images.resize`.
-    small = np.asarray(Image.fromarray(pixels).resize((w, h), Image.Resampling.BILINEAR))
     hints = None
     if hints_file is not None:  # points in pixels of the photograph as displayed: upright, as `pixels` is
         hints = hint_map(read_sidecar(hints_file, height, width), (height, width), (h, w))
-    return Photo(pixels, alpha, lightness_of(small), hints)
+    return Photo(pixels, alpha, shrink(pixels, (h, w)), hints)
 
 
 def predict_photos(model: Network, photos: list[Photo]) -> np.ndarray:

@@ -12,13 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from colorizer.atomic import replacing
-from colorizer.color import lightness_of
 from colorizer.hints import BadHints
 from colorizer.inference.loading import Network
-from colorizer.inference.photo import Photo, colorize_photo, predict_photos, working_size
+from colorizer.inference.photo import Photo, colorize_photo, predict_photos, shrink, working_size
 from colorizer.video.keyframes import Keyframe, beyond, read_keyframes
 from colorizer.video.steady import EVERY, MEMORY, SteadyColour
 from colorizer.video.streams import UnreadableVideo, VideoReader, VideoWriter
@@ -26,20 +24,18 @@ from colorizer.video.streams import UnreadableVideo, VideoReader, VideoWriter
 
 @dataclass
 class Coloured:
-    """What `colorize_video` did: frames written, shots found, frames the network coloured, key frames used."""
+    """What `colorize_video` did: frames written, the frames where shots start, frames the network coloured, key
+    frames used."""
 
     frames: int = 0
-    shots: int = 0
     predicted: int = 0
     keyframes: int = 0
     seconds: float = 0.0
     cuts: list[int] = field(default_factory=list)
 
-
-def shrink(pixels: np.ndarray, working: tuple[int, int]) -> np.ndarray:
-    """L at the working size (h, w) of a frame's grey pixels, resized as a photograph is (`read_photo`)."""
-    h, w = working
-    return lightness_of(np.asarray(Image.fromarray(pixels).resize((w, h), Image.Resampling.BILINEAR)))
+    @property
+    def shots(self) -> int:
+        return len(self.cuts)
 
 
 def network_colour(model: Network) -> Callable:
@@ -79,7 +75,6 @@ class ClipColour:
             small, points=None if key is None else key.points, colour=None if key is None else key.colour(self.working)
         )
         if step.cut:
-            self.done.shots += 1
             self.done.cuts.append(index)
         self.done.predicted += step.predicted
         self.done.frames += 1

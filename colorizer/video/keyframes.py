@@ -10,7 +10,6 @@ sidecar's folder, whose colours the frame takes. A key frame's colours follow th
 until the next cut or key frame (`colorizer.video.steady`).
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from PIL import Image
 
 from colorizer.color import AB_SCALE, srgb_to_lab
 from colorizer.data.images import UnreadableImage, read_rgb
-from colorizer.hints import BadHints, Hint, default_size, parse_hints
+from colorizer.hints import BadHints, Hint, default_size, parse_hints, read_json
 
 KEYS = {"frame", "points", "image"}
 GRID = 16  # an image key frame becomes a grid of this many points along its long side
@@ -47,12 +46,7 @@ def read_keyframes(path: str | Path, height: int, width: int, frames: int | None
     """The key frames of the sidecar ``path`` for a video of ``height`` x ``width`` (and ``frames`` frames when
     known), by frame index; `BadHints` naming the file and the key frame for anything wrong."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise BadHints(f"{path}: cannot read it: {getattr(error, 'strerror', None) or error}") from None
-    except json.JSONDecodeError as error:
-        raise BadHints(f"{path}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    data = read_json(path)
     expected = '{"keyframes": [{"frame": 0, "points": [...]}, {"frame": 240, "image": "frame240.png"}]}'
     if not isinstance(data, dict) or set(data) != {"keyframes"} or not isinstance(data["keyframes"], list):
         unknown = sorted(set(data) - {"keyframes"}) if isinstance(data, dict) else []

@@ -42,12 +42,17 @@ class Motion:
         return self.dis.calc(to, frm, None)
 
 
+def places(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y), each (h, w) float32: where each pixel of the current frame was in the frame before, by ``flow``."""
+    h, w = flow.shape[:2]
+    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return grid_x + flow[..., 0], grid_y + flow[..., 1]
+
+
 def carry(field: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """``field`` (h, w, c) of the frame before, carried to the current frame along ``flow``
     (`Motion.flow` from the current frame to the one before): bilinear, the border's value outside."""
-    h, w = flow.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    map_x, map_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
+    map_x, map_y = places(flow)
     carried = cv2.remap(field, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return carried.reshape(field.shape)
 
@@ -55,8 +60,7 @@ def carry(field: np.ndarray, flow: np.ndarray) -> np.ndarray:
 def inside(flow: np.ndarray) -> np.ndarray:
     """(h, w) bool: the pixels whose place in the frame before lies inside it."""
     h, w = flow.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    x, y = grid_x + flow[..., 0], grid_y + flow[..., 1]
+    x, y = places(flow)
     return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
 
 

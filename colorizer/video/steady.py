@@ -94,7 +94,7 @@ class SteadyColour:
             self._backed = np.ones(lightness.shape, np.float32)
         else:
             self._colour, self._backed = carried, backed
-        self._since = 0 if run or colour is not None else self._since + 1
+        self._since = 0 if run else self._since + 1
         self._before, self._gray, self._histogram = lightness, gray, hist
         return self._colour, Step(cut=cut, predicted=run and colour is None)
 

@@ -61,13 +61,12 @@ def _quiet() -> None:
 @dataclass(frozen=True)
 class VideoInfo:
     """What the reader knows before decoding: the coded pixel size, an estimate of the frame count (None when
-    the container does not say), the average frame rate and whether it has sound."""
+    the container does not say) and the average frame rate."""
 
     width: int
     height: int
     frames: int | None
     rate: Fraction | None
-    has_audio: bool
 
 
 class VideoReader:
@@ -77,7 +76,6 @@ class VideoReader:
         import av
 
         _quiet()
-        self.path = Path(path)
         try:
             self.container = av.open(str(path), metadata_errors="ignore")
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as error:
@@ -97,7 +95,6 @@ class VideoReader:
             height=codec.height,
             frames=_frame_count(self.stream),
             rate=self.stream.average_rate or self.stream.guessed_rate,
-            has_audio=self.audio is not None,
         )
 
     def frames(self, on_audio: Callable[[object], None] | None = None) -> Iterator[tuple[np.ndarray, object]]:
@@ -177,9 +174,8 @@ class VideoWriter:
         _quiet()
         info, source = reader.info, reader.stream
         self.container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
-        self.odd = bool(info.width % 2 or info.height % 2)
         rate = info.rate or Fraction(25)
-        if self.odd:
+        if info.width % 2 or info.height % 2:
             stream = self.container.add_stream("libvpx-vp9", rate=rate, options=dict(VP9_OPTIONS))
         else:
             stream = self.container.add_stream("libx264", rate=rate, options={"crf": str(CRF), "preset": PRESET})
