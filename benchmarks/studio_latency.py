@@ -75,7 +75,7 @@ def main() -> None:
     from skimage import data
 
     from colorizer.apps.studio.server import serve_in_background, url_of
-    from colorizer.apps.studio.session import Studio
+    from colorizer.apps.studio.workspace import Studio
     from colorizer.inference.loading import load_model
 
     if Path(args.model).is_file():

@@ -12,7 +12,7 @@ Subpackages, each named after what it does (its ``__init__`` says what each modu
 - ``tracking``: MLflow: ``store``, ``runs``, ``training_run``, ``logged_model``, ``results``, ``registry``.
 - ``video``: clips: ``streams``, ``motion``, ``steady``, ``keyframes``, ``clip``.
 - ``apps``: the commands: ``colorize``, ``files``, ``studio`` (a package, with ``__main__``: ``command``,
-  ``server``, ``session``, ``opened``, ``points``, ``folders``, ``refusals``, ``ordering``).
+  ``server``, ``workspace``, ``opened``, ``points``, ``folders``, ``refusals``, ``ordering``).
 
 Top-level modules, the conventions every subpackage shares:
 

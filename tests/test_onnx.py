@@ -45,7 +45,7 @@ import numpy as np
 from PIL import Image
 from colorizer.inference.loading import load_model
 from colorizer.apps.studio.server import serve_in_background
-from colorizer.apps.studio.session import Studio
+from colorizer.apps.studio.workspace import Studio
 
 folder, output, model = sys.argv[1:4]
 studio = Studio(load_model(model), __import__("pathlib").Path(folder), __import__("pathlib").Path(output))

@@ -23,7 +23,7 @@ from skimage import color as skcolor
 
 from colorizer.apps import colorize as C
 from colorizer.apps.studio import server as S
-from colorizer.apps.studio.session import Studio
+from colorizer.apps.studio.workspace import Studio
 from colorizer.inference.loading import load_model
 
 pytestmark = pytest.mark.slow

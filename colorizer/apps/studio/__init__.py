@@ -21,7 +21,7 @@ output folder or over the photograph itself, and on the loopback address a reque
 another site (DNS rebinding). Every asset is served from this package (``static/``): the page loads nothing from
 another site. The standard library's `http.server` serves it: no dependency beyond the project's own.
 
-Its modules: ``session`` (`session.Studio`: what the page works on, without HTTP), ``folders`` (what it reads
+Its modules: ``workspace`` (`workspace.Studio`: what the page works on, without HTTP), ``folders`` (what it reads
 and where it writes), ``opened`` (the photographs open at once), ``ordering`` (requests overtaken by newer
 ones), ``points`` (the page's points as hints), ``refusals``, ``server`` (the HTTP server), ``command`` (the
 command line), and the page itself in ``static/``.

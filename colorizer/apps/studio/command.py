@@ -8,7 +8,7 @@ from types import FrameType
 
 from colorizer.apps.colorize import add_model_options, check_model_options, model_of, version
 from colorizer.apps.studio.server import DEFAULT_HOST, DEFAULT_PORT, is_loopback, make_server, url_of
-from colorizer.apps.studio.session import DEFAULT_MAX_UPLOAD_MB, Studio
+from colorizer.apps.studio.workspace import DEFAULT_MAX_UPLOAD_MB, Studio
 
 DEFAULT_OUTPUT = "coloured"
 

@@ -1,4 +1,4 @@
-"""The studio's HTTP server: the page's files and its small JSON API over `colorizer.apps.studio.session.Studio`,
+"""The studio's HTTP server: the page's files and its small JSON API over `colorizer.apps.studio.workspace.Studio`,
 on the standard library's `http.server`.
 
 Every asset is served from this package (`STATIC`): the page loads nothing from another site. On the loopback
@@ -16,7 +16,7 @@ from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
 from colorizer.apps.studio.refusals import Refused, upload_name
-from colorizer.apps.studio.session import Studio
+from colorizer.apps.studio.workspace import Studio
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
