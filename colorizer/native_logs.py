@@ -1,24 +1,28 @@
 """TensorFlow's native (C++) log lines kept off the terminal: the stages and ``colorize`` print what a user acts on.
 
-On a CPU machine TensorFlow writes 6 to 8 lines to stderr that are not meant for its users (oneDNN is on, no
-CUDA driver, "failed call to cuInit" as an error, CPU instructions it was not built for). Most obey
-``TF_CPP_MIN_LOG_LEVEL``, set here to 3 unless the user set it; the ones written while TensorFlow's libraries
-load, before its logging is set up, obey nothing. `install` catches those: the first ``import tensorflow``
-(made by ``import keras`` on the TensorFlow backend) runs with the process's stderr (file descriptor 2, which
-C++ writes to) sent to a temporary file, and every line of it that is not such a log line is written back
-afterwards, in order (a Python warning, an import error's message). ``TF_CPP_MIN_LOG_LEVEL=0`` shows all.
-`install` runs when the ``colorizer`` package is first imported (``stages`` imports it first of all),
-before any module imports Keras.
+On a CPU machine TensorFlow writes lines to stderr that are not meant for its users (oneDNN is on, no CUDA
+driver, "failed call to cuInit" as an error, CPU instructions it was not built for, and at the first training
+step on a CPU without AVX-512 "oneDNN supports DT_INT32 only on platforms with AVX-512"). Most obey
+``TF_CPP_MIN_LOG_LEVEL``, set here to 3 unless the user set it; the ones written before TensorFlow's logging is
+set up obey nothing, and absl is never set up in a Python process, so they come at any time. `install` catches
+them: from the first ``import tensorflow`` (made by ``import keras`` on the TensorFlow backend) the process's
+stderr (file descriptor 2, which C++ writes to) goes through a pipe, and a thread passes on, as it comes,
+everything that is not such a log line (Python's warnings and tracebacks, a progress bar's redraws).
+``TF_CPP_MIN_LOG_LEVEL=0`` shows all. `install` runs when the ``colorizer`` package is first imported
+(``stages`` imports it first of all), before any module imports Keras. At exit the terminal is given back its
+stderr and what is left in the pipe is passed on; a process that dies at once (a crash, ``os._exit``) may lose
+its last stderr lines.
 """
 
+import atexit
 import contextlib
 import importlib.abc
 import importlib.util
 import os
 import re
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 
@@ -42,27 +46,59 @@ def install() -> None:
         sys.meta_path.insert(0, _QuietFirstImport())
 
 
-@contextlib.contextmanager
-def filtered_stderr() -> Iterator[None]:
-    """Run the body with file descriptor 2 in a temporary file; then write back what is not a native log."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as caught:
-        os.dup2(caught.fileno(), 2)
-        try:
-            yield
-        finally:
+# How a native log line begins; the unfinished end of what was written is held until its line ends only when it
+# begins so (or is too short to tell): anything else, such as a progress bar's redraw, which never ends its line,
+# is passed on at once.
+_NATIVE_START = re.compile(rb"^(?:[IWE]\d|\d{4}-|WARNING: All log|To enable the)")
+_TOO_SHORT = 16
+
+
+def _hold(partial: bytes) -> bool:
+    """Whether ``partial`` (what was written since the last newline) could be the start of a native log line."""
+    if len(partial) < _TOO_SHORT:
+        return partial[:1] in (b"I", b"W", b"E", b"T") or partial[:1].isdigit()
+    return bool(_NATIVE_START.match(partial))
+
+
+class _Filter:
+    """File descriptor 2 through a pipe, from now on; a thread writes what is not a native log line to the
+    terminal's stderr (`install`)."""
+
+    def __init__(self) -> None:
+        sys.stderr.flush()
+        self.terminal = os.dup(2)
+        read, write = os.pipe()
+        os.dup2(write, 2)
+        os.close(write)
+        self.thread = threading.Thread(target=self._pump, args=(read,), name="native-logs", daemon=True)
+        self.thread.start()
+        atexit.register(self.stop)
+
+    def _pump(self, read: int) -> None:
+        pending = b""
+        while chunk := os.read(read, 65536):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            passed = [line + b"\n" for line in lines if not NATIVE_LOG.match(line)]
+            if pending and not _hold(pending):
+                passed.append(pending)
+                pending = b""
+            if passed:
+                os.write(self.terminal, b"".join(passed))
+        if pending and not NATIVE_LOG.match(pending):
+            os.write(self.terminal, pending)
+        os.close(read)
+
+    def stop(self) -> None:
+        """Give the terminal back its stderr, and pass on what is left in the pipe."""
+        with contextlib.suppress(ValueError, OSError):
             sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            caught.seek(0)
-            for line in caught:
-                if not NATIVE_LOG.match(line):
-                    os.write(2, line)
+        os.dup2(self.terminal, 2)  # closes the pipe's last writer in this process
+        self.thread.join(timeout=2)  # a child process that still writes to the pipe keeps it open
 
 
 class _QuietFirstImport(importlib.abc.MetaPathFinder):
-    """Imports ``tensorflow`` under `filtered_stderr` the first time anything asks for it, then steps aside."""
+    """Puts stderr through `_Filter` the first time anything asks for ``tensorflow``, then steps aside."""
 
     def find_spec(
         self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
@@ -70,12 +106,8 @@ class _QuietFirstImport(importlib.abc.MetaPathFinder):
         if name != "tensorflow":
             return None
         sys.meta_path.remove(self)
-        with filtered_stderr():
-            module = importlib.import_module(name)
-            # The device probe ("failed call to cuInit" without a GPU) logs before absl is set up, so no level
-            # silences it; made here, in the window, it is not left to a later moment outside it.
-            with contextlib.suppress(Exception):
-                module.config.list_physical_devices()
+        _Filter()
+        module = importlib.import_module(name)
         return importlib.util.spec_from_loader(name, _Imported(module))
 
 
